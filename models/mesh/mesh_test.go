@@ -1,0 +1,168 @@
+package mesh
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
+)
+
+// origin records terminal outcomes in order.
+type origin struct {
+	s     *sim.Scheduler
+	ended []string
+	pool  Pool
+}
+
+func (o *origin) Finish(r *Request, out Outcome) {
+	o.ended = append(o.ended, out.String()+"@"+o.s.Now().String()+"#"+string(rune('0'+r.ID)))
+	o.pool.Put(r)
+}
+
+func (o *origin) send(in *Instance) {
+	r := o.pool.Get()
+	r.Origin = o
+	r.Measured = true
+	in.Arrive(r)
+}
+
+func newService(t *testing.T, s *sim.Scheduler, replicas, concurrency, queue int, st time.Duration) *Service {
+	t.Helper()
+	d, err := dist.Constant(st)
+	require.NoError(t, err)
+	svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+		Name: "svc", Replicas: replicas, Concurrency: concurrency, QueueBound: queue, ServiceTime: d,
+	})
+	require.NoError(t, err)
+	return svc
+}
+
+func TestInstanceSlotsQueueAndRejection(t *testing.T) {
+	// Two slots and a queue of one: of five simultaneous requests, two start,
+	// one waits, two are rejected at once; the waiting one starts when the
+	// first finishes, in FIFO order.
+	s := sim.NewScheduler(sim.Config{})
+	svc := newService(t, s, 1, 2, 1, 10*time.Millisecond)
+	o := &origin{s: s}
+	in := svc.Instances()[0]
+	for i := 0; i < 5; i++ {
+		o.send(in)
+	}
+	assert.Equal(t, 3, in.ActiveRequests())
+	assert.Equal(t, int64(3), svc.MeasuredHeld())
+	require.NoError(t, s.Run())
+	assert.Equal(t, []string{
+		"rejected@0s#4", "rejected@0s#5",
+		"ok@10ms#1", "ok@10ms#2", "ok@20ms#3",
+	}, o.ended)
+	assert.Equal(t, int64(0), svc.MeasuredHeld())
+	st := svc.Stats(s.Now())
+	assert.Equal(t, int64(3), st.Completed)
+	// Busy slots: 2 for 10ms then 1 for 10ms, out of 2 slots over 20ms.
+	assert.InDelta(t, 0.75, st.Utilisation, 1e-12)
+	// One request waited 10ms of the 20ms.
+	assert.InDelta(t, 0.5, st.QueueLengthMean, 1e-12)
+	assert.Equal(t, int64(3), st.Latency.Count())
+	assert.Equal(t, int64(20*time.Millisecond), st.Latency.Max())
+}
+
+func TestUnboundedAndZeroQueues(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		bound    int
+		rejected int
+	}{
+		{"unbounded", Unbounded, 0},
+		{"no waiting room", 0, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sim.NewScheduler(sim.Config{})
+			svc := newService(t, s, 1, 1, tc.bound, time.Millisecond)
+			o := &origin{s: s}
+			for i := 0; i < 10; i++ {
+				o.send(svc.Instances()[0])
+			}
+			require.NoError(t, s.Run())
+			n := 0
+			for _, e := range o.ended {
+				if e[:8] == "rejected" {
+					n++
+				}
+			}
+			assert.Equal(t, tc.rejected, n)
+			assert.Len(t, o.ended, 10, "every request ends exactly once")
+		})
+	}
+}
+
+func TestServiceConfigValidation(t *testing.T) {
+	d, _ := dist.Constant(time.Millisecond)
+	s := sim.NewScheduler(sim.Config{})
+	for _, tc := range []struct {
+		cfg  ServiceConfig
+		want string
+	}{
+		{ServiceConfig{Replicas: 1, Concurrency: 1, ServiceTime: d}, "mesh: invalid configuration: service without a name"},
+		{ServiceConfig{Name: "a", Concurrency: 1, ServiceTime: d}, "mesh: invalid configuration: service a: replicas 0 < 1"},
+		{ServiceConfig{Name: "a", Replicas: 1, ServiceTime: d}, "mesh: invalid configuration: service a: concurrency 0 < 1"},
+		{ServiceConfig{Name: "a", Replicas: 1, Concurrency: 1, QueueBound: -5, ServiceTime: d}, "mesh: invalid configuration: service a: queue bound -5 < 0"},
+		{ServiceConfig{Name: "a", Replicas: 1, Concurrency: 1}, "mesh: invalid configuration: service a: no service time distribution"},
+	} {
+		_, err := NewService(s, sim.NewStreams(1, 0), tc.cfg)
+		assert.EqualError(t, err, tc.want)
+		assert.ErrorIs(t, err, ErrConfig)
+	}
+}
+
+func TestInstanceNamesAndStreams(t *testing.T) {
+	s := sim.NewScheduler(sim.Config{})
+	svc := newService(t, s, 3, 1, Unbounded, time.Millisecond)
+	var names []string
+	for _, in := range svc.Instances() {
+		names = append(names, in.Name())
+	}
+	assert.Equal(t, []string{"svc[0]", "svc[1]", "svc[2]"}, names)
+	assert.Len(t, svc.Hosts(), 3)
+}
+
+func TestRingFIFOAcrossGrowth(t *testing.T) {
+	var q ring
+	var pool Pool
+	var want []uint64
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 37; i++ {
+			r := pool.Get()
+			want = append(want, r.ID)
+			q.push(r)
+		}
+		for i := 0; i < 20; i++ {
+			r, ok := q.pop()
+			require.True(t, ok)
+			assert.Equal(t, want[0], r.ID)
+			want = want[1:]
+		}
+	}
+	for len(want) > 0 {
+		r, ok := q.pop()
+		require.True(t, ok)
+		assert.Equal(t, want[0], r.ID)
+		want = want[1:]
+	}
+	_, ok := q.pop()
+	assert.False(t, ok)
+}
+
+func TestPoolReusesRequests(t *testing.T) {
+	var p Pool
+	a := p.Get()
+	a.Measured = true
+	p.Put(a)
+	b := p.Get()
+	assert.Same(t, a, b, "a released request is reused")
+	assert.False(t, b.Measured, "and reset")
+	assert.Equal(t, uint64(2), b.ID, "with a fresh id")
+}

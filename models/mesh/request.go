@@ -1,0 +1,79 @@
+package mesh
+
+import (
+	"fmt"
+
+	"github.com/meshsim/meshsim/sim"
+)
+
+// Outcome is the terminal state of a request.
+type Outcome uint8
+
+// The terminal states. A request ends in exactly one of them; a request that
+// has not ended when the run stops is in flight, which is counted, not stored.
+const (
+	OutcomeOK           Outcome = iota // answered successfully
+	OutcomeError                       // answered with an error
+	OutcomeTimeout                     // gave up by the caller's deadline
+	OutcomeRejected                    // refused by a full queue or a limit
+	OutcomeShed                        // dropped by load shedding
+	OutcomeDeadLettered                // moved to a dead-letter queue
+	OutcomeDropped                     // dropped by policy or lost to a failure
+	NumOutcomes                        // the number of outcomes
+)
+
+var outcomeNames = [NumOutcomes]string{"ok", "error", "timeout", "rejected", "shed", "dead_lettered", "dropped"}
+
+func (o Outcome) String() string {
+	if o < NumOutcomes {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("Outcome(%d)", uint8(o))
+}
+
+// Origin receives each request's terminal outcome. Finish is called exactly
+// once per request, and the origin then owns the request again (usually to
+// release it to its pool).
+type Origin interface {
+	Finish(r *Request, o Outcome)
+}
+
+// Request is one end-to-end request. Requests are pooled; fields are reset
+// by Pool.Get.
+type Request struct {
+	ID       uint64
+	Created  sim.Time // when the origin sent it
+	Arrived  sim.Time // when it reached the current instance
+	Measured bool     // created after the warm-up: counts in the statistics
+	Origin   Origin
+}
+
+// Pool recycles requests so that steady-state operation allocates nothing.
+// Get and Put are O(1). A Pool belongs to one run and is not safe for
+// concurrent use.
+type Pool struct {
+	free   []*Request
+	nextID uint64
+}
+
+// Get returns a zeroed request with a fresh ID (IDs count from 1 in the
+// order requests are created, so they are stable across runs).
+func (p *Pool) Get() *Request {
+	var r *Request
+	if n := len(p.free); n > 0 {
+		r = p.free[n-1]
+		p.free = p.free[:n-1]
+		*r = Request{}
+	} else {
+		r = &Request{}
+	}
+	p.nextID++
+	r.ID = p.nextID
+	return r
+}
+
+// Put returns r to the pool. r must not be used afterwards.
+func (p *Pool) Put(r *Request) {
+	r.Origin = nil
+	p.free = append(p.free, r)
+}

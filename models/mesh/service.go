@@ -1,0 +1,151 @@
+package mesh
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/meshsim/meshsim/models/lb"
+	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
+	"github.com/meshsim/meshsim/sim/stats"
+)
+
+// ErrConfig is wrapped by every configuration error of this package.
+var ErrConfig = errors.New("mesh: invalid configuration")
+
+// ServiceConfig describes a service's instances.
+type ServiceConfig struct {
+	Name        string
+	Replicas    int       // instances, >= 1
+	Concurrency int       // slots per instance, >= 1
+	QueueBound  int       // waiting room per instance, >= 0, or Unbounded
+	ServiceTime dist.Dist // per request, drawn per instance from its own stream
+}
+
+func (c ServiceConfig) validate() error {
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("%w: service without a name", ErrConfig)
+	case c.Replicas < 1:
+		return fmt.Errorf("%w: service %s: replicas %d < 1", ErrConfig, c.Name, c.Replicas)
+	case c.Concurrency < 1:
+		return fmt.Errorf("%w: service %s: concurrency %d < 1", ErrConfig, c.Name, c.Concurrency)
+	case c.QueueBound < 0 && c.QueueBound != Unbounded:
+		return fmt.Errorf("%w: service %s: queue bound %d < 0", ErrConfig, c.Name, c.QueueBound)
+	case c.ServiceTime == nil:
+		return fmt.Errorf("%w: service %s: no service time distribution", ErrConfig, c.Name)
+	}
+	return nil
+}
+
+// Service is a set of identical instances.
+type Service struct {
+	cfg       ServiceConfig
+	instances []*Instance
+	hosts     []lb.Host
+	latency   *stats.Histogram
+}
+
+// NewService creates the service's instances on s. Instance i draws its
+// service times from streams.Get("<name>[i]", "service-time").
+func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Service, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	svc := &Service{cfg: cfg, latency: stats.NewHistogram()}
+	for i := 0; i < cfg.Replicas; i++ {
+		name := fmt.Sprintf("%s[%d]", cfg.Name, i)
+		in := &Instance{
+			name:        name,
+			svc:         svc,
+			index:       i,
+			s:           s,
+			rnd:         streams.Get(name, "service-time"),
+			serviceTime: cfg.ServiceTime,
+			concurrency: cfg.Concurrency,
+			queueBound:  cfg.QueueBound,
+		}
+		svc.instances = append(svc.instances, in)
+		svc.hosts = append(svc.hosts, in)
+	}
+	return svc, nil
+}
+
+// Name returns the service name.
+func (svc *Service) Name() string { return svc.cfg.Name }
+
+// Concurrency returns the slots per instance.
+func (svc *Service) Concurrency() int { return svc.cfg.Concurrency }
+
+// Instances returns the instances in index order. The slice must not be
+// modified.
+func (svc *Service) Instances() []*Instance { return svc.instances }
+
+// Hosts returns the instances as load-balancer hosts, in index order.
+func (svc *Service) Hosts() []lb.Host { return svc.hosts }
+
+// ResetStats restarts every time-weighted average at now: the warm-up ends.
+func (svc *Service) ResetStats(now sim.Time) {
+	for _, in := range svc.instances {
+		in.resetStats(now)
+	}
+}
+
+// MeasuredHeld returns the measured requests queued or in service at the
+// service's instances: what the origins must count as in flight.
+func (svc *Service) MeasuredHeld() int64 {
+	var n int64
+	for _, in := range svc.instances {
+		n += in.measuredHeld
+	}
+	return n
+}
+
+// ServiceStats is what a service did during the measurement window.
+type ServiceStats struct {
+	Utilisation       float64 // time-weighted busy slots / all slots
+	QueueLengthMean   float64 // time-weighted waiting requests, summed over instances
+	Completed         int64
+	InstanceCompleted []int64
+	Latency           *stats.Histogram // arrival at an instance to end of service, ns
+}
+
+// Stats returns the service's statistics for the window ending at now. It
+// sums the instances in index order, so the result is the same on every run.
+func (svc *Service) Stats(now sim.Time) ServiceStats {
+	var busy, queue float64
+	st := ServiceStats{Latency: svc.latency.Clone(), InstanceCompleted: make([]int64, len(svc.instances))}
+	for i, in := range svc.instances {
+		busy += in.busyTW.Mean(now)
+		queue += in.queueTW.Mean(now)
+		st.Completed += in.completed
+		st.InstanceCompleted[i] = in.completed
+	}
+	st.Utilisation = busy / float64(svc.cfg.Replicas*svc.cfg.Concurrency)
+	st.QueueLengthMean = queue
+	return st
+}
+
+// Client is a caller's view of a service: it picks an instance for each
+// request with its own picker. A Client stands for one balancer.
+type Client struct {
+	svc    *Service
+	picker lb.Picker
+}
+
+// NewClient returns a client that routes to svc with picker, which must have
+// been built over svc.Hosts().
+func NewClient(svc *Service, picker lb.Picker) *Client {
+	return &Client{svc: svc, picker: picker}
+}
+
+// Send routes r to the instance the picker chooses. A request that finds no
+// host ends as an error (Envoy answers 503 "no healthy upstream").
+func (c *Client) Send(r *Request) {
+	i, err := c.picker.Pick(lb.PickInfo{HashKey: r.ID, Attempt: 1})
+	if err != nil {
+		r.Origin.Finish(r, OutcomeError)
+		return
+	}
+	c.svc.instances[i].Arrive(r)
+}
