@@ -1,0 +1,197 @@
+package report
+
+import (
+	"strings"
+
+	"github.com/meshsim/meshsim/results"
+)
+
+// page is the content that report.md and report.html share, already
+// formatted: both renderers only lay it out, so the two files always show
+// the same numbers.
+type page struct {
+	Title       string // the scenario name
+	Description string
+	Meta        string // seed, version, duration, warm-up, replications
+	Note        string // how to read the numbers
+	Variants    []variantView
+	// Paired holds the paired differences against the first variant; its
+	// Rows are empty with a single variant.
+	Paired      table
+	PairedTitle string
+	Source      string // the scenario YAML
+}
+
+type variantView struct {
+	Name         string
+	Meta         string // replications and kernel events
+	Workloads    []workloadView
+	Services     table
+	Conservation []string // one line per workload
+}
+
+type workloadView struct {
+	Name string
+	Rows [][2]string // metric, value
+}
+
+type table struct {
+	Header []string
+	Rows   [][]string
+}
+
+const note = "Counts are totals over all replications. Rates, utilisation, queue lengths and " +
+	"latencies are means across replications; \"± h\" is the half-width of the 95% confidence " +
+	"interval (Student t across replications), shown when there are at least two."
+
+func newPage(e *results.Experiment, s *results.Summary) *page {
+	p := &page{
+		Title:       e.Scenario,
+		Description: strings.TrimSpace(e.Description),
+		Meta: "seed " + uintString(e.Seed) +
+			" · version " + e.Version +
+			" · duration " + e.Duration.String() +
+			" · warm-up " + e.Warmup.String() +
+			" · " + plural(e.Replications, "replication"),
+		Note:   note,
+		Source: e.Source,
+	}
+	for i := range s.Variants {
+		p.Variants = append(p.Variants, newVariantView(&e.Variants[i], &s.Variants[i]))
+	}
+	p.Paired = table{Header: []string{"variant", "workload", "Δ latency mean", "Δ latency p99"}}
+	for _, c := range s.Comparisons {
+		p.PairedTitle = "Paired differences against " + c.Baseline
+		p.Paired.Rows = append(p.Paired.Rows, []string{c.Variant, c.Workload, delta(c.LatencyMeanS), delta(c.LatencyP99S)})
+	}
+	return p
+}
+
+// pairedNote explains the paired-differences table.
+const pairedNote = "Each variant minus the baseline, replication by replication: all variants see the " +
+	"same arrivals and service times (common random numbers), so the interval is that of the policy's " +
+	"effect alone. \"lower\" or \"higher\" means the 95% interval excludes zero."
+
+// delta formats a paired difference in milliseconds with its verdict.
+func delta(e *results.Estimate) string {
+	if e == nil {
+		return noData
+	}
+	s := withCI(e.Mean, e.CI95, 1000, "ms")
+	switch {
+	case e.CI95 == nil:
+	case e.CI95.Hi < 0:
+		s += " (lower)"
+	case e.CI95.Lo > 0:
+		s += " (higher)"
+	default:
+		s += " (no significant difference)"
+	}
+	return s
+}
+
+func newVariantView(v *results.Variant, vs *results.VariantSummary) variantView {
+	vv := variantView{
+		Name: vs.Name,
+		Meta: plural(len(v.Replications), "replication") + ", " + uintString(vs.Events) + " kernel events",
+		Services: table{Header: []string{
+			"service", "instances × slots", "completed", "utilisation", "mean queue length",
+			"latency mean", "latency p99", "instance share",
+		}},
+	}
+	for _, w := range vs.Workloads {
+		vv.Workloads = append(vv.Workloads, workloadView{Name: w.Name, Rows: workloadRows(&w)})
+		vv.Conservation = append(vv.Conservation, conservation(&w))
+	}
+	for _, svc := range vs.Services {
+		vv.Services.Rows = append(vv.Services.Rows, serviceRow(&svc))
+	}
+	return vv
+}
+
+func workloadRows(w *results.WorkloadSummary) [][2]string {
+	o := w.Outcomes
+	rows := [][2]string{{"requests", count(w.Requests)}, {"ok", count(o.OK)}}
+	for _, oc := range []struct {
+		name string
+		n    int64
+	}{
+		{"error", o.Error}, {"timeout", o.Timeout}, {"rejected", o.Rejected}, {"shed", o.Shed},
+		{"dead_lettered", o.DeadLettered}, {"dropped", o.Dropped}, {"in_flight", o.InFlight},
+	} {
+		if oc.n != 0 {
+			rows = append(rows, [2]string{oc.name, count(oc.n)})
+		}
+	}
+	rows = append(rows,
+		[2]string{"throughput", estimate(w.ThroughputPerS, 1, "/s")},
+		[2]string{"error rate", estimate(w.ErrorRate, 100, "%")},
+	)
+	l := w.LatencyS
+	if l == nil {
+		return append(rows, [2]string{"latency", noData})
+	}
+	var ci results.LatencyCI
+	var mean, p50, p90, p99, p999 *results.Interval
+	if l.CI95 != nil {
+		ci = *l.CI95
+		mean, p50, p90, p99, p999 = &ci.Mean, &ci.P50, &ci.P90, &ci.P99, &ci.P999
+	}
+	return append(rows,
+		[2]string{"latency mean", ms(l.Mean, mean)},
+		[2]string{"latency p50", ms(l.P50, p50)},
+		[2]string{"latency p90", ms(l.P90, p90)},
+		[2]string{"latency p99", ms(l.P99, p99)},
+		[2]string{"latency p99.9", ms(l.P999, p999)},
+	)
+}
+
+func serviceRow(s *results.ServiceSummary) []string {
+	latMean, latP99 := noData, "-"
+	if l := s.LatencyS; l != nil {
+		var mean, p99 *results.Interval
+		if l.CI95 != nil {
+			mean, p99 = &l.CI95.Mean, &l.CI95.P99
+		}
+		latMean, latP99 = ms(l.Mean, mean), ms(l.P99, p99)
+	}
+	share := "-"
+	if len(s.InstanceShare) > 0 {
+		parts := make([]string, len(s.InstanceShare))
+		for i, f := range s.InstanceShare {
+			parts[i] = percent(f)
+		}
+		share = strings.Join(parts, " / ")
+	}
+	return []string{
+		s.Name,
+		count(int64(s.Instances)) + " × " + count(int64(s.Concurrency)),
+		count(s.Completed),
+		withCI(s.Utilisation.Mean, s.Utilisation.CI95, 100, "%"),
+		withCI(s.QueueLengthMean.Mean, s.QueueLengthMean.CI95, 1, ""),
+		latMean,
+		latP99,
+		share,
+	}
+}
+
+// conservation states the request accounting of one workload: requests
+// must equal the sum of the outcome counts.
+func conservation(w *results.WorkloadSummary) string {
+	o := w.Outcomes
+	sum := o.OK + o.Error + o.Timeout + o.Rejected + o.Shed + o.DeadLettered + o.Dropped + o.InFlight
+	verdict, rel := "conserved", " = "
+	if sum != w.Requests {
+		verdict, rel = "NOT CONSERVED", " ≠ "
+	}
+	return "Conservation (" + w.Name + "): requests " + count(w.Requests) + rel +
+		"sum of outcomes " + count(sum) + ", " + verdict + "."
+}
+
+// plural formats "n thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return count(int64(n)) + " " + thing + "s"
+}

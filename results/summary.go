@@ -1,0 +1,384 @@
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/meshsim/meshsim/sim/stats"
+)
+
+// SummarySchema names the version of the summary.json contract that
+// Summarize produces. Adding fields keeps v1; removing or renaming a field,
+// or changing its unit or meaning, bumps it to v2 (docs/summary.md).
+const SummarySchema = "meshsim/summary/v1"
+
+// Summary is the summary.json document: every number the report shows,
+// derived from an Experiment by Summarize. Times are float64 seconds, which
+// is the unit JSON readers expect; inside the engine they stay integer
+// nanoseconds. No field ever holds NaN or an infinity: a statistic without
+// data is omitted instead.
+type Summary struct {
+	Schema       string           `json:"schema"`
+	Scenario     string           `json:"scenario"`
+	Seed         uint64           `json:"seed"`
+	Version      string           `json:"version"`
+	DurationS    float64          `json:"duration_s"`
+	WarmupS      float64          `json:"warmup_s"`
+	Replications int              `json:"replications"`
+	Variants     []VariantSummary `json:"variants"` // in scenario order
+	// Comparisons are the paired differences of each variant against the
+	// first, per workload. Omitted with a single variant.
+	Comparisons []ComparisonSummary `json:"comparisons,omitempty"`
+}
+
+// VariantSummary is one variant, aggregated over its replications.
+type VariantSummary struct {
+	Name string `json:"name"`
+	// Events is the number of kernel events, summed over replications.
+	Events    uint64            `json:"events"`
+	Workloads []WorkloadSummary `json:"workloads"` // in order of first appearance
+	Services  []ServiceSummary  `json:"services"`  // in order of first appearance
+}
+
+// WorkloadSummary is one workload of a variant.
+type WorkloadSummary struct {
+	Name string `json:"name"`
+	// Requests is the number of requests that arrived in the measured
+	// window, summed over replications. It is counted apart from the
+	// outcomes, and equals Outcomes.Total() when the accounting is
+	// conserved.
+	Requests int64 `json:"requests"`
+	// Outcomes are the terminal states, summed over replications.
+	Outcomes Outcomes `json:"outcomes"`
+	// ThroughputPerS is the rate of ok completions per second of the
+	// measured window. Nil when the window is empty.
+	ThroughputPerS *Estimate `json:"throughput_per_s,omitempty"`
+	// ErrorRate is the share of finished requests that were not ok:
+	// (requests - ok - in_flight) / (requests - in_flight). Nil when no
+	// replication finished a request.
+	ErrorRate *Estimate `json:"error_rate,omitempty"`
+	// LatencyS is the end-to-end latency of ok requests. Nil when no
+	// replication completed a request ok.
+	LatencyS *Latency `json:"latency_s,omitempty"`
+
+	// Pooled is the merge of the replications' latency histograms (in
+	// nanoseconds), in replication order, kept for plots. It is not part of
+	// the JSON contract and is nil in a Summary decoded from JSON.
+	Pooled *stats.Histogram `json:"-"`
+}
+
+// ServiceSummary is one service of a variant.
+type ServiceSummary struct {
+	Name        string `json:"name"`
+	Instances   int    `json:"instances"`
+	Concurrency int    `json:"concurrency"` // slots per instance
+	// Completed is the number of requests the service finished in the
+	// window, summed over replications.
+	Completed int64 `json:"completed"`
+	// Utilisation is the time-weighted share of busy slots, 0..1.
+	Utilisation Estimate `json:"utilisation"`
+	// QueueLengthMean is the time-weighted mean number of waiting requests,
+	// summed over instances.
+	QueueLengthMean Estimate `json:"queue_length_mean"`
+	// LatencyS is arrival at an instance to end of service. Nil when the
+	// service completed nothing.
+	LatencyS *Latency `json:"latency_s,omitempty"`
+	// InstanceShare is each instance's share of the completions, pooled
+	// over replications, in instance order. Omitted when there were none.
+	InstanceShare []float64 `json:"instance_share,omitempty"`
+}
+
+// Estimate is a mean across replications with its 95% confidence interval.
+type Estimate struct {
+	Mean float64 `json:"mean"`
+	// CI95 is Student's t interval across replications; nil with fewer
+	// than two replications.
+	CI95 *Interval `json:"ci95,omitempty"`
+}
+
+// Latency summarises a latency distribution in seconds. Each statistic is
+// computed per replication, from that replication's histogram, and the
+// field holds the mean across the replications that had data.
+type Latency struct {
+	Mean float64    `json:"mean"`
+	P50  float64    `json:"p50"`
+	P90  float64    `json:"p90"`
+	P99  float64    `json:"p99"`
+	P999 float64    `json:"p999"`
+	CI95 *LatencyCI `json:"ci95,omitempty"` // nil with fewer than two replications with data
+}
+
+// LatencyCI holds the 95% confidence interval of each Latency statistic.
+type LatencyCI struct {
+	Mean Interval `json:"mean"`
+	P50  Interval `json:"p50"`
+	P90  Interval `json:"p90"`
+	P99  Interval `json:"p99"`
+	P999 Interval `json:"p999"`
+}
+
+// Interval is a two-sided confidence interval. It is written to JSON as the
+// array [lo, hi].
+type Interval struct {
+	Lo, Hi float64
+}
+
+// HalfWidth returns (Hi - Lo) / 2, the "±" of the interval.
+func (iv Interval) HalfWidth() float64 { return (iv.Hi - iv.Lo) / 2 }
+
+// MarshalJSON writes the interval as [lo, hi].
+func (iv Interval) MarshalJSON() ([]byte, error) {
+	return json.Marshal([2]float64{iv.Lo, iv.Hi})
+}
+
+// UnmarshalJSON reads an interval written as [lo, hi].
+func (iv *Interval) UnmarshalJSON(b []byte) error {
+	var a [2]float64
+	if err := json.Unmarshal(b, &a); err != nil {
+		return fmt.Errorf("results: interval: %w", err)
+	}
+	iv.Lo, iv.Hi = a[0], a[1]
+	return nil
+}
+
+// latencyQuantiles are the quantiles in Latency, in field order.
+var latencyQuantiles = [...]float64{0.50, 0.90, 0.99, 0.999}
+
+// Summarize derives the summary.json document from e. It does not modify e.
+// All sums run in replication order, so the same Experiment always gives
+// the same bits. The complexity is linear in the number of replications
+// times the size of their histograms.
+func Summarize(e *Experiment) *Summary {
+	s := &Summary{
+		Schema:       SummarySchema,
+		Scenario:     e.Scenario,
+		Seed:         e.Seed,
+		Version:      e.Version,
+		DurationS:    e.Duration.Seconds(),
+		WarmupS:      e.Warmup.Seconds(),
+		Replications: e.Replications,
+		Variants:     make([]VariantSummary, 0, len(e.Variants)),
+	}
+	measuredS := e.Measured().Seconds()
+	for i := range e.Variants {
+		s.Variants = append(s.Variants, summarizeVariant(&e.Variants[i], measuredS))
+	}
+	s.Comparisons = summarizeComparisons(e, s)
+	return s
+}
+
+func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
+	vs := VariantSummary{
+		Name:      v.Name,
+		Workloads: []WorkloadSummary{},
+		Services:  []ServiceSummary{},
+	}
+	for _, r := range v.Replications {
+		vs.Events += r.Events
+	}
+	for _, name := range workloadNames(v) {
+		vs.Workloads = append(vs.Workloads, summarizeWorkload(v, name, measuredS))
+	}
+	for _, name := range serviceNames(v) {
+		vs.Services = append(vs.Services, summarizeService(v, name))
+	}
+	return vs
+}
+
+func summarizeWorkload(v *Variant, name string, measuredS float64) WorkloadSummary {
+	ws := WorkloadSummary{Name: name, Pooled: PooledLatency(v, name)}
+	var throughput, errorRate []float64
+	var hists []*stats.Histogram
+	for i := range v.Replications {
+		w := findWorkload(&v.Replications[i], name)
+		if w == nil {
+			continue
+		}
+		o := w.Outcomes
+		ws.Outcomes = ws.Outcomes.Add(o)
+		ws.Requests += w.Arrived
+		if measuredS > 0 {
+			throughput = append(throughput, float64(o.OK)/measuredS)
+		}
+		if finished := o.Total() - o.InFlight; finished > 0 {
+			errorRate = append(errorRate, float64(finished-o.OK)/float64(finished))
+		}
+		hists = append(hists, w.Latency)
+	}
+	ws.ThroughputPerS = estimate(throughput)
+	ws.ErrorRate = estimate(errorRate)
+	ws.LatencyS = summarizeLatency(hists)
+	return ws
+}
+
+func summarizeService(v *Variant, name string) ServiceSummary {
+	ss := ServiceSummary{Name: name}
+	var util, queue []float64
+	var hists []*stats.Histogram
+	var perInstance []int64
+	found := false
+	for i := range v.Replications {
+		svc := findService(&v.Replications[i], name)
+		if svc == nil {
+			continue
+		}
+		if !found {
+			ss.Instances, ss.Concurrency, found = svc.Instances, svc.Concurrency, true
+		}
+		ss.Completed += svc.Completed
+		util = append(util, svc.Utilisation)
+		queue = append(queue, svc.QueueLengthMean)
+		hists = append(hists, svc.Latency)
+		for j, n := range svc.InstanceCompleted {
+			if j == len(perInstance) {
+				perInstance = append(perInstance, 0)
+			}
+			perInstance[j] += n
+		}
+	}
+	if e := estimate(util); e != nil {
+		ss.Utilisation = *e
+	}
+	if e := estimate(queue); e != nil {
+		ss.QueueLengthMean = *e
+	}
+	ss.LatencyS = summarizeLatency(hists)
+	var total int64
+	for _, n := range perInstance {
+		total += n
+	}
+	if total > 0 {
+		ss.InstanceShare = make([]float64, len(perInstance))
+		for j, n := range perInstance {
+			ss.InstanceShare[j] = float64(n) / float64(total)
+		}
+	}
+	return ss
+}
+
+// summarizeLatency computes each statistic per histogram (one per
+// replication, nanoseconds) and then its mean and interval across the
+// histograms that hold data. It returns nil when none does.
+func summarizeLatency(hists []*stats.Histogram) *Latency {
+	var mean []float64
+	var q [len(latencyQuantiles)][]float64
+	for _, h := range hists {
+		if h == nil || h.Count() == 0 {
+			continue
+		}
+		mean = append(mean, nsToSeconds(h.Mean()))
+		for k, p := range latencyQuantiles {
+			q[k] = append(q[k], nsToSeconds(float64(h.Quantile(p))))
+		}
+	}
+	em := estimate(mean)
+	if em == nil {
+		return nil
+	}
+	var eq [len(latencyQuantiles)]*Estimate
+	for k := range q {
+		if eq[k] = estimate(q[k]); eq[k] == nil {
+			return nil // unreachable: q[k] has as many finite values as mean
+		}
+	}
+	l := &Latency{Mean: em.Mean, P50: eq[0].Mean, P90: eq[1].Mean, P99: eq[2].Mean, P999: eq[3].Mean}
+	if em.CI95 != nil && eq[0].CI95 != nil && eq[1].CI95 != nil && eq[2].CI95 != nil && eq[3].CI95 != nil {
+		l.CI95 = &LatencyCI{Mean: *em.CI95, P50: *eq[0].CI95, P90: *eq[1].CI95, P99: *eq[2].CI95, P999: *eq[3].CI95}
+	}
+	return l
+}
+
+// estimate returns the mean of xs with its 95% interval (nil with fewer than
+// two values). Values that are not finite, which a correct run never
+// produces, are skipped so that the JSON stays valid. It returns nil when no
+// value is left.
+func estimate(xs []float64) *Estimate {
+	finite := xs[:0:0]
+	for _, x := range xs {
+		if isFinite(x) {
+			finite = append(finite, x)
+		}
+	}
+	if len(finite) == 0 {
+		return nil
+	}
+	mean, ci, ok := stats.MeanCI(finite)
+	if !isFinite(mean) {
+		return nil
+	}
+	e := &Estimate{Mean: mean}
+	if ok && isFinite(ci.Lo) && isFinite(ci.Hi) {
+		e.CI95 = &Interval{Lo: ci.Lo, Hi: ci.Hi}
+	}
+	return e
+}
+
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+func nsToSeconds(ns float64) float64 { return ns / 1e9 }
+
+// PooledLatency returns the merge of the latency histograms (nanoseconds)
+// of workload over v's replications, in replication order. The result is a
+// new histogram, empty when the workload completed nothing ok or does not
+// exist; v is not modified.
+func PooledLatency(v *Variant, workload string) *stats.Histogram {
+	h := stats.NewHistogram()
+	for i := range v.Replications {
+		if w := findWorkload(&v.Replications[i], workload); w != nil && w.Latency != nil {
+			h.Merge(w.Latency)
+		}
+	}
+	return h
+}
+
+func findWorkload(r *Replication, name string) *Workload {
+	for i := range r.Workloads {
+		if r.Workloads[i].Name == name {
+			return &r.Workloads[i]
+		}
+	}
+	return nil
+}
+
+func findService(r *Replication, name string) *Service {
+	for i := range r.Services {
+		if r.Services[i].Name == name {
+			return &r.Services[i]
+		}
+	}
+	return nil
+}
+
+// workloadNames returns the workload names of v in order of first
+// appearance over its replications.
+func workloadNames(v *Variant) []string {
+	var names []string
+	for _, r := range v.Replications {
+		for _, w := range r.Workloads {
+			names = appendNew(names, w.Name)
+		}
+	}
+	return names
+}
+
+// serviceNames returns the service names of v in order of first appearance
+// over its replications.
+func serviceNames(v *Variant) []string {
+	var names []string
+	for _, r := range v.Replications {
+		for _, s := range r.Services {
+			names = appendNew(names, s.Name)
+		}
+	}
+	return names
+}
+
+func appendNew(names []string, name string) []string {
+	for _, n := range names {
+		if n == name {
+			return names
+		}
+	}
+	return append(names, name)
+}
