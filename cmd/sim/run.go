@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/meshsim/meshsim/internal/version"
+	"github.com/meshsim/meshsim/report"
+	"github.com/meshsim/meshsim/results"
+	"github.com/meshsim/meshsim/scenarios"
+)
+
+const usage = `sim runs deterministic discrete-event simulations of service meshes and
+event-driven systems, and writes reports that compare policies.
+
+Usage:
+  sim run FILE|NAME [flags]     run a scenario and write its report
+  sim validate FILE|NAME...     check scenarios without running them
+  sim list                      list the shipped scenarios
+  sim version                   print the version
+  sim help [COMMAND]            show help
+
+A NAME from 'sim list' works in place of a FILE. Flags may come before or
+after the file, as -flag or --flag.
+
+Examples:
+  sim run quickstart -out out/quickstart     then open out/quickstart/report.html
+  sim run my.yaml -seed 7 -replications 20   a different seed, more replications
+  sim validate scenarios/*.yaml              report every error with file:line:col
+
+The same scenario, seed and version always give the same bytes in every
+output, whatever -workers is.
+`
+
+const runUsage = `Usage: sim run FILE|NAME [flags]
+
+Simulates every variant of the scenario for every replication and writes
+summary.json, report.md, report.html and latency-cdf.{svg,png} to -out.
+
+Flags:
+`
+
+// run dispatches a command line. It returns a *usageError for a wrong
+// command line.
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usagef("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(rest, stdout, stderr)
+	case "validate":
+		return cmdValidate(rest, stdout, stderr)
+	case "list":
+		return cmdList(rest, stdout)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "meshsim %s commit=%s\n", version.Version, version.Commit())
+		return nil
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 && rest[0] == "run" {
+			return cmdRun([]string{"-h"}, stdout, stdout)
+		}
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return usagef("unknown command %q%s", cmd, suggestCommand(cmd))
+	}
+}
+
+func suggestCommand(cmd string) string {
+	for _, c := range []string{"run", "validate", "list", "version", "help"} {
+		if strings.HasPrefix(c, cmd) || strings.HasPrefix(cmd, c) {
+			return fmt.Sprintf("; did you mean %q?", c)
+		}
+	}
+	return ""
+}
+
+// parseInterleaved parses flags that may appear before, between or after
+// positional arguments, which the flag package alone does not allow.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "write outputs to `DIR` (default out/<scenario name>)")
+	seed := fs.Uint64("seed", 0, "override the scenario's root `SEED` (0 keeps the scenario's)")
+	reps := fs.Int("replications", 0, "override the scenario's replication count `N`")
+	workers := fs.Int("workers", 0, "replications simulated at once, `N` (default: one per CPU); results do not depend on it")
+	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runUsage)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	if err != nil {
+		return usagef("run: %v", err)
+	}
+	if len(pos) != 1 {
+		return usagef("run takes one scenario file or name, got %d", len(pos))
+	}
+	if *reps < 0 {
+		return usagef("run: -replications must be >= 1")
+	}
+	doc, err := scenarios.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	if !*quiet {
+		for _, w := range doc.Warnings {
+			fmt.Fprintln(stderr, w)
+		}
+	}
+	opts := scenarios.Options{Workers: *workers, Replications: *reps}
+	effSeed := doc.Scenario.Seed
+	if *seed != 0 {
+		opts.Seed = seed
+		effSeed = *seed
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("out", doc.Scenario.Name)
+	}
+	if !*quiet {
+		fmt.Fprintf(stdout, "scenario=%s seed=%d version=%s commit=%s\n", doc.Scenario.Name, effSeed, version.Version, version.Commit())
+	}
+	bar := newProgressBar(stderr, *quiet)
+	opts.Progress = bar.update
+	exp, err := scenarios.Run(context.Background(), doc, opts)
+	bar.done()
+	if err != nil {
+		return err
+	}
+	files, err := report.Render(exp)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			return err
+		}
+	}
+	if !*quiet {
+		printBrief(stdout, exp)
+		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, "report.html"))
+	}
+	return nil
+}
+
+// printBrief prints one line per variant and workload: enough to see the
+// answer without opening the report.
+func printBrief(w io.Writer, exp *results.Experiment) {
+	s := results.Summarize(exp)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "variant\tworkload\trequests\tok\tthroughput/s\tp50\tp99\t")
+	for _, v := range s.Variants {
+		for _, wl := range v.Workloads {
+			tp, p50, p99 := "-", "-", "-"
+			if wl.ThroughputPerS != nil {
+				tp = fmt.Sprintf("%.4g", wl.ThroughputPerS.Mean)
+			}
+			if l := wl.LatencyS; l != nil {
+				p50, p99 = fmtLatency(l.P50), fmtLatency(l.P99)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", v.Name, wl.Name, wl.Requests, wl.Outcomes.OK, tp, p50, p99)
+		}
+	}
+	tw.Flush()
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: sim validate FILE|NAME...\n\nChecks each scenario and its variants; prints every error as file:line:col: field: message.\n")
+	}
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	if err != nil {
+		return usagef("validate: %v", err)
+	}
+	if len(pos) == 0 {
+		return usagef("validate needs at least one scenario file or name")
+	}
+	bad := 0
+	for _, p := range pos {
+		doc, err := scenarios.Load(p)
+		if err == nil {
+			_, err = doc.Expand()
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			bad++
+			continue
+		}
+		for _, w := range doc.Warnings {
+			fmt.Fprintln(stderr, w)
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", p)
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d scenarios invalid", bad, len(pos))
+	}
+	return nil
+}
+
+func cmdList(args []string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return usagef("list takes no arguments")
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, e := range scenarios.Library() {
+		fmt.Fprintf(tw, "%s\t%s\n", e.Name, e.Title)
+	}
+	return tw.Flush()
+}
+
+// progressBar draws progress on stderr, only on a terminal and only once a
+// run has taken longer than a second. It is the one place that reads the
+// wall clock.
+type progressBar struct {
+	w       io.Writer
+	enabled bool
+	start   time.Time
+	last    time.Time
+	drawn   bool
+}
+
+func newProgressBar(w io.Writer, quiet bool) *progressBar {
+	return &progressBar{w: w, enabled: !quiet && isTerminal(w), start: time.Now()}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func (p *progressBar) update(frac float64) {
+	if !p.enabled {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.start) < time.Second || now.Sub(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last = now
+	p.drawn = true
+	const width = 30
+	n := int(frac * width)
+	elapsed := now.Sub(p.start)
+	eta := "?"
+	if frac > 0.01 {
+		eta = (time.Duration(float64(elapsed)/frac) - elapsed).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%%  elapsed %s  eta %s ", strings.Repeat("=", n), strings.Repeat(" ", width-n), frac*100, elapsed.Round(time.Second), eta)
+}
+
+func (p *progressBar) done() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// fmtLatency formats seconds with three significant digits in the unit
+// that keeps the number readable: 850µs, 12.3ms, 45.3s, 1234s.
+func fmtLatency(s float64) string {
+	switch {
+	case s >= 1000:
+		return fmt.Sprintf("%.0fs", s)
+	case s >= 1:
+		return fmt.Sprintf("%.3gs", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.3gms", s*1e3)
+	default:
+		return fmt.Sprintf("%.3gµs", s*1e6)
+	}
+}

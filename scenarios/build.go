@@ -1,0 +1,151 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/meshsim/meshsim/models/lb"
+	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/models/workload"
+	"github.com/meshsim/meshsim/sim"
+
+	// The load-balancing policies a scenario can name.
+	_ "github.com/meshsim/meshsim/models/lb/random"
+	_ "github.com/meshsim/meshsim/models/lb/roundrobin"
+)
+
+// world is one replication of one variant: the scheduler and every model
+// built from a resolved scenario. It holds no simulation logic of its own.
+type world struct {
+	s         *sim.Scheduler
+	services  []*mesh.Service
+	workloads []*workload.Open
+	warmup    sim.Time
+	until     sim.Time
+}
+
+// build makes the models of sc for one replication. Every component draws
+// from its own stream of sim.NewStreams(seed, replication), named after the
+// component, so variants see the same arrivals and service times (common
+// random numbers).
+func build(sc *Scenario, seed uint64, replication int) (*world, error) {
+	w := &world{
+		s: sim.NewScheduler(sim.Config{
+			Until:     sim.Time(sc.Duration),
+			MaxEvents: uint64(sc.Limits.MaxEvents),
+		}),
+		warmup: sim.Time(sc.Warmup),
+		until:  sim.Time(sc.Duration),
+	}
+	streams := sim.NewStreams(seed, replication)
+	byName := make(map[string]*mesh.Service, len(sc.Services))
+	policies := make(map[string]string, len(sc.Services))
+	for _, svcSpec := range sc.Services {
+		st, err := svcSpec.ServiceTime.Build()
+		if err != nil {
+			return nil, fmt.Errorf("scenario: service %s: service_time: %w", svcSpec.Name, err)
+		}
+		bound := mesh.Unbounded
+		if !svcSpec.Queue.Unbounded {
+			bound = svcSpec.Queue.Bound
+		}
+		svc, err := mesh.NewService(w.s, streams, mesh.ServiceConfig{
+			Name:        svcSpec.Name,
+			Replicas:    svcSpec.Replicas,
+			Concurrency: svcSpec.Concurrency,
+			QueueBound:  bound,
+			ServiceTime: st,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+		w.services = append(w.services, svc)
+		byName[svcSpec.Name] = svc
+		policies[svcSpec.Name] = svcSpec.Sidecar.LB.Policy
+	}
+	pool := &mesh.Pool{}
+	for _, wl := range sc.Workloads {
+		svc, ok := byName[wl.Target]
+		if !ok {
+			return nil, fmt.Errorf("scenario: workload %s: unknown target %q", wl.Name, wl.Target)
+		}
+		policy := policies[wl.Target]
+		b, ok := lb.Get(policy)
+		if !ok {
+			return nil, fmt.Errorf("scenario: service %s: unknown lb policy %q", wl.Target, policy)
+		}
+		// The workload's proxy is one balancer with its own stream.
+		picker, err := b.Build(lb.BuildOptions{Hosts: svc.Hosts(), Rand: streams.Get(wl.Name, "lb:"+wl.Target)})
+		if err != nil {
+			return nil, fmt.Errorf("scenario: workload %s: lb %s: %w", wl.Name, policy, err)
+		}
+		inter, err := wl.Arrival.Build()
+		if err != nil {
+			return nil, fmt.Errorf("scenario: workload %s: arrival: %w", wl.Name, err)
+		}
+		open, err := workload.NewOpen(w.s, streams, workload.OpenConfig{
+			Name:         wl.Name,
+			Interarrival: inter,
+			Target:       mesh.NewClient(svc, picker),
+			Pool:         pool,
+			Warmup:       w.warmup,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+		w.workloads = append(w.workloads, open)
+	}
+	return w, nil
+}
+
+// start schedules the first event of every workload and the end of the
+// warm-up, in scenario order.
+func (w *world) start() {
+	if w.warmup > 0 {
+		w.s.Schedule(w.warmup, warmupEnd{w}, sim.Event{})
+	}
+	for _, wl := range w.workloads {
+		wl.Start()
+	}
+}
+
+// warmupEnd restarts the time-weighted statistics when the warm-up ends.
+// Counts and histograms need no reset: they only take requests created
+// after the warm-up.
+type warmupEnd struct{ w *world }
+
+func (e warmupEnd) Handle(sim.Event) {
+	for _, svc := range e.w.services {
+		svc.ResetStats(e.w.s.Now())
+	}
+}
+
+// chunks is the number of slices a replication is run in, to report
+// progress and to notice cancellation.
+const chunks = 64
+
+// run simulates the world to its end, calling tick after each slice with the
+// fraction of virtual time done.
+func (w *world) run(tick func(fraction float64) error) error {
+	w.start()
+	step := time.Duration(math.Ceil(float64(w.until) / chunks))
+	if step <= 0 {
+		step = 1
+	}
+	for t := sim.Time(0); t < w.until; {
+		t = t.Add(step)
+		if t > w.until {
+			t = w.until
+		}
+		if err := w.s.RunUntil(t); err != nil {
+			return err
+		}
+		if tick != nil {
+			if err := tick(float64(t) / float64(w.until)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/meshsim/meshsim/internal/version"
+	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/results"
+	"github.com/meshsim/meshsim/sim"
+)
+
+// ErrConservation reports a broken request account: a bug, never an input
+// error. The message carries the seed, variant and replication to
+// reproduce it.
+var ErrConservation = errors.New("scenario: request accounting not conserved")
+
+// Options controls how a scenario is run. The zero value runs with the
+// scenario's own seed and replications on one worker.
+type Options struct {
+	// Workers is the number of replications simulated at once; <= 0 means
+	// one per CPU. Results do not depend on it.
+	Workers int
+	// Seed, when non-nil, replaces the scenario's seed.
+	Seed *uint64
+	// Replications, when > 0, replaces the scenario's replication count.
+	Replications int
+	// Version is written into the results; "" means version.Version.
+	Version string
+	// Progress, when non-nil, is called with the fraction of work done. It
+	// may be called from several goroutines, never at once.
+	Progress func(done float64)
+}
+
+// task is one replication of one variant.
+type task struct {
+	variant     int
+	replication int
+}
+
+// Run simulates every variant of doc for every replication and returns the
+// results in task order (variants in scenario order, replications by
+// index). Tasks run on opts.Workers goroutines, each owning its own
+// scheduler and models, so the results are the same for any number of
+// workers. Run stops early, returning ctx.Err(), when ctx is cancelled.
+func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment, error) {
+	sc := doc.Scenario
+	seed := sc.Seed
+	if opts.Seed != nil {
+		seed = *opts.Seed
+	}
+	reps := sc.Replications
+	if opts.Replications > 0 {
+		reps = opts.Replications
+	}
+	variants, err := doc.Expand()
+	if err != nil {
+		return nil, err
+	}
+	ver := opts.Version
+	if ver == "" {
+		ver = version.Version
+	}
+	exp := &results.Experiment{
+		Scenario:     sc.Name,
+		Description:  sc.Description,
+		Source:       string(sc.Source),
+		Seed:         seed,
+		Version:      ver,
+		Duration:     time.Duration(sc.Duration),
+		Warmup:       time.Duration(sc.Warmup),
+		Replications: reps,
+	}
+	var tasks []task
+	for v, rv := range variants {
+		exp.Variants = append(exp.Variants, results.Variant{Name: rv.Name, Replications: make([]results.Replication, reps)})
+		for r := 0; r < reps; r++ {
+			tasks = append(tasks, task{variant: v, replication: r})
+		}
+	}
+
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(tasks))
+	prog := newProgress(len(tasks), opts.Progress)
+	errs := make([]error, len(tasks))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := tasks[i]
+				rep, err := runTask(ctx, variants[t.variant], seed, t.replication, func(f float64) { prog.set(i, f) })
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				exp.Variants[t.variant].Replications[t.replication] = *rep
+			}
+		}()
+	}
+	for i := range tasks {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Report the first error in task order, so the message is the same for
+	// any number of workers.
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return exp, nil
+}
+
+// runTask simulates one replication of one variant.
+func runTask(ctx context.Context, rv Resolved, seed uint64, replication int, tick func(float64)) (*results.Replication, error) {
+	sc := rv.Scenario
+	w, err := build(sc, seed, replication)
+	if err != nil {
+		return nil, err
+	}
+	where := fmt.Sprintf("scenario %s, variant %s, seed %d, replication %d", sc.Name, rv.Name, seed, replication)
+	err = w.run(func(f float64) error {
+		tick(f)
+		return ctx.Err()
+	})
+	var le *sim.LimitError
+	if errors.As(err, &le) && errors.Is(err, sim.ErrMaxEvents) {
+		return nil, fmt.Errorf("%s: %w; raise limits.max_events (now %d) or shorten duration", where, err, sc.Limits.MaxEvents)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w.collect(replication, where)
+}
+
+// collect turns the models' statistics into a results.Replication and
+// checks that every measured request is accounted for exactly once.
+func (w *world) collect(replication int, where string) (*results.Replication, error) {
+	now := w.s.Now()
+	rep := &results.Replication{Index: replication, Events: w.s.Fired()}
+	var inFlight, held int64
+	for _, wl := range w.workloads {
+		st := wl.Stats()
+		o := results.Outcomes{
+			OK:           st.Outcomes[mesh.OutcomeOK],
+			Error:        st.Outcomes[mesh.OutcomeError],
+			Timeout:      st.Outcomes[mesh.OutcomeTimeout],
+			Rejected:     st.Outcomes[mesh.OutcomeRejected],
+			Shed:         st.Outcomes[mesh.OutcomeShed],
+			DeadLettered: st.Outcomes[mesh.OutcomeDeadLettered],
+			Dropped:      st.Outcomes[mesh.OutcomeDropped],
+			InFlight:     st.InFlight,
+		}
+		if o.Total() != st.Arrived || st.InFlight < 0 {
+			return nil, fmt.Errorf("%w: %s: workload %s: %d arrived, %d accounted (%+v)", ErrConservation, where, wl.Name(), st.Arrived, o.Total(), o)
+		}
+		inFlight += st.InFlight
+		rep.Workloads = append(rep.Workloads, results.Workload{Name: wl.Name(), Arrived: st.Arrived, Outcomes: o, Latency: st.Latency})
+	}
+	for _, svc := range w.services {
+		held += svc.MeasuredHeld()
+		st := svc.Stats(now)
+		rep.Services = append(rep.Services, results.Service{
+			Name:              svc.Name(),
+			Instances:         len(svc.Instances()),
+			Concurrency:       svc.Concurrency(),
+			Utilisation:       st.Utilisation,
+			QueueLengthMean:   st.QueueLengthMean,
+			Completed:         st.Completed,
+			Latency:           st.Latency,
+			InstanceCompleted: st.InstanceCompleted,
+		})
+	}
+	if inFlight != held {
+		return nil, fmt.Errorf("%w: %s: workloads count %d in flight, instances hold %d", ErrConservation, where, inFlight, held)
+	}
+	return rep, nil
+}
+
+// progress aggregates per-task fractions into one figure.
+type progress struct {
+	mu    sync.Mutex
+	frac  []float64
+	total float64
+	fn    func(float64)
+}
+
+func newProgress(n int, fn func(float64)) *progress {
+	return &progress{frac: make([]float64, n), fn: fn}
+}
+
+func (p *progress) set(i int, f float64) {
+	if p.fn == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total += f - p.frac[i]
+	p.frac[i] = f
+	p.fn(p.total / float64(len(p.frac)))
+}

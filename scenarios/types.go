@@ -1,0 +1,144 @@
+package scenarios
+
+import (
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Scenario is a decoded scenario file (YAML v1). Entity lists keep YAML
+// order; nothing is decoded into a Go map, so iteration order never leaks.
+type Scenario struct {
+	Version int `yaml:"version"`
+	// Name follows the entity name rules (lowercase letters, digits, - and
+	// _); it names the default output folder. It defaults to the file name,
+	// made valid.
+	Name         string     `yaml:"name"`
+	Description  string     `yaml:"description"`
+	Seed         uint64     `yaml:"seed"`
+	Duration     Duration   `yaml:"duration"`
+	Warmup       Duration   `yaml:"warmup"`
+	Replications int        `yaml:"replications"`
+	Limits       Limits     `yaml:"limits"`
+	Workloads    []Workload `yaml:"workloads"`
+	Services     []Service  `yaml:"services"`
+	Variants     []Variant  `yaml:"variants"`
+
+	// File is the path or library name the scenario was loaded from, used in
+	// error messages. It is not a YAML field.
+	File string `yaml:"-"`
+	// Source is the YAML text as loaded. It is not a YAML field.
+	Source []byte `yaml:"-"`
+}
+
+// Limits bounds every replication (TIGER_STYLE: limits on everything).
+type Limits struct {
+	// MaxEvents stops a replication with an error after this many events.
+	// Default 2e9.
+	MaxEvents int64 `yaml:"max_events"`
+}
+
+// Workload is an open-loop source of requests.
+type Workload struct {
+	Name    string   `yaml:"name"`
+	Arrival DistSpec `yaml:"arrival"` // inter-arrival time; `rate:` is shorthand for the mean
+	Target  string   `yaml:"target"`  // a service name
+}
+
+// Service is a set of identical instances behind callers' load balancers.
+type Service struct {
+	Name        string   `yaml:"name"`
+	Replicas    int      `yaml:"replicas"`    // instances; default 1
+	Concurrency int      `yaml:"concurrency"` // slots per instance; default 1
+	Queue       Queue    `yaml:"queue"`       // waiting room per instance; default unbounded
+	ServiceTime DistSpec `yaml:"service_time"`
+	Sidecar     Sidecar  `yaml:"sidecar"`
+}
+
+// Queue is an instance's FIFO waiting room: a non-negative integer bound,
+// or the word "unbounded" (the default). A full queue rejects. Parse sets
+// Unbounded when the field is omitted; the Go zero value means a bound of 0
+// (no waiting room).
+type Queue struct {
+	Bound     int  // valid when !Unbounded
+	Unbounded bool // true when omitted or "unbounded"
+	Set       bool // true when the field was present
+}
+
+// Sidecar is the traffic policy callers' proxies apply to calls to this
+// service, as an Istio DestinationRule is attached to the destination.
+type Sidecar struct {
+	LB LB `yaml:"lb"`
+}
+
+// LB selects the load-balancing policy.
+type LB struct {
+	Policy string `yaml:"policy"` // a name registered in models/lb; default round_robin (Envoy's default)
+}
+
+// Variant is a named set of overrides applied to the scenario before it is
+// built. Keys are field paths: services.checkout.sidecar.lb.policy names
+// the field lb.policy of the service whose name is checkout.
+type Variant struct {
+	Name string     `yaml:"name"`
+	Set  []Override `yaml:"set"` // decoded from a mapping, in YAML order
+}
+
+// Override is one path: value pair of a variant.
+type Override struct {
+	Path  string
+	Value *yaml.Node // applied to the scenario's YAML tree before decoding
+	Line  int
+	Col   int
+}
+
+// Duration is a non-negative span written with units: 250ms, 1.5s, 2m, 1h30m.
+type Duration time.Duration
+
+// Rate is events per second, written as 800/s, 50/ms, 3000/min or 2/h.
+type Rate float64
+
+// DistSpec describes a distribution of durations by name and parameters.
+//
+//	{dist: exponential, mean: 20ms}      or {dist: exponential, rate: 50/s}
+//	{dist: constant, value: 5ms}
+//	{dist: uniform, min: 1ms, max: 9ms}
+//	{dist: erlang, k: 4, mean: 20ms}
+//	{dist: hyperexponential, mean: 20ms, scv: 4}
+//	{dist: lognormal, mean: 20ms, p99: 120ms} or {dist: lognormal, median: 15ms, sigma: 0.8}
+//	{dist: pareto, scale: 10ms, shape: 2.5} or {dist: pareto, mean: 20ms, shape: 2.5}
+//	{dist: empirical, p50: 10ms, p90: 30ms, p99: 100ms}
+//
+// A workload's arrival may omit dist when it gives rate: {rate: 800/s} is a
+// Poisson process (exponential inter-arrival times).
+type DistSpec struct {
+	Dist   string
+	Mean   Duration
+	Rate   Rate
+	Value  Duration
+	Min    Duration
+	Max    Duration
+	K      int
+	SCV    float64
+	P99    Duration
+	Median Duration
+	Sigma  float64
+	Scale  Duration
+	Shape  float64
+	// Percentiles holds the empirical points, in increasing order of p
+	// (p50, p90, p99, p999 ...).
+	Percentiles []Percentile
+	// Has records which fields were present, by YAML name as written (for
+	// example "p99.9"), for validation. For empirical, p99 fills both P99
+	// and Percentiles.
+	Has  map[string]bool
+	Line int
+	Col  int
+}
+
+// Percentile is one point of an empirical distribution: the value below
+// which a fraction P of the samples lie.
+type Percentile struct {
+	P     float64
+	Value Duration
+}
