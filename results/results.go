@@ -88,11 +88,12 @@ type Service struct {
 	// QueueLengthMean is the time-weighted mean number of requests waiting
 	// (not in service), summed over the instances.
 	QueueLengthMean float64
-	// Completed counts requests the service finished during the window.
+	// Completed counts the requests created in the measurement window that
+	// the service finished.
 	Completed int64
 	// Latency holds the time in nanoseconds from arrival at an instance to
-	// the end of service (queueing plus service), for requests that
-	// arrived after the warm-up.
+	// the end of service (queueing plus service), for requests created in
+	// the measurement window.
 	Latency *stats.Histogram
 	// InstanceCompleted counts completions per instance, in instance order.
 	InstanceCompleted []int64

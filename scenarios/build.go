@@ -90,6 +90,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			Target:       mesh.NewClient(svc, picker),
 			Pool:         pool,
 			Warmup:       w.warmup,
+			End:          w.until,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)

@@ -19,6 +19,10 @@ import (
 // reproduce it.
 var ErrConservation = errors.New("scenario: request accounting not conserved")
 
+// ErrInternal wraps a broken invariant inside a run (a panic in the models
+// or the kernel): a bug to report, with the seed that reproduces it.
+var ErrInternal = errors.New("scenario: internal error (please report it with this message)")
+
 // Options controls how a scenario is run. The zero value runs with the
 // scenario's own seed and replications on one worker.
 type Options struct {
@@ -27,7 +31,8 @@ type Options struct {
 	Workers int
 	// Seed, when non-nil, replaces the scenario's seed.
 	Seed *uint64
-	// Replications, when > 0, replaces the scenario's replication count.
+	// Replications, when > 0, replaces the scenario's replication count
+	// (at most MaxReplications).
 	Replications int
 	// Version is written into the results; "" means version.Version.
 	Version string
@@ -56,6 +61,9 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 	reps := sc.Replications
 	if opts.Replications > 0 {
 		reps = opts.Replications
+	}
+	if reps > MaxReplications {
+		return nil, fmt.Errorf("scenario: %d replications requested; the limit is %d", reps, MaxReplications)
 	}
 	variants, err := doc.Expand()
 	if err != nil {
@@ -90,6 +98,7 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 	workers = min(workers, len(tasks))
 	prog := newProgress(len(tasks), opts.Progress)
 	errs := make([]error, len(tasks))
+	fail := &firstFailure{index: len(tasks)}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
@@ -97,10 +106,14 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				if fail.before(i) {
+					continue // an earlier task failed: its error is the one reported
+				}
 				t := tasks[i]
 				rep, err := runTask(ctx, variants[t.variant], seed, t.replication, func(f float64) { prog.set(i, f) })
 				if err != nil {
 					errs[i] = err
+					fail.record(i)
 					continue
 				}
 				exp.Variants[t.variant].Replications[t.replication] = *rep
@@ -108,7 +121,7 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 		}()
 	}
 	for i := range tasks {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || fail.before(i) {
 			break
 		}
 		next <- i
@@ -128,14 +141,45 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 	return exp, nil
 }
 
-// runTask simulates one replication of one variant.
-func runTask(ctx context.Context, rv Resolved, seed uint64, replication int, tick func(float64)) (*results.Replication, error) {
+// MaxReplications bounds the replications of one run, from the scenario or
+// from Options, so that a typo cannot allocate without end.
+const MaxReplications = 10000
+
+// firstFailure remembers the lowest index of a failed task, so that tasks
+// after it are skipped while the error reported stays the first in task
+// order, whatever the number of workers.
+type firstFailure struct {
+	mu    sync.Mutex
+	index int
+}
+
+func (f *firstFailure) record(i int) {
+	f.mu.Lock()
+	f.index = min(f.index, i)
+	f.mu.Unlock()
+}
+
+func (f *firstFailure) before(i int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.index < i
+}
+
+// runTask simulates one replication of one variant. A panic in the models
+// or the kernel (a broken invariant) comes back as an error that names the
+// scenario, variant, seed and replication that reproduce it.
+func runTask(ctx context.Context, rv Resolved, seed uint64, replication int, tick func(float64)) (rep *results.Replication, err error) {
 	sc := rv.Scenario
+	where := fmt.Sprintf("scenario %s, variant %s, seed %d, replication %d", sc.Name, rv.Name, seed, replication)
+	defer func() {
+		if r := recover(); r != nil {
+			rep, err = nil, fmt.Errorf("%w: %s: %v", ErrInternal, where, r)
+		}
+	}()
 	w, err := build(sc, seed, replication)
 	if err != nil {
 		return nil, err
 	}
-	where := fmt.Sprintf("scenario %s, variant %s, seed %d, replication %d", sc.Name, rv.Name, seed, replication)
 	err = w.run(func(f float64) error {
 		tick(f)
 		return ctx.Err()

@@ -28,7 +28,7 @@ type Event struct {
 // Timer refers to no event.
 type Timer struct {
 	slot int32
-	gen  uint32
+	gen  uint64 // 64 bits: a slot is reused about once per event, so 32 could wrap within max_events
 }
 
 // Config bounds a run. Every run has both limits (TIGER_STYLE: limits on
@@ -81,7 +81,7 @@ type slotRec struct {
 	h   Handler
 	ev  Event
 	pos int32  // index in heap, -1 when free
-	gen uint32 // incremented when the slot is freed, so stale Timers miss
+	gen uint64 // incremented when the slot is freed, so stale Timers miss
 }
 
 // Scheduler is the event queue and the virtual clock. It is a 4-ary min-heap
@@ -256,7 +256,9 @@ func (s *Scheduler) Run() error {
 	if len(s.heap) == 0 {
 		return nil
 	}
-	s.now = s.cfg.Until
+	if s.now < s.cfg.Until { // never move the clock backwards (after RunUntil past Until)
+		s.now = s.cfg.Until
+	}
 	return &LimitError{Limit: ErrUntil, At: s.now, Events: s.fired, Seq: s.lastSq}
 }
 

@@ -178,3 +178,14 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+func TestRunNeverMovesTheClockBackwards(t *testing.T) {
+	s := NewScheduler(Config{Until: 10})
+	tk := &ticker{s: s, every: 5}
+	s.Schedule(0, tk, Event{})
+	require.NoError(t, s.RunUntil(20))
+	require.Equal(t, Time(20), s.Now())
+	assert.ErrorIs(t, s.Run(), ErrUntil)
+	assert.Equal(t, Time(20), s.Now(), "Run after RunUntil past Until keeps the later time")
+	assert.Panics(t, func() { s.Schedule(12, tk, Event{}) }, "12 is in the past")
+}

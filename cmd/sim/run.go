@@ -110,8 +110,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "write outputs to `DIR` (default out/<scenario name>)")
-	seed := fs.Uint64("seed", 0, "override the scenario's root `SEED` (0 keeps the scenario's)")
-	reps := fs.Int("replications", 0, "override the scenario's replication count `N`")
+	seed := fs.Uint64("seed", 0, "override the scenario's root `SEED`")
+	reps := fs.Int("replications", 0, fmt.Sprintf("override the scenario's replication count `N` (1 to %d)", scenarios.MaxReplications))
 	workers := fs.Int("workers", 0, "replications simulated at once, `N` (default: one per CPU); results do not depend on it")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
 	fs.Usage = func() {
@@ -128,8 +128,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usagef("run takes one scenario file or name, got %d", len(pos))
 	}
-	if *reps < 0 {
-		return usagef("run: -replications must be >= 1")
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["replications"] && (*reps < 1 || *reps > scenarios.MaxReplications) {
+		return usagef("run: -replications must be between 1 and %d, got %d", scenarios.MaxReplications, *reps)
 	}
 	doc, err := scenarios.Load(pos[0])
 	if err != nil {
@@ -142,7 +144,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	opts := scenarios.Options{Workers: *workers, Replications: *reps}
 	effSeed := doc.Scenario.Seed
-	if *seed != 0 {
+	if set["seed"] {
 		opts.Seed = seed
 		effSeed = *seed
 	}

@@ -71,6 +71,9 @@ func TestCommandLine(t *testing.T) {
 		{name: "run flags after file", args: []string{"run", file, "-out", t.TempDir(), "--seed", "9", "-replications", "2"}, code: 0,
 			stdout: []string{"scenario=tiny seed=9 version=0.1.0-dev", "random", "report.html"}},
 		{name: "run flags before file", args: []string{"run", "-seed=9", "-out", t.TempDir(), file}, code: 0, stdout: []string{"seed=9"}},
+		{name: "replications zero", args: []string{"run", file, "-replications", "0"}, code: 2, stderr: []string{"-replications must be between 1 and 10000, got 0"}},
+		{name: "replications huge", args: []string{"run", file, "-replications", "100000000"}, code: 2, stderr: []string{"got 100000000"}},
+		{name: "seed zero is a seed", args: []string{"run", file, "-seed", "0", "-out", t.TempDir()}, code: 0, stdout: []string{"seed=0 "}},
 		{name: "run quiet", args: []string{"run", "-quiet", file, "-out", t.TempDir()}, code: 0, noStdout: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -166,3 +166,10 @@ func TestPoolReusesRequests(t *testing.T) {
 	assert.False(t, b.Measured, "and reset")
 	assert.Equal(t, uint64(2), b.ID, "with a fresh id")
 }
+
+func TestPoolPanicsOnDoubleRelease(t *testing.T) {
+	var p Pool
+	r := p.Get()
+	p.Put(r)
+	assert.PanicsWithValue(t, "mesh: request 1 released twice (ended in two terminal states)", func() { p.Put(r) })
+}

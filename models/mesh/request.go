@@ -41,11 +41,16 @@ type Origin interface {
 // Request is one end-to-end request. Requests are pooled; fields are reset
 // by Pool.Get.
 type Request struct {
-	ID       uint64
+	ID uint64
+	// Key is the request's hash key for consistent hashing. Origins set it
+	// from their own sequence, so that changing one workload never shifts
+	// another's keys (common random numbers across sweep points).
+	Key      uint64
 	Created  sim.Time // when the origin sent it
 	Arrived  sim.Time // when it reached the current instance
-	Measured bool     // created after the warm-up: counts in the statistics
+	Measured bool     // created in the measurement window: counts in the statistics
 	Origin   Origin
+	live     bool // between Get and Put: catches a request finished twice
 }
 
 // Pool recycles requests so that steady-state operation allocates nothing.
@@ -69,11 +74,18 @@ func (p *Pool) Get() *Request {
 	}
 	p.nextID++
 	r.ID = p.nextID
+	r.live = true
 	return r
 }
 
-// Put returns r to the pool. r must not be used afterwards.
+// Put returns r to the pool. r must not be used afterwards. Putting a
+// request twice means it ended twice, which breaks the accounting: Put
+// panics rather than let two live requests share one struct.
 func (p *Pool) Put(r *Request) {
+	if !r.live {
+		panic(fmt.Sprintf("mesh: request %d released twice (ended in two terminal states)", r.ID))
+	}
+	r.live = false
 	r.Origin = nil
 	p.free = append(p.free, r)
 }

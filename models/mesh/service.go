@@ -142,7 +142,7 @@ func NewClient(svc *Service, picker lb.Picker) *Client {
 // Send routes r to the instance the picker chooses. A request that finds no
 // host ends as an error (Envoy answers 503 "no healthy upstream").
 func (c *Client) Send(r *Request) {
-	i, err := c.picker.Pick(lb.PickInfo{HashKey: r.ID, Attempt: 1})
+	i, err := c.picker.Pick(lb.PickInfo{HashKey: r.Key, Attempt: 1})
 	if err != nil {
 		r.Origin.Finish(r, OutcomeError)
 		return

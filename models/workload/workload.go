@@ -29,9 +29,10 @@ type OpenConfig struct {
 	Interarrival dist.Dist
 	Target       Sender
 	Pool         *mesh.Pool
-	// Warmup is when measurement starts: only requests created at or after
-	// it are counted.
+	// Warmup and End bound the measurement window [Warmup, End): only
+	// requests created in it are counted. End 0 means no end.
 	Warmup sim.Time
+	End    sim.Time
 }
 
 // Open is an open-loop workload. It draws inter-arrival times from the
@@ -42,6 +43,7 @@ type Open struct {
 	s   *sim.Scheduler
 	rnd *sim.Rand
 
+	sent     uint64 // requests created, measured or not: the hash-key sequence
 	arrived  int64
 	outcomes [mesh.NumOutcomes]int64
 	latency  *stats.Histogram
@@ -71,8 +73,10 @@ func (w *Open) Start() {
 func (w *Open) Handle(sim.Event) {
 	now := w.s.Now()
 	r := w.cfg.Pool.Get()
+	w.sent++
+	r.Key = w.sent
 	r.Created = now
-	r.Measured = now >= w.cfg.Warmup
+	r.Measured = now >= w.cfg.Warmup && (w.cfg.End == 0 || now < w.cfg.End)
 	r.Origin = w
 	if r.Measured {
 		w.arrived++

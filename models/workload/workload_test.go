@@ -100,3 +100,20 @@ func TestOpenConfigValidation(t *testing.T) {
 		assert.EqualError(t, err, tc.want)
 	}
 }
+
+func TestOpenWorkloadWindowIsHalfOpen(t *testing.T) {
+	// Arrivals every 100ms; window [1s, 10s): arrivals at 1.0s..9.9s count
+	// (90 of them), the one at exactly 10s does not.
+	s := sim.NewScheduler(sim.Config{})
+	every, _ := dist.Constant(100 * time.Millisecond)
+	k := &counter{}
+	w, err := NewOpen(s, sim.NewStreams(1, 0), OpenConfig{
+		Name: "web", Interarrival: every, Target: k, Pool: &mesh.Pool{},
+		Warmup: sim.Time(time.Second), End: sim.Time(10 * time.Second),
+	})
+	require.NoError(t, err)
+	w.Start()
+	require.NoError(t, s.RunUntil(sim.Time(10*time.Second)))
+	assert.Equal(t, 100, k.n)
+	assert.Equal(t, int64(90), w.Stats().Arrived)
+}
