@@ -40,7 +40,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	}
 	streams := sim.NewStreams(seed, replication)
 	byName := make(map[string]*mesh.Service, len(sc.Services))
-	policies := make(map[string]string, len(sc.Services))
+	policies := make(map[string]LB, len(sc.Services))
 	for _, svcSpec := range sc.Services {
 		st, err := svcSpec.ServiceTime.Build()
 		if err != nil {
@@ -62,7 +62,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		}
 		w.services = append(w.services, svc)
 		byName[svcSpec.Name] = svc
-		policies[svcSpec.Name] = svcSpec.Sidecar.LB.Policy
+		policies[svcSpec.Name] = svcSpec.Sidecar.LB
 	}
 	pool := &mesh.Pool{}
 	for _, wl := range sc.Workloads {
@@ -71,14 +71,18 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			return nil, fmt.Errorf("scenario: workload %s: unknown target %q", wl.Name, wl.Target)
 		}
 		policy := policies[wl.Target]
-		b, ok := lb.Get(policy)
+		b, ok := lb.Get(policy.Policy)
 		if !ok {
-			return nil, fmt.Errorf("scenario: service %s: unknown lb policy %q", wl.Target, policy)
+			return nil, fmt.Errorf("scenario: service %s: unknown lb policy %q", wl.Target, policy.Policy)
 		}
 		// The workload's proxy is one balancer with its own stream.
-		picker, err := b.Build(lb.BuildOptions{Hosts: svc.Hosts(), Rand: streams.Get(wl.Name, "lb:"+wl.Target)})
+		picker, err := b.Build(lb.BuildOptions{
+			Hosts:  svc.Hosts(),
+			Rand:   streams.Get(wl.Name, "lb:"+wl.Target),
+			Config: policy.Config(),
+		})
 		if err != nil {
-			return nil, fmt.Errorf("scenario: workload %s: lb %s: %w", wl.Name, policy, err)
+			return nil, fmt.Errorf("scenario: workload %s: lb %s: %w", wl.Name, policy.Policy, err)
 		}
 		inter, err := wl.Arrival.Build()
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/meshsim/meshsim/models/lb"
 )
 
 // Scenario is a decoded scenario file (YAML v1). Entity lists keep YAML
@@ -71,9 +73,33 @@ type Sidecar struct {
 	LB LB `yaml:"lb"`
 }
 
-// LB selects the load-balancing policy.
+// LB selects the load-balancing policy and its settings. A setting left
+// out (zero) takes the policy's default; a setting of another policy is
+// ignored by this one.
 type LB struct {
-	Policy string `yaml:"policy"` // a name registered in models/lb; default round_robin (Envoy's default)
+	Policy            string   `yaml:"policy"`              // a name registered in models/lb; default round_robin (Envoy's default)
+	ChoiceCount       int      `yaml:"choice_count"`        // least_request: hosts sampled per pick
+	ActiveRequestBias *float64 `yaml:"active_request_bias"` // least_request: exponent when weights differ
+	FullScan          bool     `yaml:"full_scan"`           // least_request: scan all hosts
+	Decay             Duration `yaml:"decay"`               // peak_ewma: time constant
+	DefaultRTT        Duration `yaml:"default_rtt"`         // peak_ewma: estimate with no sample
+	MinRingSize       int      `yaml:"min_ring_size"`       // ring_hash
+	MaxRingSize       int      `yaml:"max_ring_size"`       // ring_hash
+	TableSize         int      `yaml:"table_size"`          // maglev: a prime
+}
+
+// Config returns the settings in the form models/lb takes.
+func (l LB) Config() lb.Config {
+	c := lb.Config{
+		ChoiceCount: l.ChoiceCount, FullScan: l.FullScan,
+		Decay: time.Duration(l.Decay), DefaultRTT: time.Duration(l.DefaultRTT),
+		MinRingSize: l.MinRingSize, MaxRingSize: l.MaxRingSize, TableSize: l.TableSize,
+	}
+	if l.ActiveRequestBias != nil {
+		c.ActiveRequestBias = *l.ActiveRequestBias
+		c.ActiveRequestBiasSet = true
+	}
+	return c
 }
 
 // Variant is a named set of overrides applied to the scenario before it is

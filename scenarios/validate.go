@@ -309,6 +309,8 @@ func (c *checker) service(i int, svc *Service) dist.Dist {
 			hint = "registered policies: " + sortedList(names)
 		}
 		c.errorf(p+"sidecar.lb.policy", false, hint, "unknown load-balancing policy %q", policy)
+	} else if err := lb.Validate(policy, svc.Sidecar.LB.Config()); err != nil {
+		c.errorf(p+"sidecar.lb", false, "", "%s", strings.TrimPrefix(err.Error(), lb.ErrConfig.Error()+": "))
 	}
 	return c.dist(p+"service_time", &svc.ServiceTime, false)
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/meshsim/meshsim/sim"
 )
@@ -20,13 +21,19 @@ import (
 // ErrNoHost is returned by Pick when there is no endpoint to pick.
 var ErrNoHost = errors.New("lb: no host available")
 
-// Host is what a picker sees of one endpoint. Implementations are the
-// simulated instances; the picker reads them at pick time, so it always
-// sees current state.
+// ErrConfig is wrapped by every configuration error of a policy.
+var ErrConfig = errors.New("lb: invalid configuration")
+
+// Host is what a picker sees of one endpoint. The picker reads it at pick
+// time, so it always sees current state.
 type Host interface {
-	// ActiveRequests is the number of requests sent to the host and not yet
-	// answered (Envoy's per-host rq_active, shared by all workers).
+	// ActiveRequests is the number of requests this proxy has sent to the
+	// host and not yet seen answered: Envoy's per-host rq_active, shared by
+	// the workers of one proxy but not across proxies. With a single
+	// caller it equals the requests queued or in service at the host.
 	ActiveRequests() int
+	// Weight is the endpoint's load-balancing weight, >= 1.
+	Weight() uint32
 }
 
 // PickInfo is what a picker may know about the request being routed. It is
@@ -36,6 +43,37 @@ type PickInfo struct {
 	HashKey uint64
 	// Attempt is 1 for the first try, 2 for the first retry, and so on.
 	Attempt int
+	// Now is the virtual time of the pick, for policies whose state decays
+	// with time (peak EWMA).
+	Now sim.Time
+}
+
+// Observer is implemented by pickers that learn from responses, such as
+// peak EWMA. The proxy calls Observe once per answered attempt, with the
+// index of the host, the round-trip time it measured and the current time.
+type Observer interface {
+	Observe(host int, rtt time.Duration, now sim.Time)
+}
+
+// Config carries every policy's settings, as Envoy's LB config does; each
+// builder reads the fields of its own policy, fills its defaults and
+// validates them. Zero means "the policy's default" throughout.
+type Config struct {
+	// least_request
+	ChoiceCount       int     // hosts sampled per pick (Envoy default 2)
+	ActiveRequestBias float64 // exponent in weight/(active+1)^bias when weights differ (default 1.0)
+	// ActiveRequestBiasSet tells an explicit bias of 0 (plain weighted
+	// round robin) from "not set".
+	ActiveRequestBiasSet bool
+	FullScan          bool    // pick the least loaded of all hosts instead of sampling
+	// peak_ewma
+	Decay      time.Duration // time constant of the moving average (default 10s)
+	DefaultRTT time.Duration // estimate of a host with no sample (Linkerd default 30ms)
+	// ring_hash
+	MinRingSize int // default 1024
+	MaxRingSize int // default 8M (Envoy)
+	// maglev
+	TableSize int // prime; default 65537
 }
 
 // Picker picks the index, in the host list it was built with, of the host a
@@ -51,6 +89,8 @@ type BuildOptions struct {
 	Hosts []Host
 	// Rand is the balancer's own stream: every picker draws only from it.
 	Rand *sim.Rand
+	// Config holds the policy settings; zero fields take the defaults.
+	Config Config
 }
 
 // Builder makes pickers of one policy.
@@ -71,6 +111,18 @@ func Register(name string, b Builder) {
 		panic(fmt.Sprintf("lb: policy %q registered twice", name))
 	}
 	registry[name] = b
+}
+
+// Validate reports whether cfg is a valid configuration of the named
+// policy, by building a picker over no hosts. Scenario validation calls it
+// so that a bad setting is reported with its line and column.
+func Validate(name string, cfg Config) error {
+	b, ok := Get(name)
+	if !ok {
+		return fmt.Errorf("%w: unknown policy %q", ErrConfig, name)
+	}
+	_, err := b.Build(BuildOptions{Config: cfg, Rand: sim.NewRand(0, 0)})
+	return err
 }
 
 // Get returns the builder registered under name.

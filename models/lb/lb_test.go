@@ -15,6 +15,7 @@ import (
 type host struct{ active int }
 
 func (h *host) ActiveRequests() int { return h.active }
+func (h *host) Weight() uint32      { return 1 }
 
 func hosts(n int) []lb.Host {
 	hs := make([]lb.Host, n)

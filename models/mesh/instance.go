@@ -45,7 +45,12 @@ type Instance struct {
 func (in *Instance) Name() string { return in.name }
 
 // ActiveRequests returns the requests queued or in service at the instance.
+// It is the caller's view only while there is one caller: the sidecar keeps
+// its own per-host counts.
 func (in *Instance) ActiveRequests() int { return in.busy + in.queue.len() }
+
+// Weight returns the instance's load-balancing weight: 1, equal for all.
+func (in *Instance) Weight() uint32 { return 1 }
 
 // Arrive hands r to the instance: it starts service if a slot is free,
 // waits if the queue has room, and is rejected otherwise. O(1) amortised.
