@@ -65,7 +65,7 @@ type Config struct {
 	// ActiveRequestBiasSet tells an explicit bias of 0 (plain weighted
 	// round robin) from "not set".
 	ActiveRequestBiasSet bool
-	FullScan          bool    // pick the least loaded of all hosts instead of sampling
+	FullScan             bool // pick the least loaded of all hosts instead of sampling
 	// peak_ewma
 	Decay      time.Duration // time constant of the moving average (default 10s)
 	DefaultRTT time.Duration // estimate of a host with no sample (Linkerd default 30ms)
