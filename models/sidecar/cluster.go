@@ -1,0 +1,440 @@
+package sidecar
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/meshsim/meshsim/models/lb"
+	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/sim"
+)
+
+// maxTried bounds the hosts a call remembers for the previous_hosts
+// predicate, so that a call allocates nothing.
+const maxTried = 8
+
+// Upstream is an endpoint a cluster sends attempts to: a service instance,
+// or a test double. Arrive must eventually call r.Origin.Finish exactly
+// once, possibly before it returns.
+type Upstream interface {
+	Arrive(r *mesh.Request)
+	Weight() uint32
+}
+
+// Event kinds handled by a Cluster.
+const (
+	evRouteTimeout  int32 = iota + 1 // Ptr is the *call
+	evPerTryTimeout                  // Ptr is the *attempt
+	evBackoff                        // Ptr is the *call
+)
+
+// Stats counts what a cluster did for measured requests. Attempts minus
+// Calls is the retry amplification.
+type Stats struct {
+	Calls          int64 // requests the proxy received
+	Attempts       int64 // upstream requests it sent, retries included
+	Retries        int64 // attempts after the first
+	RetryOverflows int64 // retries refused by max_retries or the budget
+	Overflows      int64 // attempts refused by max_requests (local 503)
+	PerTryTimeouts int64 // attempts abandoned at the per-try timeout
+	RouteTimeouts  int64 // calls ended by the route timeout
+	Outcomes       [mesh.NumOutcomes]int64
+	HostAttempts   []int64 // attempts per host, in host order
+}
+
+// Cluster is one proxy's view of one upstream service. It implements
+// sim.Handler for its timers.
+type Cluster struct {
+	s       *sim.Scheduler
+	name    string
+	policy  Policy
+	hosts   []*host
+	pickers []lb.Picker
+	obs     []lb.Observer // nil entries for pickers that do not observe
+	rnd     *sim.Rand     // backoff jitter and worker choice
+	reqs    *mesh.Pool
+
+	active        int // attempts in flight, counted while not abandoned
+	retriesActive int // of which retries
+	calls         []*call
+	attempts      []*attempt
+	stats         Stats
+}
+
+// host is the proxy's record of one endpoint: the picker sees this proxy's
+// own active count, not the endpoint's global load.
+type host struct {
+	up     Upstream
+	active int
+}
+
+func (h *host) ActiveRequests() int { return h.active }
+func (h *host) Weight() uint32      { return h.up.Weight() }
+
+// Config is what NewCluster needs besides the policy.
+type Config struct {
+	// Name names the cluster in errors and streams: "<caller>-><service>".
+	Name      string
+	Upstreams []Upstream // in stable host order
+	Policy    Policy
+	// Pool supplies the upstream requests; it is shared with the models
+	// that serve them.
+	Pool *mesh.Pool
+}
+
+// NewCluster builds the cluster's pickers, one per worker, each drawing
+// from streams.Get(name, "lb#<worker>"), and its own stream for backoff
+// jitter, streams.Get(name, "retry").
+func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, error) {
+	p := cfg.Policy
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cfg.Name, err)
+	}
+	if cfg.Pool == nil {
+		return nil, fmt.Errorf("%w: cluster %s: no request pool", ErrConfig, cfg.Name)
+	}
+	c := &Cluster{s: s, name: cfg.Name, policy: p, rnd: streams.Get(cfg.Name, "retry"), reqs: cfg.Pool}
+	hosts := make([]lb.Host, len(cfg.Upstreams))
+	for i, up := range cfg.Upstreams {
+		c.hosts = append(c.hosts, &host{up: up})
+		hosts[i] = c.hosts[i]
+	}
+	c.stats.HostAttempts = make([]int64, len(c.hosts))
+	b, _ := lb.Get(p.LB)
+	for w := 0; w < p.Workers; w++ {
+		pk, err := b.Build(lb.BuildOptions{Hosts: hosts, Rand: streams.Get(cfg.Name, fmt.Sprintf("lb#%d", w)), Config: p.LBConfig})
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", cfg.Name, err)
+		}
+		c.pickers = append(c.pickers, pk)
+		o, _ := pk.(lb.Observer)
+		c.obs = append(c.obs, o)
+	}
+	return c, nil
+}
+
+// Stats returns the cluster's counts so far.
+func (c *Cluster) Stats() Stats {
+	st := c.stats
+	st.HostAttempts = append([]int64(nil), c.stats.HostAttempts...)
+	return st
+}
+
+// call is one request through the proxy: one or more attempts under one
+// route deadline.
+type call struct {
+	c        *Cluster
+	req      *mesh.Request // the downstream request; its Origin gets the outcome
+	worker   int
+	attempts int      // attempts started
+	current  *attempt // the attempt in flight, nil while in backoff
+	tried    [maxTried]int32
+	ntried   int
+	deadline sim.Timer
+	backoff  sim.Timer
+	refs     int // attempts not yet answered, abandoned ones included
+	done     bool
+}
+
+// attempt is one upstream request. It is the Origin of that request, so
+// the upstream's answer comes back to it.
+type attempt struct {
+	call      *call
+	host      int
+	retry     bool
+	started   sim.Time
+	perTry    sim.Timer
+	counted   bool // still counted in the active and retry counters
+	abandoned bool // the call no longer waits for it
+}
+
+// Send runs r through the proxy: r.Origin.Finish is called exactly once,
+// with OK, Error (the upstream failed and retries did not help), Timeout
+// (the route timeout fired) or Rejected (an upstream or local 503).
+func (c *Cluster) Send(r *mesh.Request) {
+	cl := c.getCall()
+	cl.req = r
+	cl.worker = 0
+	if len(c.pickers) > 1 {
+		// Envoy pins a downstream connection to a worker; meshsim draws a
+		// worker per request, as if each request came on its own
+		// connection.
+		cl.worker = c.rnd.IntN(len(c.pickers))
+	}
+	if r.Measured {
+		c.stats.Calls++
+	}
+	if d := c.policy.RouteTimeout; d > 0 {
+		cl.deadline = c.s.After(d, c, sim.Event{Kind: evRouteTimeout, Ptr: cl})
+	}
+	c.start(cl, false)
+}
+
+// start sends the call's next attempt.
+func (c *Cluster) start(cl *call, retry bool) {
+	now := c.s.Now()
+	if c.active >= c.policy.MaxRequests {
+		if cl.req.Measured {
+			c.stats.Overflows++
+		}
+		c.finish(cl, mesh.OutcomeRejected) // local 503 overflow: never retried
+		return
+	}
+	h, ok := c.pick(cl, now)
+	if !ok {
+		c.finish(cl, mesh.OutcomeError) // 503 no healthy upstream
+		return
+	}
+	a := c.getAttempt()
+	a.call, a.host, a.retry, a.started, a.counted = cl, h, retry, now, true
+	cl.attempts++
+	cl.refs++
+	cl.current = a
+	c.active++
+	c.hosts[h].active++
+	if retry {
+		c.retriesActive++
+	}
+	if cl.req.Measured {
+		c.stats.Attempts++
+		c.stats.HostAttempts[h]++
+		if retry {
+			c.stats.Retries++
+		}
+	}
+	if d := c.policy.PerTryTimeout; d > 0 {
+		a.perTry = c.s.After(d, c, sim.Event{Kind: evPerTryTimeout, Ptr: a})
+	}
+	up := c.reqs.Get()
+	up.Key = cl.req.Key
+	up.Created = now
+	up.Measured = cl.req.Measured
+	up.Origin = a
+	c.hosts[h].up.Arrive(up) // may answer before it returns
+}
+
+// pick chooses a host with the call's worker's picker, re-picking hosts
+// the call already tried when the previous_hosts predicate is on (then the
+// last pick stands, as in Envoy).
+func (c *Cluster) pick(cl *call, now sim.Time) (int, bool) {
+	info := lb.PickInfo{HashKey: cl.req.Key, Attempt: cl.attempts + 1, Now: now}
+	tries := 1
+	if c.policy.Retries.PreviousHosts {
+		tries += c.policy.Retries.HostSelectionAttempts
+	}
+	h := -1
+	for t := 0; t < tries; t++ {
+		i, err := c.pickers[cl.worker].Pick(info)
+		if err != nil {
+			return -1, false
+		}
+		h = i
+		if !cl.triedHost(i) {
+			break
+		}
+	}
+	if cl.ntried < maxTried {
+		cl.tried[cl.ntried] = int32(h)
+		cl.ntried++
+	}
+	return h, true
+}
+
+func (cl *call) triedHost(h int) bool {
+	for _, t := range cl.tried[:cl.ntried] {
+		if int(t) == h {
+			return true
+		}
+	}
+	return false
+}
+
+// failure classes of an attempt, as retry_on sees them.
+const (
+	fail500    = Retry5xx
+	fail503    = Retry5xx | RetryGatewayError | RetryRetriableStatusCodes
+	failPerTry = Retry5xx | RetryGatewayError // no answer before the per-try timeout: 504
+)
+
+// answer handles the upstream's answer to attempt a.
+func (c *Cluster) answer(a *attempt, o mesh.Outcome) {
+	cl := a.call
+	cl.refs--
+	c.uncount(a)
+	if a.abandoned {
+		c.putAttempt(a)
+		c.maybeRelease(cl)
+		return
+	}
+	now := c.s.Now()
+	c.s.Cancel(a.perTry)
+	cl.current = nil
+	if ob := c.obs[cl.worker]; ob != nil {
+		ob.Observe(a.host, now.Sub(a.started), now)
+	}
+	c.putAttempt(a)
+	switch o {
+	case mesh.OutcomeOK:
+		c.finish(cl, mesh.OutcomeOK)
+	case mesh.OutcomeRejected:
+		c.retryOrFail(cl, fail503, mesh.OutcomeRejected)
+	default:
+		c.retryOrFail(cl, fail500, mesh.OutcomeError)
+	}
+}
+
+// retryOrFail schedules a retry if the policy allows one for this failure
+// class, and otherwise ends the call with outcome.
+func (c *Cluster) retryOrFail(cl *call, class RetryOn, outcome mesh.Outcome) {
+	rp := &c.policy.Retries
+	if rp.RetryOn&class == 0 || cl.attempts > rp.NumRetries {
+		c.finish(cl, outcome)
+		return
+	}
+	if c.retriesActive >= c.retryLimit() {
+		if cl.req.Measured {
+			c.stats.RetryOverflows++
+		}
+		c.finish(cl, outcome)
+		return
+	}
+	cl.backoff = c.s.After(c.backoff(cl.attempts), c, sim.Event{Kind: evBackoff, Ptr: cl})
+}
+
+// retryLimit is the number of retries allowed in flight: max_retries, or
+// the retry budget's max(min_retry_concurrency, percent x active).
+func (c *Cluster) retryLimit() int {
+	b := c.policy.Retries.Budget
+	if b == nil {
+		return c.policy.Retries.MaxRetries
+	}
+	return max(b.MinConcurrency, int(float64(b.Percent*float64(c.active))/100))
+}
+
+// backoff draws the delay before retry n (n >= 1) from
+// U[0, min(base*2^(n-1), max)): Envoy's coded formula.
+func (c *Cluster) backoff(n int) time.Duration {
+	rp := &c.policy.Retries
+	limit := rp.MaxInterval
+	if n-1 < 32 {
+		if d := rp.BaseInterval << (n - 1); d > 0 && d < limit {
+			limit = d
+		}
+	}
+	if limit <= 0 {
+		return 0
+	}
+	return time.Duration(c.rnd.Uint64() % uint64(limit))
+}
+
+// Handle implements sim.Handler for the cluster's timers.
+func (c *Cluster) Handle(ev sim.Event) {
+	switch ev.Kind {
+	case evRouteTimeout:
+		cl := ev.Ptr.(*call)
+		cl.deadline = sim.Timer{}
+		if cl.req.Measured {
+			c.stats.RouteTimeouts++
+		}
+		c.finish(cl, mesh.OutcomeTimeout)
+	case evPerTryTimeout:
+		a := ev.Ptr.(*attempt)
+		a.perTry = sim.Timer{}
+		cl := a.call
+		if a.call.req.Measured {
+			c.stats.PerTryTimeouts++
+		}
+		c.abandon(a)
+		c.retryOrFail(cl, failPerTry, mesh.OutcomeTimeout)
+	case evBackoff:
+		cl := ev.Ptr.(*call)
+		cl.backoff = sim.Timer{}
+		c.start(cl, true)
+	default:
+		panic(fmt.Sprintf("sidecar: cluster %s got event kind %d", c.name, ev.Kind))
+	}
+}
+
+// abandon stops waiting for a: Envoy resets the upstream stream, so the
+// proxy stops counting it, but the upstream keeps working and its answer
+// is discarded when it comes.
+func (c *Cluster) abandon(a *attempt) {
+	c.s.Cancel(a.perTry)
+	a.abandoned = true
+	c.uncount(a)
+	if a.call.current == a {
+		a.call.current = nil
+	}
+}
+
+func (c *Cluster) uncount(a *attempt) {
+	if !a.counted {
+		return
+	}
+	a.counted = false
+	c.active--
+	c.hosts[a.host].active--
+	if a.retry {
+		c.retriesActive--
+	}
+}
+
+// finish ends the call once, abandoning any attempt in flight.
+func (c *Cluster) finish(cl *call, o mesh.Outcome) {
+	if cl.done {
+		panic(fmt.Sprintf("sidecar: cluster %s: call for request %d finished twice", c.name, cl.req.ID))
+	}
+	cl.done = true
+	c.s.Cancel(cl.deadline)
+	c.s.Cancel(cl.backoff)
+	if a := cl.current; a != nil {
+		c.abandon(a)
+	}
+	if cl.req.Measured {
+		c.stats.Outcomes[o]++
+	}
+	r := cl.req
+	cl.req = nil
+	c.maybeRelease(cl)
+	r.Origin.Finish(r, o)
+}
+
+// maybeRelease returns a finished call to the pool once no attempt refers
+// to it.
+func (c *Cluster) maybeRelease(cl *call) {
+	if cl.done && cl.refs == 0 {
+		*cl = call{}
+		c.calls = append(c.calls, cl)
+	}
+}
+
+func (c *Cluster) getCall() *call {
+	if n := len(c.calls); n > 0 {
+		cl := c.calls[n-1]
+		c.calls = c.calls[:n-1]
+		cl.c = c
+		return cl
+	}
+	return &call{c: c}
+}
+
+func (c *Cluster) getAttempt() *attempt {
+	if n := len(c.attempts); n > 0 {
+		a := c.attempts[n-1]
+		c.attempts = c.attempts[:n-1]
+		return a
+	}
+	return &attempt{}
+}
+
+func (c *Cluster) putAttempt(a *attempt) {
+	*a = attempt{}
+	c.attempts = append(c.attempts, a)
+}
+
+// Finish receives the upstream's answer: attempt implements mesh.Origin.
+func (a *attempt) Finish(r *mesh.Request, o mesh.Outcome) {
+	c := a.call.c
+	c.reqs.Put(r)
+	c.answer(a, o)
+}

@@ -1,0 +1,323 @@
+package sidecar
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/meshsim/meshsim/models/lb/random"
+	_ "github.com/meshsim/meshsim/models/lb/roundrobin"
+	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/sim"
+)
+
+// upstream answers each request after delay with the next outcome of its
+// script (the last one repeats), and records arrival times.
+type upstream struct {
+	s       *sim.Scheduler
+	delay   time.Duration
+	script  []mesh.Outcome
+	arrived []sim.Time
+	keys    []uint64
+}
+
+func (u *upstream) Arrive(r *mesh.Request) {
+	o := u.script[min(len(u.arrived), len(u.script)-1)]
+	u.arrived = append(u.arrived, u.s.Now())
+	u.keys = append(u.keys, r.Key)
+	u.s.After(u.delay, u, sim.Event{Ptr: r, Arg: int64(o)})
+}
+
+func (u *upstream) Handle(ev sim.Event) {
+	r := ev.Ptr.(*mesh.Request)
+	r.Origin.Finish(r, mesh.Outcome(ev.Arg))
+}
+
+func (u *upstream) Weight() uint32 { return 1 }
+
+// caller sends requests and records how each ended.
+type caller struct {
+	s     *sim.Scheduler
+	pool  *mesh.Pool
+	ended []string
+}
+
+func (c *caller) Finish(r *mesh.Request, o mesh.Outcome) {
+	c.ended = append(c.ended, fmt.Sprintf("%s@%v", o, c.s.Now()))
+	c.pool.Put(r)
+}
+
+func (c *caller) send(cl *Cluster) {
+	r := c.pool.Get()
+	r.Origin = c
+	r.Measured = true
+	r.Key = r.ID
+	cl.Send(r)
+}
+
+func newCluster(t *testing.T, s *sim.Scheduler, p Policy, ups ...*upstream) (*Cluster, *caller) {
+	t.Helper()
+	pool := &mesh.Pool{}
+	var list []Upstream
+	for _, u := range ups {
+		list = append(list, u)
+	}
+	if p.LB == "" {
+		p.LB = "round_robin"
+	}
+	c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: list, Policy: p, Pool: pool})
+	require.NoError(t, err)
+	return c, &caller{s: s, pool: pool}
+}
+
+func TestRetryOnClasses(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name     string
+		on       RetryOn
+		script   []mesh.Outcome
+		ended    string
+		attempts int64
+	}{
+		{"no retry policy", 0, []mesh.Outcome{mesh.OutcomeError}, "error", 1},
+		{"5xx retries a 500", Retry5xx, []mesh.Outcome{mesh.OutcomeError, mesh.OutcomeOK}, "ok", 2},
+		{"gateway-error does not retry a 500", RetryGatewayError, []mesh.Outcome{mesh.OutcomeError, mesh.OutcomeOK}, "error", 1},
+		{"gateway-error retries a 503", RetryGatewayError, []mesh.Outcome{mesh.OutcomeRejected, mesh.OutcomeOK}, "ok", 2},
+		{"retriable-status-codes retries a 503", RetryRetriableStatusCodes, []mesh.Outcome{mesh.OutcomeRejected, mesh.OutcomeOK}, "ok", 2},
+		{"retries run out", Retry5xx, []mesh.Outcome{mesh.OutcomeError}, "error", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sim.NewScheduler(sim.Config{})
+			u := &upstream{s: s, delay: 10 * ms, script: tc.script}
+			c, cl := newCluster(t, s, Policy{Retries: RetryPolicy{NumRetries: 2, RetryOn: tc.on}}, u)
+			cl.send(c)
+			require.NoError(t, s.Run())
+			require.Len(t, cl.ended, 1, "exactly one outcome")
+			assert.Contains(t, cl.ended[0], tc.ended+"@")
+			st := c.Stats()
+			assert.Equal(t, tc.attempts, st.Attempts)
+			assert.Equal(t, tc.attempts-1, st.Retries)
+			assert.Equal(t, int64(1), st.Calls)
+		})
+	}
+}
+
+func TestBackoffFollowsEnvoysCode(t *testing.T) {
+	// Retry n waits U[0, min(25ms * 2^(n-1), 250ms)): after the 10ms
+	// answer, retry 1 starts within [10, 35) ms of the previous start, etc.
+	s := sim.NewScheduler(sim.Config{})
+	u := &upstream{s: s, delay: 10 * time.Millisecond, script: []mesh.Outcome{mesh.OutcomeError}}
+	c, cl := newCluster(t, s, Policy{Retries: RetryPolicy{NumRetries: 6, RetryOn: Retry5xx}}, u)
+	cl.send(c)
+	require.NoError(t, s.Run())
+	require.Len(t, u.arrived, 7)
+	for n := 1; n < 7; n++ {
+		gap := u.arrived[n].Sub(u.arrived[n-1]) - 10*time.Millisecond
+		limit := min(25*time.Millisecond<<(n-1), 250*time.Millisecond)
+		assert.True(t, gap >= 0 && gap < limit, "retry %d waited %v, want [0, %v)", n, gap, limit)
+	}
+	// The distribution: over many draws the mean of retry 3's delay is
+	// half its 100ms bound.
+	var sum time.Duration
+	const draws = 20000
+	for i := 0; i < draws; i++ {
+		d := c.backoff(3)
+		require.Less(t, d, 100*time.Millisecond)
+		sum += d
+	}
+	assert.InDelta(t, 50e6, float64(sum)/draws, 1e6) // sd of the mean 0.2ms
+	assert.Less(t, c.backoff(30), 250*time.Millisecond, "capped at 10 x base")
+}
+
+func TestRouteTimeoutBoundsRetriesAndBackoff(t *testing.T) {
+	// An upstream that answers after 1s, a per-try timeout of 100ms, five
+	// retries and a 250ms route timeout: the call ends at exactly 250ms
+	// with a timeout, whatever the retries and backoff were doing, and the
+	// late answers are discarded without ending it again.
+	s := sim.NewScheduler(sim.Config{})
+	u := &upstream{s: s, delay: time.Second, script: []mesh.Outcome{mesh.OutcomeOK}}
+	c, cl := newCluster(t, s, Policy{
+		RouteTimeout: 250 * time.Millisecond, PerTryTimeout: 100 * time.Millisecond,
+		Retries: RetryPolicy{NumRetries: 5, RetryOn: Retry5xx},
+	}, u)
+	cl.send(c)
+	require.NoError(t, s.Run())
+	assert.Equal(t, []string{"timeout@250ms"}, cl.ended)
+	st := c.Stats()
+	assert.Equal(t, int64(1), st.RouteTimeouts)
+	assert.GreaterOrEqual(t, st.PerTryTimeouts, int64(2))
+	assert.Equal(t, int64(len(u.arrived)), st.Attempts, "every attempt reached the upstream")
+	assert.Equal(t, 0, c.active, "abandoned attempts are not counted as active")
+}
+
+func TestPerTryTimeoutWithoutRetriesEndsTheCall(t *testing.T) {
+	s := sim.NewScheduler(sim.Config{})
+	u := &upstream{s: s, delay: time.Second, script: []mesh.Outcome{mesh.OutcomeOK}}
+	c, cl := newCluster(t, s, Policy{RouteTimeout: 15 * time.Second, PerTryTimeout: 200 * time.Millisecond}, u)
+	cl.send(c)
+	require.NoError(t, s.Run())
+	assert.Equal(t, []string{"timeout@200ms"}, cl.ended)
+}
+
+// sender sends one request through a cluster each time it fires.
+type sender struct {
+	c  *Cluster
+	cl *caller
+}
+
+func (x sender) Handle(sim.Event) { x.cl.send(x.c) }
+
+func TestMaxRetriesBreaker(t *testing.T) {
+	// Calls start 1ms apart and their first attempts fail 10ms later; each
+	// retry (after ~0 backoff) is in flight for 10ms. With max_retries 3,
+	// the retries of calls 0-2 are in flight when calls 3-9 fail, so those
+	// seven fail without retrying. Retries in backoff would not count
+	// (envoy#30205); here the backoff is 1ns.
+	s := sim.NewScheduler(sim.Config{})
+	script := make([]mesh.Outcome, 10)
+	for i := range script {
+		script[i] = mesh.OutcomeError
+	}
+	u := &upstream{s: s, delay: 10 * time.Millisecond, script: append(script, mesh.OutcomeOK)}
+	c, cl := newCluster(t, s, Policy{Retries: RetryPolicy{NumRetries: 1, RetryOn: Retry5xx, BaseInterval: time.Nanosecond, MaxInterval: time.Nanosecond}}, u)
+	for i := 0; i < 10; i++ {
+		s.Schedule(sim.Time(time.Duration(i)*time.Millisecond), sender{c, cl}, sim.Event{})
+	}
+	require.NoError(t, s.Run())
+	st := c.Stats()
+	assert.Len(t, cl.ended, 10)
+	assert.Equal(t, int64(3), st.Retries)
+	assert.Equal(t, int64(7), st.RetryOverflows)
+	assert.Equal(t, int64(3), st.Outcomes[mesh.OutcomeOK])
+	assert.Equal(t, int64(7), st.Outcomes[mesh.OutcomeError])
+}
+
+func TestRetryBudget(t *testing.T) {
+	for _, tc := range []struct {
+		active, want int
+	}{{0, 3}, {2, 3}, {25, 5}, {100, 20}} {
+		c := &Cluster{policy: Policy{Retries: RetryPolicy{Budget: &RetryBudget{Percent: 20, MinConcurrency: 3}}}, active: tc.active}
+		assert.Equal(t, tc.want, c.retryLimit(), "active %d", tc.active)
+	}
+}
+
+func TestMaxRequestsOverflowIsNotRetried(t *testing.T) {
+	s := sim.NewScheduler(sim.Config{})
+	u := &upstream{s: s, delay: 10 * time.Millisecond, script: []mesh.Outcome{mesh.OutcomeOK}}
+	c, cl := newCluster(t, s, Policy{MaxRequests: 2, Retries: RetryPolicy{NumRetries: 3, RetryOn: Retry5xx | RetryGatewayError}}, u)
+	for i := 0; i < 3; i++ {
+		cl.send(c)
+	}
+	require.NoError(t, s.Run())
+	assert.Equal(t, []string{"rejected@0s", "ok@10ms", "ok@10ms"}, cl.ended)
+	assert.Equal(t, int64(1), c.Stats().Overflows)
+	assert.Len(t, u.arrived, 2)
+}
+
+func TestPreviousHostsPredicate(t *testing.T) {
+	// Two hosts, random picks: without the predicate a retry lands on the
+	// failed host half the time. With it and 5 re-picks, Envoy keeps the
+	// last of 1+5 independent picks, so a retry still repeats the host with
+	// probability 0.5^6 = 1.56%. (4000 calls: sd 0.2%.)
+	for _, tc := range []struct {
+		previous bool
+		lo, hi   float64
+	}{{false, 0.47, 0.53}, {true, 0.009, 0.022}} {
+		s := sim.NewScheduler(sim.Config{})
+		a := &upstream{s: s, delay: time.Millisecond, script: []mesh.Outcome{mesh.OutcomeError}}
+		b := &upstream{s: s, delay: time.Millisecond, script: []mesh.Outcome{mesh.OutcomeError}}
+		c, cl := newCluster(t, s, Policy{LB: "random", Retries: RetryPolicy{
+			NumRetries: 1, RetryOn: Retry5xx, PreviousHosts: tc.previous, HostSelectionAttempts: 5, MaxRetries: 1 << 20,
+		}, MaxRequests: 1 << 20}, a, b)
+		const calls = 4000
+		for i := 0; i < calls; i++ {
+			cl.send(c)
+		}
+		require.NoError(t, s.Run())
+		require.Equal(t, int64(2*calls), c.Stats().Attempts)
+		// A call whose two attempts went to the same host shows its key
+		// twice at that host.
+		same := 0
+		for _, u := range []*upstream{a, b} {
+			seen := map[uint64]bool{}
+			for _, k := range u.keys {
+				if seen[k] {
+					same++
+				}
+				seen[k] = true
+			}
+		}
+		frac := float64(same) / calls
+		assert.True(t, frac >= tc.lo && frac <= tc.hi, "previous_hosts=%v: %.3f of retries went to the same host", tc.previous, frac)
+	}
+}
+
+func TestSteadyStateAllocatesNothing(t *testing.T) {
+	s := sim.NewScheduler(sim.Config{})
+	u := &upstream{s: s, delay: time.Millisecond, script: []mesh.Outcome{mesh.OutcomeError, mesh.OutcomeOK}}
+	c, cl := newCluster(t, s, Policy{RouteTimeout: time.Second, PerTryTimeout: 500 * time.Millisecond,
+		Retries: RetryPolicy{NumRetries: 2, RetryOn: Retry5xx}}, u)
+	// The test caller formats strings; measure with one that does not.
+	q := &quiet{pool: cl.pool}
+	send := func() {
+		u.arrived, u.keys = u.arrived[:0], u.keys[:0]
+		r := q.pool.Get()
+		r.Origin = q
+		r.Measured = true
+		c.Send(r)
+		for s.Step() {
+		}
+	}
+	for i := 0; i < 100; i++ {
+		send()
+	}
+	assert.Zero(t, testing.AllocsPerRun(1000, send))
+	assert.Positive(t, q.n)
+}
+
+type quiet struct {
+	pool *mesh.Pool
+	n    int
+}
+
+func (q *quiet) Finish(r *mesh.Request, o mesh.Outcome) {
+	q.n++
+	q.pool.Put(r)
+}
+
+func TestPolicyValidation(t *testing.T) {
+	for _, tc := range []struct {
+		p    Policy
+		want string
+	}{
+		{Policy{LB: "least_reqest"}, `sidecar: invalid configuration: unknown lb policy "least_reqest"`},
+		{Policy{LB: "random", Workers: 2000}, "sidecar: invalid configuration: workers must be between 1 and 1024, got 2000"},
+		{Policy{LB: "random", RouteTimeout: -1}, "sidecar: invalid configuration: timeouts must not be negative"},
+		{Policy{LB: "random", Retries: RetryPolicy{NumRetries: -1}}, "sidecar: invalid configuration: num_retries must be between 0 and 100, got -1"},
+		{Policy{LB: "random", Retries: RetryPolicy{BaseInterval: time.Second, MaxInterval: time.Millisecond}}, "sidecar: invalid configuration: backoff max_interval 1ms must be >= base_interval 1s"},
+		{Policy{LB: "random", Retries: RetryPolicy{Budget: &RetryBudget{Percent: 150}}}, "sidecar: invalid configuration: retry budget percent must be in (0, 100] and min_retry_concurrency >= 0"},
+	} {
+		p := tc.p
+		assert.EqualError(t, p.Validate(), tc.want)
+	}
+	p := Policy{LB: "random", Retries: RetryPolicy{PreviousHosts: true, Budget: &RetryBudget{}}}
+	require.NoError(t, p.Validate())
+	assert.Equal(t, 1, p.Workers)
+	assert.Equal(t, 1024, p.MaxRequests)
+	assert.Equal(t, 25*time.Millisecond, p.Retries.BaseInterval)
+	assert.Equal(t, 250*time.Millisecond, p.Retries.MaxInterval)
+	assert.Equal(t, 3, p.Retries.MaxRetries)
+	assert.Equal(t, 1, p.Retries.HostSelectionAttempts)
+	assert.Equal(t, RetryBudget{Percent: 20, MinConcurrency: 3}, *p.Retries.Budget)
+}
+
+func TestParseRetryOn(t *testing.T) {
+	on, err := ParseRetryOn([]string{"5xx", "reset"})
+	require.NoError(t, err)
+	assert.Equal(t, "5xx,reset", on.String())
+	_, err = ParseRetryOn([]string{"5xxx"})
+	assert.EqualError(t, err, `sidecar: invalid configuration: unknown retry_on condition "5xxx" (valid: 5xx, gateway-error, reset, connect-failure, retriable-status-codes)`)
+}

@@ -1,0 +1,186 @@
+package sidecar
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/meshsim/meshsim/models/lb"
+)
+
+// ErrConfig is wrapped by every configuration error of this package.
+var ErrConfig = errors.New("sidecar: invalid configuration")
+
+// RetryOn is a set of retry conditions, named as Envoy's x-envoy-retry-on
+// values.
+type RetryOn uint16
+
+// The retry conditions modelled. An upstream queue that is full answers
+// 503; an upstream error answers 500; a per-try timeout counts as a
+// gateway timeout (504), which Envoy retries under 5xx and gateway-error.
+const (
+	Retry5xx                  RetryOn = 1 << iota // any 5xx, a reset, or no answer before the per-try timeout
+	RetryGatewayError                             // 502, 503, 504 (includes the per-try timeout)
+	RetryReset                                    // the upstream reset the stream (a crash, a connection failure)
+	RetryConnectFailure                           // the connection could not be made
+	RetryRetriableStatusCodes                     // the codes in RetriableStatusCodes; meshsim models 503
+)
+
+var retryOnNames = []struct {
+	name string
+	bit  RetryOn
+}{
+	{"5xx", Retry5xx},
+	{"gateway-error", RetryGatewayError},
+	{"reset", RetryReset},
+	{"connect-failure", RetryConnectFailure},
+	{"retriable-status-codes", RetryRetriableStatusCodes},
+}
+
+// RetryOnNames lists the condition names ParseRetryOn accepts, in order.
+func RetryOnNames() []string {
+	names := make([]string, len(retryOnNames))
+	for i, n := range retryOnNames {
+		names[i] = n.name
+	}
+	return names
+}
+
+// ParseRetryOn parses condition names such as "5xx" or "gateway-error".
+func ParseRetryOn(names []string) (RetryOn, error) {
+	var on RetryOn
+	for _, name := range names {
+		found := false
+		for _, n := range retryOnNames {
+			if n.name == name {
+				on |= n.bit
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("%w: unknown retry_on condition %q (valid: %s)", ErrConfig, name, strings.Join(RetryOnNames(), ", "))
+		}
+	}
+	return on, nil
+}
+
+// String lists the conditions in Envoy's comma-separated form.
+func (r RetryOn) String() string {
+	var parts []string
+	for _, n := range retryOnNames {
+		if r&n.bit != 0 {
+			parts = append(parts, n.name)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Policy is the traffic policy a proxy applies to one upstream service:
+// the fully resolved settings, after presets and defaults.
+type Policy struct {
+	LB       string    // policy name registered in models/lb
+	LBConfig lb.Config // its settings
+	// Workers is the number of independent balancers in the proxy (Envoy
+	// runs one per worker thread). Default 1.
+	Workers int
+	// RouteTimeout bounds the whole call, retries and backoff included.
+	// Envoy's default is 15 s; 0 disables it.
+	RouteTimeout time.Duration
+	// PerTryTimeout bounds one attempt; 0 means none (Envoy: it defaults to
+	// the route timeout, so a timed-out attempt is not retried).
+	PerTryTimeout time.Duration
+	Retries       RetryPolicy
+	// MaxRequests caps the attempts in flight from this proxy to the
+	// service (Envoy max_requests, default 1024).
+	MaxRequests int
+}
+
+// RetryPolicy says when and how often a failed attempt is tried again.
+type RetryPolicy struct {
+	// NumRetries is the number of retries after the first attempt; 0
+	// disables retries.
+	NumRetries int
+	RetryOn    RetryOn
+	// BaseInterval and MaxInterval shape the backoff: Envoy defaults 25 ms
+	// and 10 x base.
+	BaseInterval time.Duration
+	MaxInterval  time.Duration
+	// MaxRetries caps the retries in flight at once (Envoy's max_retries
+	// circuit breaker, default 3). Retries waiting in backoff do not count
+	// (envoy#30205).
+	MaxRetries int
+	// Budget, when set, replaces MaxRetries: the retries allowed in flight
+	// are max(MinConcurrency, Percent/100 x (active attempts)), as Envoy's
+	// retry_budget.
+	Budget *RetryBudget
+	// PreviousHosts re-picks a host already tried by this call, up to
+	// HostSelectionAttempts times (Envoy's previous_hosts predicate and
+	// host_selection_retry_max_attempts, default 1; Istio sets 5).
+	PreviousHosts         bool
+	HostSelectionAttempts int
+}
+
+// RetryBudget is Envoy's retry_budget.
+type RetryBudget struct {
+	Percent        float64 // default 20
+	MinConcurrency int     // default 3
+}
+
+// Validate checks p and fills Workers, backoff and limits with Envoy's
+// defaults where they are zero. RouteTimeout 0 is kept: it disables the
+// timeout.
+func (p *Policy) Validate() error {
+	if _, ok := lb.Get(p.LB); !ok {
+		return fmt.Errorf("%w: unknown lb policy %q", ErrConfig, p.LB)
+	}
+	if err := lb.Validate(p.LB, p.LBConfig); err != nil {
+		return err
+	}
+	if p.Workers == 0 {
+		p.Workers = 1
+	}
+	if p.MaxRequests == 0 {
+		p.MaxRequests = 1024
+	}
+	r := &p.Retries
+	if r.BaseInterval == 0 {
+		r.BaseInterval = 25 * time.Millisecond
+	}
+	if r.MaxInterval == 0 {
+		r.MaxInterval = 10 * r.BaseInterval
+	}
+	if r.MaxRetries == 0 {
+		r.MaxRetries = 3
+	}
+	if r.PreviousHosts && r.HostSelectionAttempts == 0 {
+		r.HostSelectionAttempts = 1
+	}
+	if b := r.Budget; b != nil {
+		if b.Percent == 0 {
+			b.Percent = 20
+		}
+		if b.MinConcurrency == 0 {
+			b.MinConcurrency = 3
+		}
+	}
+	switch {
+	case p.Workers < 1 || p.Workers > 1024:
+		return fmt.Errorf("%w: workers must be between 1 and 1024, got %d", ErrConfig, p.Workers)
+	case p.RouteTimeout < 0 || p.PerTryTimeout < 0:
+		return fmt.Errorf("%w: timeouts must not be negative", ErrConfig)
+	case p.MaxRequests < 1:
+		return fmt.Errorf("%w: max_requests must be >= 1, got %d", ErrConfig, p.MaxRequests)
+	case r.NumRetries < 0 || r.NumRetries > 100:
+		return fmt.Errorf("%w: num_retries must be between 0 and 100, got %d", ErrConfig, r.NumRetries)
+	case r.BaseInterval < 0 || r.MaxInterval < r.BaseInterval:
+		return fmt.Errorf("%w: backoff max_interval %v must be >= base_interval %v", ErrConfig, r.MaxInterval, r.BaseInterval)
+	case r.MaxRetries < 1:
+		return fmt.Errorf("%w: max_retries must be >= 1, got %d", ErrConfig, r.MaxRetries)
+	case r.HostSelectionAttempts < 0 || r.HostSelectionAttempts > maxTried:
+		return fmt.Errorf("%w: host_selection_retry_max_attempts must be between 0 and %d, got %d", ErrConfig, maxTried, r.HostSelectionAttempts)
+	case r.Budget != nil && (r.Budget.Percent <= 0 || r.Budget.Percent > 100 || r.Budget.MinConcurrency < 0):
+		return fmt.Errorf("%w: retry budget percent must be in (0, 100] and min_retry_concurrency >= 0", ErrConfig)
+	}
+	return nil
+}
