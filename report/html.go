@@ -65,6 +65,13 @@ ul.conservation { padding-left: 1.25rem; }
 {{end}}</tbody>
 </table></div>
 {{else}}<p>No services recorded.</p>
+{{end}}{{if .Sidecars.Rows}}<h3>Sidecars</h3>
+<div class="scroll"><table>
+<thead><tr>{{range .Sidecars.Header}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>
+{{range .Sidecars.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table></div>
 {{end}}{{if .Conservation}}<ul class="conservation">
 {{range .Conservation}}<li>{{.}}</li>
 {{end}}</ul>

@@ -35,6 +35,10 @@ func markdown(p *page, plot string) []byte {
 		} else {
 			writeTable(&b, v.Services)
 		}
+		if len(v.Sidecars.Rows) > 0 {
+			b.WriteString("\n### Sidecars\n\n")
+			writeTable(&b, v.Sidecars)
+		}
 		if len(v.Conservation) > 0 {
 			b.WriteString("\n")
 			for _, c := range v.Conservation {

@@ -27,6 +27,7 @@ type variantView struct {
 	Meta         string // replications and kernel events
 	Workloads    []workloadView
 	Services     table
+	Sidecars     table    // empty Rows when no proxy recorded anything
 	Conservation []string // one line per workload
 }
 
@@ -105,6 +106,27 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary) variantView 
 	}
 	for _, svc := range vs.Services {
 		vv.Services.Rows = append(vv.Services.Rows, serviceRow(&svc))
+	}
+	vv.Sidecars.Header = []string{"caller → service", "requests", "attempts", "attempts per request",
+		"retries", "retry overflows", "max_requests overflows", "per-try timeouts", "route timeouts", "instance share"}
+	for _, sc := range vs.Sidecars {
+		amp := "-"
+		if sc.Amplification != nil {
+			amp = sig3(*sc.Amplification)
+		}
+		share := "-"
+		if len(sc.HostShare) > 0 {
+			parts := make([]string, len(sc.HostShare))
+			for i, f := range sc.HostShare {
+				parts[i] = percent(f)
+			}
+			share = strings.Join(parts, " / ")
+		}
+		vv.Sidecars.Rows = append(vv.Sidecars.Rows, []string{
+			sc.Caller + " → " + sc.Service, count(sc.Calls), count(sc.Attempts), amp,
+			count(sc.Retries), count(sc.RetryOverflows), count(sc.Overflows),
+			count(sc.PerTryTimeouts), count(sc.RouteTimeouts), share,
+		})
 	}
 	return vv
 }

@@ -77,6 +77,8 @@ func testExperiment() *results.Experiment {
 				{Name: "web", Outcomes: results.Outcomes{OK: 1000, Error: i, Timeout: 2, InFlight: 1}, Latency: linear(1, 1, 10*i)},
 				{Name: "batch", Outcomes: results.Outcomes{Rejected: 5 + i}, Latency: stats.NewHistogram()},
 			},
+			Sidecars: []results.Sidecar{{Caller: "web", Service: "checkout", Calls: 1006 + i, Attempts: 1100 + i,
+				Retries: 94, RetryOverflows: 3, PerTryTimeouts: 40, RouteTimeouts: 2, HostAttempts: []int64{400, 400, 300 + i}}},
 			Services: []results.Service{
 				{Name: "checkout", Instances: 3, Concurrency: 4, Utilisation: 0.5 + 0.1*float64(i),
 					QueueLengthMean: 1.5 + 0.5*float64(i), Completed: 1000, Latency: linear(1, 1, i),
@@ -457,4 +459,12 @@ func TestPairedDifferencesSection(t *testing.T) {
 	one := testExperiment()
 	one.Variants = one.Variants[:1]
 	assert.NotContains(t, string(render(t, one)["report.md"]), "Paired differences")
+}
+
+func TestSidecarsTable(t *testing.T) {
+	md := string(render(t, testExperiment())["report.md"])
+	assert.Contains(t, md, "### Sidecars")
+	// Sums over the three replications: calls 1006+1007+1008, attempts
+	// 1100+1101+1102.
+	assert.Contains(t, md, "| web → checkout | 3021 | 3303 | 1.09 | 282 | 9 | 0 | 120 | 6 | 36.3% / 36.3% / 27.3% |")
 }

@@ -32,6 +32,21 @@ type Replication struct {
 	Events    uint64 // events the kernel fired
 	Workloads []Workload
 	Services  []Service
+	Sidecars  []Sidecar // one per (caller, upstream service), in build order
+}
+
+// Sidecar is what one caller's proxy did towards one upstream service,
+// for requests created in the measurement window.
+type Sidecar struct {
+	Caller, Service string
+	Calls           int64   // requests the proxy received
+	Attempts        int64   // upstream requests it sent, retries included
+	Retries         int64   // attempts after the first
+	RetryOverflows  int64   // retries refused by max_retries or the retry budget
+	Overflows       int64   // requests refused by max_requests (local 503)
+	PerTryTimeouts  int64   // attempts abandoned at the per-try timeout
+	RouteTimeouts   int64   // requests ended by the route timeout
+	HostAttempts    []int64 // attempts per upstream instance, in instance order
 }
 
 // Measured returns the measurement window: the duration minus the warm-up.

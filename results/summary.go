@@ -39,6 +39,7 @@ type VariantSummary struct {
 	Events    uint64            `json:"events"`
 	Workloads []WorkloadSummary `json:"workloads"` // in order of first appearance
 	Services  []ServiceSummary  `json:"services"`  // in order of first appearance
+	Sidecars  []SidecarSummary  `json:"sidecars"`  // in order of first appearance
 }
 
 // WorkloadSummary is one workload of a variant.
@@ -171,6 +172,7 @@ func Summarize(e *Experiment) *Summary {
 func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
 	vs := VariantSummary{
 		Name:      v.Name,
+		Sidecars:  summarizeSidecars(v),
 		Workloads: []WorkloadSummary{},
 		Services:  []ServiceSummary{},
 	}

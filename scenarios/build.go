@@ -5,8 +5,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/meshsim/meshsim/models/lb"
 	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/models/sidecar"
 	"github.com/meshsim/meshsim/models/workload"
 	"github.com/meshsim/meshsim/sim"
 
@@ -21,6 +21,7 @@ type world struct {
 	s         *sim.Scheduler
 	services  []*mesh.Service
 	workloads []*workload.Open
+	clusters  []clusterOf // every proxy cluster, in build order
 	warmup    sim.Time
 	until     sim.Time
 }
@@ -40,7 +41,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	}
 	streams := sim.NewStreams(seed, replication)
 	byName := make(map[string]*mesh.Service, len(sc.Services))
-	policies := make(map[string]LB, len(sc.Services))
+	policies := make(map[string]Sidecar, len(sc.Services))
 	for _, svcSpec := range sc.Services {
 		st, err := svcSpec.ServiceTime.Build()
 		if err != nil {
@@ -62,7 +63,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		}
 		w.services = append(w.services, svc)
 		byName[svcSpec.Name] = svc
-		policies[svcSpec.Name] = svcSpec.Sidecar.LB
+		policies[svcSpec.Name] = svcSpec.Sidecar
 	}
 	pool := &mesh.Pool{}
 	for _, wl := range sc.Workloads {
@@ -70,20 +71,22 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if !ok {
 			return nil, fmt.Errorf("scenario: workload %s: unknown target %q", wl.Name, wl.Target)
 		}
-		policy := policies[wl.Target]
-		b, ok := lb.Get(policy.Policy)
-		if !ok {
-			return nil, fmt.Errorf("scenario: service %s: unknown lb policy %q", wl.Target, policy.Policy)
+		policy, err := policies[wl.Target].Policy()
+		if err != nil {
+			return nil, fmt.Errorf("scenario: service %s: sidecar: %w", wl.Target, err)
 		}
-		// The workload's proxy is one balancer with its own stream.
-		picker, err := b.Build(lb.BuildOptions{
-			Hosts:  svc.Hosts(),
-			Rand:   streams.Get(wl.Name, "lb:"+wl.Target),
-			Config: policy.Config(),
+		// The workload's proxy: one cluster towards its target.
+		ups := make([]sidecar.Upstream, len(svc.Instances()))
+		for i, in := range svc.Instances() {
+			ups[i] = in
+		}
+		cluster, err := sidecar.NewCluster(w.s, streams, sidecar.Config{
+			Name: wl.Name + "->" + wl.Target, Upstreams: ups, Policy: policy, Pool: pool,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("scenario: workload %s: lb %s: %w", wl.Name, policy.Policy, err)
+			return nil, fmt.Errorf("scenario: workload %s: %w", wl.Name, err)
 		}
+		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster})
 		inter, err := wl.Arrival.Build()
 		if err != nil {
 			return nil, fmt.Errorf("scenario: workload %s: arrival: %w", wl.Name, err)
@@ -91,7 +94,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		open, err := workload.NewOpen(w.s, streams, workload.OpenConfig{
 			Name:         wl.Name,
 			Interarrival: inter,
-			Target:       mesh.NewClient(svc, picker),
+			Target:       cluster,
 			Pool:         pool,
 			Warmup:       w.warmup,
 			End:          w.until,
@@ -102,6 +105,12 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		w.workloads = append(w.workloads, open)
 	}
 	return w, nil
+}
+
+// clusterOf is one caller's proxy cluster towards one service.
+type clusterOf struct {
+	caller, service string
+	c               *sidecar.Cluster
 }
 
 // start schedules the first event of every workload and the end of the

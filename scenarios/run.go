@@ -232,8 +232,27 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			InstanceCompleted: st.InstanceCompleted,
 		})
 	}
-	if inFlight != held {
-		return nil, fmt.Errorf("%w: %s: workloads count %d in flight, instances hold %d", ErrConservation, where, inFlight, held)
+	var open, unanswered int64
+	for _, co := range w.clusters {
+		open += co.c.Open()
+		unanswered += co.c.Unanswered()
+		st := co.c.Stats()
+		rep.Sidecars = append(rep.Sidecars, results.Sidecar{
+			Caller: co.caller, Service: co.service,
+			Calls: st.Calls, Attempts: st.Attempts, Retries: st.Retries,
+			RetryOverflows: st.RetryOverflows, Overflows: st.Overflows,
+			PerTryTimeouts: st.PerTryTimeouts, RouteTimeouts: st.RouteTimeouts,
+			HostAttempts: st.HostAttempts,
+		})
+	}
+	// Two independent books on each side of the proxies: the origins' in
+	// flight against the calls the proxies hold open, and the attempts the
+	// proxies wait for against those the instances hold.
+	if inFlight != open {
+		return nil, fmt.Errorf("%w: %s: workloads count %d in flight, proxies hold %d open", ErrConservation, where, inFlight, open)
+	}
+	if unanswered != held {
+		return nil, fmt.Errorf("%w: %s: proxies wait for %d attempts, instances hold %d", ErrConservation, where, unanswered, held)
 	}
 	return rep, nil
 }

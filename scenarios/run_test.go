@@ -55,3 +55,43 @@ func TestRunStopsOnCancel(t *testing.T) {
 	_, err = Run(ctx, doc, Options{Workers: 2})
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+func TestRunConservesRequestsThroughRetriesAndTimeouts(t *testing.T) {
+	// An overloaded service behind a proxy that retries on 503 and abandons
+	// slow attempts: requests wait in backoff, attempts are abandoned while
+	// the instances keep working on them, and some requests time out. Both
+	// books must still balance at the end of every replication (collect
+	// returns ErrConservation otherwise).
+	doc, err := Parse("storm.yaml", []byte(`version: 1
+name: storm
+duration: 20s
+warmup: 2s
+replications: 3
+workloads: [{name: web, arrival: {rate: 950/s}, target: api}]
+services:
+  - name: api
+    replicas: 3
+    concurrency: 2
+    queue: 20
+    service_time: {dist: exponential, mean: 6ms}
+    sidecar:
+      timeout: 300ms
+      per_try_timeout: 40ms
+      retries: {attempts: 3, retry_on: [5xx]}
+      circuit_breakers: {max_retries: 1000}
+`))
+	require.NoError(t, err)
+	exp, err := Run(context.Background(), doc, Options{Workers: 2})
+	require.NoError(t, err)
+	for _, rep := range exp.Variants[0].Replications {
+		w := rep.Workloads[0]
+		assert.Equal(t, w.Arrived, w.Outcomes.Total())
+		sc := rep.Sidecars[0]
+		assert.Equal(t, "web", sc.Caller)
+		assert.Equal(t, "api", sc.Service)
+		assert.Equal(t, w.Arrived, sc.Calls)
+		assert.Greater(t, sc.Attempts, sc.Calls, "retries amplify the load")
+		assert.Positive(t, sc.PerTryTimeouts)
+		assert.Positive(t, w.Outcomes.Timeout+w.Outcomes.Rejected)
+	}
+}

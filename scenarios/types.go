@@ -68,9 +68,55 @@ type Queue struct {
 }
 
 // Sidecar is the traffic policy callers' proxies apply to calls to this
-// service, as an Istio DestinationRule is attached to the destination.
+// service, as an Istio DestinationRule and VirtualService are attached to
+// the destination. Left out, a proxy only balances load: no timeout, no
+// retries, Envoy's default circuit breakers.
 type Sidecar struct {
 	LB LB `yaml:"lb"`
+	// Workers is the number of independent balancers per proxy (Envoy's
+	// worker threads); default 1.
+	Workers int `yaml:"workers"`
+	// Timeout is the route timeout: it spans the whole call, retries and
+	// backoff included (Envoy's route timeout; Envoy's default is 15s, a
+	// proxy here has none unless set).
+	Timeout Duration `yaml:"timeout"`
+	// PerTryTimeout bounds one attempt; default none.
+	PerTryTimeout   Duration        `yaml:"per_try_timeout"`
+	Retries         Retries         `yaml:"retries"`
+	CircuitBreakers CircuitBreakers `yaml:"circuit_breakers"`
+}
+
+// Retries is the retry policy. Attempts is the number of retries after the
+// first try, as Istio's retries.attempts and Envoy's num_retries.
+type Retries struct {
+	Attempts int `yaml:"attempts"`
+	// RetryOn lists Envoy retry conditions (5xx, gateway-error, reset,
+	// connect-failure, retriable-status-codes); default [5xx] when
+	// attempts > 0.
+	RetryOn      []string `yaml:"retry_on"`
+	BaseInterval Duration `yaml:"base_interval"` // default 25ms
+	MaxInterval  Duration `yaml:"max_interval"`  // default 10 x base_interval
+	// PreviousHosts re-picks hosts the request already tried, up to
+	// HostSelectionAttempts times (default 1; Istio uses 5).
+	PreviousHosts         bool `yaml:"previous_hosts"`
+	HostSelectionAttempts int  `yaml:"host_selection_retry_max_attempts"`
+	// Budget, when present, replaces circuit_breakers.max_retries with
+	// Envoy's retry budget.
+	Budget *RetryBudget `yaml:"budget"`
+}
+
+// RetryBudget is Envoy's retry_budget: retries in flight may be at most
+// max(min_retry_concurrency, percent% of the requests in flight).
+type RetryBudget struct {
+	Percent             float64 `yaml:"percent"`               // default 20
+	MinRetryConcurrency int     `yaml:"min_retry_concurrency"` // default 3
+}
+
+// CircuitBreakers are Envoy's per-cluster thresholds, shared by a proxy's
+// workers.
+type CircuitBreakers struct {
+	MaxRequests int `yaml:"max_requests"` // requests in flight; default 1024
+	MaxRetries  int `yaml:"max_retries"`  // retries in flight; default 3
 }
 
 // LB selects the load-balancing policy and its settings. A setting left

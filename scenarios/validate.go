@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meshsim/meshsim/models/lb"
+	"github.com/meshsim/meshsim/models/sidecar"
 	"github.com/meshsim/meshsim/sim/dist"
 )
 
@@ -311,6 +312,8 @@ func (c *checker) service(i int, svc *Service) dist.Dist {
 		c.errorf(p+"sidecar.lb.policy", false, hint, "unknown load-balancing policy %q", policy)
 	} else if err := lb.Validate(policy, svc.Sidecar.LB.Config()); err != nil {
 		c.errorf(p+"sidecar.lb", false, "", "%s", strings.TrimPrefix(err.Error(), lb.ErrConfig.Error()+": "))
+	} else if _, err := svc.Sidecar.Policy(); err != nil {
+		c.errorf(p+"sidecar", false, "", "%s", strings.TrimPrefix(err.Error(), sidecar.ErrConfig.Error()+": "))
 	}
 	return c.dist(p+"service_time", &svc.ServiceTime, false)
 }

@@ -56,9 +56,15 @@ type Cluster struct {
 
 	active        int // attempts in flight, counted while not abandoned
 	retriesActive int // of which retries
-	calls         []*call
-	attempts      []*attempt
-	stats         Stats
+	// openMeasured and unansweredMeasured count measured calls not yet
+	// ended and measured attempts not yet answered (abandoned ones
+	// included), kept apart from the other books so that the runner can
+	// check conservation on both sides of the proxy.
+	openMeasured       int64
+	unansweredMeasured int64
+	calls              []*call
+	attempts           []*attempt
+	stats              Stats
 }
 
 // host is the proxy's record of one endpoint: the picker sees this proxy's
@@ -163,6 +169,7 @@ func (c *Cluster) Send(r *mesh.Request) {
 	}
 	if r.Measured {
 		c.stats.Calls++
+		c.openMeasured++
 	}
 	if d := c.policy.RouteTimeout; d > 0 {
 		cl.deadline = c.s.After(d, c, sim.Event{Kind: evRouteTimeout, Ptr: cl})
@@ -196,6 +203,7 @@ func (c *Cluster) start(cl *call, retry bool) {
 		c.retriesActive++
 	}
 	if cl.req.Measured {
+		c.unansweredMeasured++
 		c.stats.Attempts++
 		c.stats.HostAttempts[h]++
 		if retry {
@@ -257,9 +265,12 @@ const (
 )
 
 // answer handles the upstream's answer to attempt a.
-func (c *Cluster) answer(a *attempt, o mesh.Outcome) {
+func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 	cl := a.call
 	cl.refs--
+	if r.Measured {
+		c.unansweredMeasured--
+	}
 	c.uncount(a)
 	if a.abandoned {
 		c.putAttempt(a)
@@ -392,6 +403,7 @@ func (c *Cluster) finish(cl *call, o mesh.Outcome) {
 	}
 	if cl.req.Measured {
 		c.stats.Outcomes[o]++
+		c.openMeasured--
 	}
 	r := cl.req
 	cl.req = nil
@@ -435,6 +447,14 @@ func (c *Cluster) putAttempt(a *attempt) {
 // Finish receives the upstream's answer: attempt implements mesh.Origin.
 func (a *attempt) Finish(r *mesh.Request, o mesh.Outcome) {
 	c := a.call.c
+	c.answer(a, r, o)
 	c.reqs.Put(r)
-	c.answer(a, o)
 }
+
+// Open returns the measured requests the proxy has received and not yet
+// ended: in flight, for the origins' books.
+func (c *Cluster) Open() int64 { return c.openMeasured }
+
+// Unanswered returns the measured attempts the proxy has sent and not yet
+// seen answered, abandoned ones included: what the upstreams must hold.
+func (c *Cluster) Unanswered() int64 { return c.unansweredMeasured }

@@ -1,0 +1,66 @@
+package results
+
+// SidecarSummary is what one caller's proxy did towards one service,
+// summed over replications.
+type SidecarSummary struct {
+	Caller   string `json:"caller"`
+	Service  string `json:"service"`
+	Calls    int64  `json:"calls"`
+	Attempts int64  `json:"attempts"`
+	// Amplification is attempts per call: 1 without retries, up to
+	// 1 + retries.attempts. Omitted when there were no calls.
+	Amplification  *float64  `json:"amplification,omitempty"`
+	Retries        int64     `json:"retries"`
+	RetryOverflows int64     `json:"retry_overflows"`
+	Overflows      int64     `json:"overflows"`
+	PerTryTimeouts int64     `json:"per_try_timeouts"`
+	RouteTimeouts  int64     `json:"route_timeouts"`
+	HostShare      []float64 `json:"host_share,omitempty"` // each instance's share of the attempts
+}
+
+// summarizeSidecars sums each (caller, service) proxy over the
+// replications, in order of first appearance.
+func summarizeSidecars(v *Variant) []SidecarSummary {
+	out := []SidecarSummary{}
+	index := map[[2]string]int{}
+	hosts := [][]int64{}
+	for _, r := range v.Replications {
+		for _, sc := range r.Sidecars {
+			key := [2]string{sc.Caller, sc.Service}
+			i, ok := index[key]
+			if !ok {
+				i = len(out)
+				index[key] = i
+				out = append(out, SidecarSummary{Caller: sc.Caller, Service: sc.Service})
+				hosts = append(hosts, nil)
+			}
+			s := &out[i]
+			s.Calls += sc.Calls
+			s.Attempts += sc.Attempts
+			s.Retries += sc.Retries
+			s.RetryOverflows += sc.RetryOverflows
+			s.Overflows += sc.Overflows
+			s.PerTryTimeouts += sc.PerTryTimeouts
+			s.RouteTimeouts += sc.RouteTimeouts
+			for len(hosts[i]) < len(sc.HostAttempts) {
+				hosts[i] = append(hosts[i], 0)
+			}
+			for h, n := range sc.HostAttempts {
+				hosts[i][h] += n
+			}
+		}
+	}
+	for i := range out {
+		s := &out[i]
+		if s.Calls > 0 {
+			a := float64(s.Attempts) / float64(s.Calls)
+			s.Amplification = &a
+		}
+		if s.Attempts > 0 {
+			for _, n := range hosts[i] {
+				s.HostShare = append(s.HostShare, float64(n)/float64(s.Attempts))
+			}
+		}
+	}
+	return out
+}
