@@ -38,14 +38,21 @@ services:
 
 func runLatency(t *testing.T, yaml string) *results.Latency {
 	t.Helper()
+	l, _ := runQueue(t, yaml)
+	return l
+}
+
+func runQueue(t *testing.T, yaml string) (*results.Latency, results.ServiceSummary) {
+	t.Helper()
 	doc, err := scenarios.Parse("theory.yaml", []byte(yaml))
 	require.NoError(t, err)
 	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2})
 	require.NoError(t, err)
-	w := results.Summarize(exp).Variants[0].Workloads[0]
+	v := results.Summarize(exp).Variants[0]
+	w := v.Workloads[0]
 	require.NotNil(t, w.LatencyS)
 	require.NotNil(t, w.LatencyS.CI95)
-	return w.LatencyS
+	return w.LatencyS, v.Services[0]
 }
 
 // within asserts |got-want| <= tol*want and that the interval's half-width
@@ -77,10 +84,14 @@ func TestMM1MatchesTheory(t *testing.T) {
 		t.Run(fmt.Sprintf("rho=%.1f", tc.rho), func(t *testing.T) {
 			// mu = 1/s; lambda = rho. Response time is exponential with
 			// rate mu - lambda.
-			l := runLatency(t, queue(fmt.Sprintf("%g/s", tc.rho), 1, "{dist: exponential, mean: 1s}", tc.duration, tc.reps))
+			l, svc := runQueue(t, queue(fmt.Sprintf("%g/s", tc.rho), 1, "{dist: exponential, mean: 1s}", tc.duration, tc.reps))
 			mean := 1 / (1 - tc.rho)
 			within(t, "mean response", mean, l.Mean, l.CI95.Mean, 0.02)
 			within(t, "p99 response", -math.Log(0.01)*mean, l.P99, l.CI95.P99, 0.03)
+			// The time-weighted statistics: utilisation rho, and the mean
+			// number waiting Lq = rho^2/(1-rho) (Little's law on the queue).
+			within(t, "utilisation", tc.rho, svc.Utilisation.Mean, *svc.Utilisation.CI95, 0.01)
+			within(t, "mean queue length", tc.rho*tc.rho/(1-tc.rho), svc.QueueLengthMean.Mean, *svc.QueueLengthMean.CI95, 0.03)
 		})
 	}
 }

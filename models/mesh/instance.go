@@ -2,10 +2,10 @@ package mesh
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/meshsim/meshsim/sim"
 	"github.com/meshsim/meshsim/sim/dist"
-	"github.com/meshsim/meshsim/sim/stats"
 )
 
 // Unbounded is the queue bound that means "no limit".
@@ -32,9 +32,19 @@ type Instance struct {
 	queue       ring
 	busy        int
 
-	busyTW    stats.TimeWeighted
-	queueTW   stats.TimeWeighted
-	completed int64
+	// Busy and waiting time are summed per request rather than sampled at
+	// every change: busyArea holds the service time, within the window, of
+	// requests that finished, and startedSum the sum over requests still
+	// in service of max(start, window start); the busy area at t is then
+	// busyArea + busy*t - startedSum. waitArea and queuedSum do the same
+	// for waiting. This costs a few integer additions per request instead
+	// of four time-weighted updates.
+	windowStart sim.Time
+	busyArea    area
+	startedSum  area
+	waitArea    area
+	queuedSum   area
+	completed   int64
 	// measuredHeld counts measured requests queued or in service here. It
 	// is kept apart from the origins' books so that conservation can be
 	// checked rather than assumed.
@@ -69,12 +79,13 @@ func (in *Instance) Arrive(r *Request) {
 		return
 	}
 	in.queue.push(r)
-	in.queueTW.Add(now, 1)
+	in.queuedSum.add(int64(now)) // arrivals are never before the window start
 }
 
 func (in *Instance) start(r *Request, now sim.Time) {
 	in.busy++
-	in.busyTW.Add(now, 1)
+	r.Started = now
+	in.startedSum.add(int64(now))
 	in.s.After(in.serviceTime.Sample(in.rnd), in, sim.Event{Kind: evFinish, Ptr: r})
 }
 
@@ -91,21 +102,53 @@ func (in *Instance) Handle(ev sim.Event) {
 func (in *Instance) finish(r *Request) {
 	now := in.s.Now()
 	in.busy--
-	in.busyTW.Add(now, -1)
+	from := max(r.Started, in.windowStart)
+	in.startedSum.add(-int64(from))
+	in.busyArea.add(int64(now - from))
 	if r.Measured {
 		in.measuredHeld--
 		in.completed++
 		in.svc.latency.Record(int64(now - r.Arrived))
 	}
 	if next, ok := in.queue.pop(); ok {
-		in.queueTW.Add(now, -1)
+		from := max(next.Arrived, in.windowStart)
+		in.queuedSum.add(-int64(from))
+		in.waitArea.add(int64(now - from))
 		in.start(next, now)
 	}
 	r.Origin.Finish(r, OutcomeOK)
 }
 
-// resetStats restarts the time-weighted averages at now (warm-up deletion).
+// resetStats restarts the busy and waiting areas at now (warm-up deletion):
+// requests in service or waiting count from now on.
 func (in *Instance) resetStats(now sim.Time) {
-	in.busyTW.Reset(now)
-	in.queueTW.Reset(now)
+	in.windowStart = now
+	in.busyArea, in.waitArea = area{}, area{}
+	in.startedSum, in.queuedSum = area{}, area{}
+	in.startedSum.add(int64(in.busy) * int64(now))
+	in.queuedSum.add(int64(in.queue.len()) * int64(now))
+}
+
+// busyMean and queueMean return the time-weighted mean busy slots and
+// waiting requests over [window start, now]; NaN for an empty window.
+func (in *Instance) busyMean(now sim.Time) float64 {
+	return in.mean(in.busyArea, in.startedSum, in.busy, now)
+}
+
+func (in *Instance) queueMean(now sim.Time) float64 {
+	return in.mean(in.waitArea, in.queuedSum, in.queue.len(), now)
+}
+
+func (in *Instance) mean(done, openSum area, open int, now sim.Time) float64 {
+	span := now - in.windowStart
+	if span <= 0 {
+		return math.NaN()
+	}
+	a := done
+	a.add(int64(open) * int64(now))
+	neg := openSum
+	neg.lo, neg.hi = ^neg.lo, ^neg.hi
+	neg.add(1)
+	a.lo, a.hi = addArea(a, neg)
+	return a.float() / float64(span)
 }

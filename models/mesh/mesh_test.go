@@ -173,3 +173,20 @@ func TestPoolPanicsOnDoubleRelease(t *testing.T) {
 	p.Put(r)
 	assert.PanicsWithValue(t, "mesh: request 1 released twice (ended in two terminal states)", func() { p.Put(r) })
 }
+
+func TestWarmupResetCountsWorkInProgressFromTheReset(t *testing.T) {
+	// One slot, 10ms service: A and B arrive at 0, B waits. The window
+	// starts at 5ms: A's remaining 5ms and B's 10ms of service make the
+	// slot busy all 15ms; B waited 5ms of the window (5ms to 10ms).
+	s := sim.NewScheduler(sim.Config{})
+	svc := newService(t, s, 1, 1, Unbounded, 10*time.Millisecond)
+	o := &origin{s: s}
+	o.send(svc.Instances()[0])
+	o.send(svc.Instances()[0])
+	require.NoError(t, s.RunUntil(sim.Time(5*time.Millisecond)))
+	svc.ResetStats(s.Now())
+	require.NoError(t, s.RunUntil(sim.Time(20*time.Millisecond)))
+	st := svc.Stats(s.Now())
+	assert.InDelta(t, 1.0, st.Utilisation, 1e-12)
+	assert.InDelta(t, 1.0/3, st.QueueLengthMean, 1e-12)
+}

@@ -48,9 +48,23 @@ type Request struct {
 	Key      uint64
 	Created  sim.Time // when the origin sent it
 	Arrived  sim.Time // when it reached the current instance
+	Started  sim.Time // when its service started there
 	Measured bool     // created in the measurement window: counts in the statistics
 	Origin   Origin
-	live     bool // between Get and Put: catches a request finished twice
+	// Hop is the state a proxy keeps while it forwards the request itself
+	// (sidecar direct mode): the origin to hand the answer back to, the
+	// host and picker used, and when it was sent. A request is forwarded
+	// by at most one proxy at a time.
+	Hop  Hop
+	live bool // between Get and Put: catches a request finished twice
+}
+
+// Hop is a proxy's per-request forwarding state; see Request.Hop.
+type Hop struct {
+	Origin Origin
+	Host   int32
+	Worker int32
+	Sent   sim.Time
 }
 
 // Pool recycles requests so that steady-state operation allocates nothing.

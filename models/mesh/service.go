@@ -116,36 +116,12 @@ func (svc *Service) Stats(now sim.Time) ServiceStats {
 	var busy, queue float64
 	st := ServiceStats{Latency: svc.latency.Clone(), InstanceCompleted: make([]int64, len(svc.instances))}
 	for i, in := range svc.instances {
-		busy += in.busyTW.Mean(now)
-		queue += in.queueTW.Mean(now)
+		busy += in.busyMean(now)
+		queue += in.queueMean(now)
 		st.Completed += in.completed
 		st.InstanceCompleted[i] = in.completed
 	}
 	st.Utilisation = busy / float64(svc.cfg.Replicas*svc.cfg.Concurrency)
 	st.QueueLengthMean = queue
 	return st
-}
-
-// Client is a caller's view of a service: it picks an instance for each
-// request with its own picker. A Client stands for one balancer.
-type Client struct {
-	svc    *Service
-	picker lb.Picker
-}
-
-// NewClient returns a client that routes to svc with picker, which must have
-// been built over svc.Hosts().
-func NewClient(svc *Service, picker lb.Picker) *Client {
-	return &Client{svc: svc, picker: picker}
-}
-
-// Send routes r to the instance the picker chooses. A request that finds no
-// host ends as an error (Envoy answers 503 "no healthy upstream").
-func (c *Client) Send(r *Request) {
-	i, err := c.picker.Pick(lb.PickInfo{HashKey: r.Key, Attempt: 1})
-	if err != nil {
-		r.Origin.Finish(r, OutcomeError)
-		return
-	}
-	c.svc.instances[i].Arrive(r)
 }

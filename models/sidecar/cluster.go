@@ -65,6 +65,11 @@ type Cluster struct {
 	calls              []*call
 	attempts           []*attempt
 	stats              Stats
+	// direct is set when the policy has no timeouts and no retries: a call
+	// is then exactly one attempt, and the proxy forwards the request
+	// itself instead of making a call and a second request (the hot path
+	// of plain load balancing).
+	direct bool
 }
 
 // host is the proxy's record of one endpoint: the picker sees this proxy's
@@ -100,6 +105,7 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		return nil, fmt.Errorf("%w: cluster %s: no request pool", ErrConfig, cfg.Name)
 	}
 	c := &Cluster{s: s, name: cfg.Name, policy: p, rnd: streams.Get(cfg.Name, "retry"), reqs: cfg.Pool}
+	c.direct = p.RouteTimeout == 0 && p.PerTryTimeout == 0 && p.Retries.NumRetries == 0
 	hosts := make([]lb.Host, len(cfg.Upstreams))
 	for i, up := range cfg.Upstreams {
 		c.hosts = append(c.hosts, &host{up: up})
@@ -158,6 +164,10 @@ type attempt struct {
 // with OK, Error (the upstream failed and retries did not help), Timeout
 // (the route timeout fired) or Rejected (an upstream or local 503).
 func (c *Cluster) Send(r *mesh.Request) {
+	if c.direct {
+		c.forward(r)
+		return
+	}
 	cl := c.getCall()
 	cl.req = r
 	cl.worker = 0
@@ -175,6 +185,65 @@ func (c *Cluster) Send(r *mesh.Request) {
 		cl.deadline = c.s.After(d, c, sim.Event{Kind: evRouteTimeout, Ptr: cl})
 	}
 	c.start(cl, false)
+}
+
+// forward sends r itself as the only attempt, in direct mode: the same
+// accounting as a call of one attempt, without the call.
+func (c *Cluster) forward(r *mesh.Request) {
+	worker := 0
+	if len(c.pickers) > 1 {
+		worker = c.rnd.IntN(len(c.pickers))
+	}
+	if r.Measured {
+		c.stats.Calls++
+	}
+	if c.active >= c.policy.MaxRequests {
+		if r.Measured {
+			c.stats.Overflows++
+			c.stats.Outcomes[mesh.OutcomeRejected]++
+		}
+		r.Origin.Finish(r, mesh.OutcomeRejected)
+		return
+	}
+	now := c.s.Now()
+	h, err := c.pickers[worker].Pick(lb.PickInfo{HashKey: r.Key, Attempt: 1, Now: now})
+	if err != nil {
+		if r.Measured {
+			c.stats.Outcomes[mesh.OutcomeError]++
+		}
+		r.Origin.Finish(r, mesh.OutcomeError)
+		return
+	}
+	c.active++
+	c.hosts[h].active++
+	if r.Measured {
+		c.openMeasured++
+		c.unansweredMeasured++
+		c.stats.Attempts++
+		c.stats.HostAttempts[h]++
+	}
+	r.Hop = mesh.Hop{Origin: r.Origin, Host: int32(h), Worker: int32(worker), Sent: now}
+	r.Origin = c
+	c.hosts[h].up.Arrive(r)
+}
+
+// Finish receives the upstream's answer to a request forwarded in direct
+// mode, and hands r back to its origin: Cluster implements mesh.Origin.
+func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
+	now := c.s.Now()
+	hop := r.Hop
+	c.active--
+	c.hosts[hop.Host].active--
+	if ob := c.obs[hop.Worker]; ob != nil {
+		ob.Observe(int(hop.Host), now.Sub(hop.Sent), now)
+	}
+	if r.Measured {
+		c.openMeasured--
+		c.unansweredMeasured--
+		c.stats.Outcomes[o]++
+	}
+	r.Origin, r.Hop = hop.Origin, mesh.Hop{}
+	r.Origin.Finish(r, o)
 }
 
 // start sends the call's next attempt.

@@ -321,3 +321,29 @@ func TestParseRetryOn(t *testing.T) {
 	_, err = ParseRetryOn([]string{"5xxx"})
 	assert.EqualError(t, err, `sidecar: invalid configuration: unknown retry_on condition "5xxx" (valid: 5xx, gateway-error, reset, connect-failure, retriable-status-codes)`)
 }
+
+func TestDirectModeMatchesTheCallPath(t *testing.T) {
+	// With no timeouts and no retries the proxy forwards requests itself
+	// (direct mode). A route timeout that never fires forces the full call
+	// path; both must end the same requests the same way at the same times,
+	// including max_requests overflows.
+	run := func(p Policy) ([]string, Stats) {
+		s := sim.NewScheduler(sim.Config{})
+		a := &upstream{s: s, delay: 3 * time.Millisecond, script: []mesh.Outcome{mesh.OutcomeOK, mesh.OutcomeError, mesh.OutcomeRejected}}
+		b := &upstream{s: s, delay: 5 * time.Millisecond, script: []mesh.Outcome{mesh.OutcomeOK}}
+		c, cl := newCluster(t, s, p, a, b)
+		for i := 0; i < 40; i++ {
+			s.Schedule(sim.Time(time.Duration(i)*time.Millisecond/2), sender{c, cl}, sim.Event{})
+		}
+		require.NoError(t, s.Run())
+		assert.Zero(t, c.Open())
+		assert.Zero(t, c.Unanswered())
+		return cl.ended, c.Stats()
+	}
+	direct, ds := run(Policy{LB: "random", MaxRequests: 8})
+	full, fs := run(Policy{LB: "random", MaxRequests: 8, RouteTimeout: time.Hour})
+	assert.Equal(t, full, direct)
+	fs.RouteTimeouts = 0
+	assert.Equal(t, fs, ds)
+	assert.Positive(t, ds.Overflows, "the test must exercise max_requests")
+}
