@@ -11,7 +11,11 @@ import (
 	"github.com/meshsim/meshsim/sim"
 
 	// The load-balancing policies a scenario can name.
+	_ "github.com/meshsim/meshsim/models/lb/leastrequest"
+	_ "github.com/meshsim/meshsim/models/lb/maglev"
+	_ "github.com/meshsim/meshsim/models/lb/peakewma"
 	_ "github.com/meshsim/meshsim/models/lb/random"
+	_ "github.com/meshsim/meshsim/models/lb/ringhash"
 	_ "github.com/meshsim/meshsim/models/lb/roundrobin"
 )
 

@@ -398,7 +398,7 @@ variants:
   - name: p2c
     set: {services.checkout.sidecar.lb.policy: least_requets}
 `,
-		want: `bad.yaml:7:48: variant p2c: services[0].sidecar.lb.policy: unknown load-balancing policy "least_requets"; registered policies: random, round_robin`,
+		want: `bad.yaml:7:48: variant p2c: services[0].sidecar.lb.policy: unknown load-balancing policy "least_requets"; did you mean "least_request"?`,
 	},
 	{
 		name: "queue infinite",

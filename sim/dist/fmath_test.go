@@ -133,3 +133,18 @@ func ulpError(got float64, want *big.Float) float64 {
 	d, _ := diff.Quo(diff, new(big.Float).SetFloat64(ulp)).Float64() // in big: diff may be subnormal
 	return math.Abs(d)
 }
+
+func TestExportedPortableFunctions(t *testing.T) {
+	for _, x := range []float64{-3.5, -0.1, 0, 1e-9, 0.7, 2, 50} {
+		assert.InEpsilon(t, math.Exp(x), Exp(x), 1e-15, "Exp(%g)", x)
+	}
+	for _, x := range []float64{1e-300, 0.25, 1, 3, 1e300} {
+		if x != 1 {
+			assert.InEpsilon(t, math.Log(x), Log(x), 1e-15, "Log(%g)", x)
+		}
+	}
+	assert.Equal(t, 1.0, Pow(7, 0))
+	assert.Equal(t, 7.0, Pow(7, 1))
+	assert.InEpsilon(t, math.Pow(3, 0.5), Pow(3, 0.5), 1e-14)
+	assert.InEpsilon(t, math.Pow(11, 2.5), Pow(11, 2.5), 1e-14)
+}
