@@ -130,7 +130,7 @@ func (s *Scheduler) Config() Config { return s.cfg }
 // in the order in which they were scheduled. The complexity is O(log n).
 func (s *Scheduler) Schedule(at Time, h Handler, ev Event) Timer {
 	if at < s.now {
-		panic(fmt.Sprintf("sim: Schedule at %v before now %v (seq %d)", at, s.now, s.seq))
+		s.pastPanic(at)
 	}
 	var slot int32
 	if n := len(s.free); n > 0 {
@@ -149,6 +149,14 @@ func (s *Scheduler) Schedule(at Time, h Handler, ev Event) Timer {
 	rec.pos = int32(i)
 	s.up(i)
 	return Timer{slot: slot + 1, gen: rec.gen}
+}
+
+// pastPanic reports an event scheduled in the past. It is kept out of
+// Schedule so that the hot path stays small.
+//
+//go:noinline
+func (s *Scheduler) pastPanic(at Time) {
+	panic(fmt.Sprintf("sim: Schedule at %v before now %v (seq %d)", at, s.now, s.seq))
 }
 
 // After schedules h.Handle(ev) d after now. A negative d panics.
@@ -198,10 +206,7 @@ func (s *Scheduler) Scheduled(t Timer) bool {
 
 func (s *Scheduler) release(slot int32) {
 	rec := &s.slots[slot]
-	rec.h = nil
-	rec.ev = Event{}
-	rec.pos = -1
-	rec.gen++
+	*rec = slotRec{pos: -1, gen: rec.gen + 1} // drop the references for the GC
 	s.free = append(s.free, slot)
 }
 
