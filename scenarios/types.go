@@ -72,7 +72,10 @@ type Queue struct {
 // the destination. Left out, a proxy only balances load: no timeout, no
 // retries, Envoy's default circuit breakers.
 type Sidecar struct {
-	LB LB `yaml:"lb"`
+	// Preset fills every field left out the way envoy, istio, linkerd or
+	// grpc does by default (see presets.go); fields given override it.
+	Preset string `yaml:"preset"`
+	LB     LB     `yaml:"lb"`
 	// Workers is the number of independent balancers per proxy (Envoy's
 	// worker threads); default 1.
 	Workers int `yaml:"workers"`

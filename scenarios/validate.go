@@ -75,7 +75,10 @@ func applyDefaults(s *Scenario, present func(path string) bool) {
 		if !svc.Queue.Set {
 			svc.Queue.Unbounded = true
 		}
-		if !present(p + "sidecar.lb.policy") {
+		if apply, ok := presets[svc.Sidecar.Preset]; ok {
+			apply(&svc.Sidecar, func(field string) bool { return present(p + "sidecar." + field) })
+		}
+		if !present(p+"sidecar.lb.policy") && svc.Sidecar.LB.Policy == "" {
 			svc.Sidecar.LB.Policy = defaultPolicy
 		}
 	}
@@ -303,6 +306,15 @@ func (c *checker) service(i int, svc *Service) dist.Dist {
 	}
 	if svc.Concurrency < 1 || svc.Concurrency > maxConcurrency {
 		c.errorf(p+"concurrency", false, "", "must be between 1 and %d, got %d", maxConcurrency, svc.Concurrency)
+	}
+	if pr := svc.Sidecar.Preset; pr != "" {
+		if _, ok := presets[pr]; !ok {
+			hint := didYouMean(pr, PresetNames())
+			if hint == "" {
+				hint = "presets: " + sortedList(PresetNames())
+			}
+			c.errorf(p+"sidecar.preset", false, hint, "unknown preset %q", pr)
+		}
 	}
 	if policy, names := svc.Sidecar.LB.Policy, lb.Names(); !slices.Contains(names, policy) {
 		hint := didYouMean(policy, names)

@@ -24,6 +24,7 @@ event-driven systems, and writes reports that compare policies.
 Usage:
   sim run FILE|NAME [flags]     run a scenario and write its report
   sim validate FILE|NAME...     check scenarios without running them
+  sim explain FILE|NAME         print the resolved configuration: presets and defaults applied
   sim list                      list the shipped scenarios
   sim version                   print the version
   sim help [COMMAND]            show help
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdValidate(rest, stdout, stderr)
 	case "list":
 		return cmdList(rest, stdout)
+	case "explain":
+		return cmdExplain(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "meshsim %s commit=%s\n", version.Version, version.Commit())
 		return nil
@@ -78,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 func suggestCommand(cmd string) string {
-	for _, c := range []string{"run", "validate", "list", "version", "help"} {
+	for _, c := range []string{"run", "validate", "explain", "list", "version", "help"} {
 		if strings.HasPrefix(c, cmd) || strings.HasPrefix(cmd, c) {
 			return fmt.Sprintf("; did you mean %q?", c)
 		}
@@ -238,6 +241,34 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d of %d scenarios invalid", bad, len(pos))
 	}
 	return nil
+}
+
+func cmdExplain(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: sim explain FILE|NAME\n\nPrints every variant's services and the policy their callers' proxies run, after\npresets and defaults: exactly what 'sim run' simulates.\n")
+	}
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	if err != nil {
+		return usagef("explain: %v", err)
+	}
+	if len(pos) != 1 {
+		return usagef("explain takes one scenario file or name, got %d", len(pos))
+	}
+	doc, err := scenarios.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	text, err := doc.Explain()
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, text)
+	return err
 }
 
 func cmdList(args []string, stdout io.Writer) error {

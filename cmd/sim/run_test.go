@@ -74,6 +74,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "replications zero", args: []string{"run", file, "-replications", "0"}, code: 2, stderr: []string{"-replications must be between 1 and 10000, got 0"}},
 		{name: "replications huge", args: []string{"run", file, "-replications", "100000000"}, code: 2, stderr: []string{"got 100000000"}},
 		{name: "seed zero is a seed", args: []string{"run", file, "-seed", "0", "-out", t.TempDir()}, code: 0, stdout: []string{"seed=0 "}},
+		{name: "explain", args: []string{"explain", file}, code: 0, stdout: []string{"variant rr:", "lb: round_robin", "timeout: none", "circuit_breakers: {max_requests: 1024, max_retries: 3}"}},
+		{name: "explain needs one file", args: []string{"explain"}, code: 2, stderr: []string{"explain takes one scenario file or name, got 0"}},
 		{name: "run quiet", args: []string{"run", "-quiet", file, "-out", t.TempDir()}, code: 0, noStdout: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,115 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/meshsim/meshsim/models/lb"
+	"github.com/meshsim/meshsim/models/sidecar"
+)
+
+// Explain returns the fully resolved configuration of every variant: each
+// service and the policy its callers' proxies run, after presets and
+// defaults, so that a user sees exactly what a run simulates. The text is
+// YAML-shaped and stable: the same scenario gives the same bytes.
+func (d *Document) Explain() (string, error) {
+	variants, err := d.Expand()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	sc := d.Scenario
+	fmt.Fprintf(&b, "scenario: %s\nseed: %d\nduration: %v\nwarmup: %v\nreplications: %d\nlimits: {max_events: %d}\n",
+		sc.Name, sc.Seed, time.Duration(sc.Duration), time.Duration(sc.Warmup), sc.Replications, sc.Limits.MaxEvents)
+	for _, v := range variants {
+		fmt.Fprintf(&b, "variant %s:\n", v.Name)
+		for _, w := range v.Scenario.Workloads {
+			inter, err := w.Arrival.Build()
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(&b, "  workload %s: %s inter-arrival times (%.6g/s), to %s\n",
+				w.Name, inter, float64(time.Second)/float64(inter.Mean()), w.Target)
+		}
+		for _, svc := range v.Scenario.Services {
+			st, err := svc.ServiceTime.Build()
+			if err != nil {
+				return "", err
+			}
+			queue := "unbounded"
+			if !svc.Queue.Unbounded {
+				queue = fmt.Sprint(svc.Queue.Bound)
+			}
+			fmt.Fprintf(&b, "  service %s:\n    replicas: %d\n    concurrency: %d\n    queue: %s\n    service_time: %s\n",
+				svc.Name, svc.Replicas, svc.Concurrency, queue, st)
+			p, err := svc.Sidecar.Policy()
+			if err != nil {
+				return "", err
+			}
+			preset := svc.Sidecar.Preset
+			if preset == "" {
+				preset = "none"
+			}
+			fmt.Fprintf(&b, "    sidecar (preset %s):\n", preset)
+			writePolicy(&b, p)
+		}
+	}
+	return b.String(), nil
+}
+
+func writePolicy(b *strings.Builder, p sidecar.Policy) {
+	lc := p.LBConfig
+	fmt.Fprintf(b, "      lb: %s", p.LB)
+	switch p.LB {
+	case "least_request":
+		fmt.Fprintf(b, " {choice_count: %s, active_request_bias: %s, full_scan: %v}",
+			orDefault(lc.ChoiceCount, "2"), biasString(lc), lc.FullScan)
+	case "peak_ewma":
+		fmt.Fprintf(b, " {decay: %s, default_rtt: %s}", durOr(lc.Decay, "10s"), durOr(lc.DefaultRTT, "30ms"))
+	case "ring_hash":
+		fmt.Fprintf(b, " {min_ring_size: %s, max_ring_size: %s}", orDefault(lc.MinRingSize, "1024"), orDefault(lc.MaxRingSize, "8388608"))
+	case "maglev":
+		fmt.Fprintf(b, " {table_size: %s}", orDefault(lc.TableSize, "65537"))
+	}
+	r := p.Retries
+	fmt.Fprintf(b, "\n      workers: %d\n      timeout: %s\n      per_try_timeout: %s\n",
+		p.Workers, durOr(p.RouteTimeout, "none"), durOr(p.PerTryTimeout, "none"))
+	retryOn := r.RetryOn.String()
+	if retryOn == "" {
+		retryOn = "-"
+	}
+	fmt.Fprintf(b, "      retries: {attempts: %d, retry_on: [%s], backoff: U[0, min(%v*2^(n-1), %v)), previous_hosts: %v",
+		r.NumRetries, strings.ReplaceAll(retryOn, ",", ", "), r.BaseInterval, r.MaxInterval, r.PreviousHosts)
+	if r.PreviousHosts {
+		fmt.Fprintf(b, ", host_selection_retry_max_attempts: %d", r.HostSelectionAttempts)
+	}
+	b.WriteString("}\n")
+	if r.Budget != nil {
+		fmt.Fprintf(b, "      retry_budget: {percent: %g, min_retry_concurrency: %d}\n", r.Budget.Percent, r.Budget.MinConcurrency)
+		fmt.Fprintf(b, "      circuit_breakers: {max_requests: %d}\n", p.MaxRequests)
+	} else {
+		fmt.Fprintf(b, "      circuit_breakers: {max_requests: %d, max_retries: %d}\n", p.MaxRequests, r.MaxRetries)
+	}
+}
+
+func orDefault(v int, def string) string {
+	if v == 0 {
+		return def
+	}
+	return fmt.Sprint(v)
+}
+
+func durOr(d time.Duration, def string) string {
+	if d == 0 {
+		return def
+	}
+	return d.String()
+}
+
+func biasString(c lb.Config) string {
+	if c.ActiveRequestBiasSet {
+		return fmt.Sprint(c.ActiveRequestBias)
+	}
+	return "1"
+}
