@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/meshsim/meshsim/models/failure"
 	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/models/sidecar"
 	"github.com/meshsim/meshsim/models/workload"
@@ -26,6 +27,7 @@ type world struct {
 	services  []*mesh.Service
 	workloads []*workload.Open
 	clusters  []clusterOf // every proxy cluster, in build order
+	failures  *failure.Timeline
 	warmup    sim.Time
 	until     sim.Time
 }
@@ -56,11 +58,13 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			bound = svcSpec.Queue.Bound
 		}
 		svc, err := mesh.NewService(w.s, streams, mesh.ServiceConfig{
-			Name:        svcSpec.Name,
-			Replicas:    svcSpec.Replicas,
-			Concurrency: svcSpec.Concurrency,
-			QueueBound:  bound,
-			ServiceTime: st,
+			Name:         svcSpec.Name,
+			Replicas:     svcSpec.Replicas,
+			Concurrency:  svcSpec.Concurrency,
+			QueueBound:   bound,
+			ServiceTime:  st,
+			ErrorProb:    svcSpec.Errors.Probability,
+			ErrorOutcome: statusOutcome(svcSpec.Errors.Status),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
@@ -68,6 +72,37 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		w.services = append(w.services, svc)
 		byName[svcSpec.Name] = svc
 		policies[svcSpec.Name] = svcSpec.Sidecar
+	}
+	var specs []failure.Spec
+	for i, f := range sc.Failures {
+		name, idx, err := parseTarget(f.Target)
+		if err != nil {
+			return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
+		}
+		svc, ok := byName[name]
+		if !ok {
+			return nil, fmt.Errorf("scenario: failures[%d]: no service %q", i, name)
+		}
+		targets := svc.Instances()
+		if idx >= 0 {
+			targets = targets[idx : idx+1]
+		}
+		spec := failure.Spec{At: sim.Time(f.At), For: time.Duration(f.For), Label: f.Target, Targets: targets,
+			Factor: f.Factor, Prob: f.Probability, Outcome: statusOutcome(f.Status)}
+		switch f.Kind {
+		case "slow":
+			spec.Kind = failure.Slow
+		case "errors":
+			spec.Kind = failure.Errors
+		}
+		specs = append(specs, spec)
+	}
+	if len(specs) > 0 {
+		tl, err := failure.New(w.s, specs)
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+		w.failures = tl
 	}
 	pool := &mesh.Pool{}
 	for _, wl := range sc.Workloads {
@@ -111,6 +146,16 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	return w, nil
 }
 
+// statusOutcome maps a modelled HTTP status to the outcome an instance
+// answers with: 503 is unavailable (what a full queue answers too), and
+// anything else an error (500).
+func statusOutcome(status int) mesh.Outcome {
+	if status == 503 {
+		return mesh.OutcomeRejected
+	}
+	return mesh.OutcomeError
+}
+
 // clusterOf is one caller's proxy cluster towards one service.
 type clusterOf struct {
 	caller, service string
@@ -122,6 +167,9 @@ type clusterOf struct {
 func (w *world) start() {
 	if w.warmup > 0 {
 		w.s.Schedule(w.warmup, warmupEnd{w}, sim.Event{})
+	}
+	if w.failures != nil {
+		w.failures.Start() // before the workloads: a failure at t applies to events at t
 	}
 	for _, wl := range w.workloads {
 		wl.Start()

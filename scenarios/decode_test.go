@@ -51,7 +51,7 @@ colour: blue
 workloads: [{name: web, arrival: {rate: 100/s}, target: checkout}]
 services: [{name: checkout, service_time: {dist: constant, value: 1ms}}]
 `,
-		want: `bad.yaml:3:1: colour: unknown field "colour"; valid fields: description, duration, limits, name, replications, seed, services, variants, version, warmup, workloads`,
+		want: `bad.yaml:3:1: colour: unknown field "colour"; valid fields: description, duration, failures, limits, name, replications, seed, services, variants, version, warmup, workloads`,
 	},
 	{
 		name: "unknown nested field",
@@ -287,6 +287,36 @@ workloads: [{name: web, arrival: {rate: 100/s}, target: checkout}]
 services: [{name: checkout, service_time: {dist: constant, value: 1ms}}]
 `,
 		want: `bad.yaml:2:7: name: invalid name "Slow Pod!"; use lowercase letters, digits, - and _, starting with a letter or digit, e.g. "slow-pod"`,
+	},
+	{
+		name: "unknown failure kind",
+		yaml: `version: 1
+duration: 1m
+workloads: [{name: web, arrival: {rate: 100/s}, target: checkout}]
+services: [{name: checkout, replicas: 3, service_time: {dist: constant, value: 1ms}}]
+failures: [{at: 10s, kind: slo, target: checkout, factor: 2}]
+`,
+		want: `bad.yaml:5:28: failures[0].kind: unknown failure kind "slo"; did you mean "slow"?`,
+	},
+	{
+		name: "failure on a missing instance",
+		yaml: `version: 1
+duration: 1m
+workloads: [{name: web, arrival: {rate: 100/s}, target: checkout}]
+services: [{name: checkout, replicas: 3, service_time: {dist: constant, value: 1ms}}]
+failures: [{at: 10s, kind: slow, target: "checkout[3]", factor: 2}]
+`,
+		want: `bad.yaml:5:42: failures[0].target: no instance checkout[3]; checkout has instances 0 to 2`,
+	},
+	{
+		name: "slow without a factor",
+		yaml: `version: 1
+duration: 1m
+workloads: [{name: web, arrival: {rate: 100/s}, target: checkout}]
+services: [{name: checkout, service_time: {dist: constant, value: 1ms}}]
+failures: [{at: 70s, kind: slow, target: checkout}]
+`,
+		want: "bad.yaml:5:12: failures[0].factor: slow needs a factor > 0, got 0; e.g. factor: 10 for ten times slower\nbad.yaml:5:17: failures[0].at: at 1m10s is not before the end of the run (1m0s)",
 	},
 	{
 		name: "replicas 0",

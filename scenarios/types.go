@@ -24,6 +24,7 @@ type Scenario struct {
 	Limits       Limits     `yaml:"limits"`
 	Workloads    []Workload `yaml:"workloads"`
 	Services     []Service  `yaml:"services"`
+	Failures     []Failure  `yaml:"failures"`
 	Variants     []Variant  `yaml:"variants"`
 
 	// File is the path or library name the scenario was loaded from, used in
@@ -54,7 +55,33 @@ type Service struct {
 	Concurrency int      `yaml:"concurrency"` // slots per instance; default 1
 	Queue       Queue    `yaml:"queue"`       // waiting room per instance; default unbounded
 	ServiceTime DistSpec `yaml:"service_time"`
-	Sidecar     Sidecar  `yaml:"sidecar"`
+	// Errors makes a share of requests fail: the instance does the work,
+	// then answers with the status.
+	Errors  ErrorRate `yaml:"errors"`
+	Sidecar Sidecar   `yaml:"sidecar"`
+}
+
+// ErrorRate is a probability of failing and the status the failure answers
+// with: 500 (an application error, the default) or 503 (unavailable).
+type ErrorRate struct {
+	Probability float64 `yaml:"probability"`
+	Status      int     `yaml:"status"`
+}
+
+// Failure is one failure on the timeline: from At, for For (0: until the
+// end), Kind acts on Target, a service ("checkout": all its instances) or
+// one instance ("checkout[2]").
+//
+//	{at: 2m, for: 3m, kind: slow, target: "checkout[2]", factor: 10}
+//	{at: 1m, kind: errors, target: payments, probability: 0.5, status: 503}
+type Failure struct {
+	At          Duration `yaml:"at"`
+	For         Duration `yaml:"for"`
+	Kind        string   `yaml:"kind"`        // slow or errors
+	Target      string   `yaml:"target"`      // "service" or "service[i]"
+	Factor      float64  `yaml:"factor"`      // slow: service time multiplier, > 0
+	Probability float64  `yaml:"probability"` // errors: in [0, 1]
+	Status      int      `yaml:"status"`      // errors: 500 (default) or 503
 }
 
 // Queue is an instance's FIFO waiting room: a non-negative integer bound,

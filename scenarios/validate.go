@@ -205,6 +205,7 @@ func (c *checker) check(s *Scenario) {
 	for i := range s.Services {
 		times[i] = c.service(i, &s.Services[i])
 	}
+	c.failures(s)
 	c.variants(s.Variants)
 	c.load(s, arrivals, times)
 	if c.dropped > 0 {
@@ -326,6 +327,12 @@ func (c *checker) service(i int, svc *Service) dist.Dist {
 		c.errorf(p+"sidecar.lb", false, "", "%s", strings.TrimPrefix(err.Error(), lb.ErrConfig.Error()+": "))
 	} else if _, err := svc.Sidecar.Policy(); err != nil {
 		c.errorf(p+"sidecar", false, "", "%s", strings.TrimPrefix(err.Error(), sidecar.ErrConfig.Error()+": "))
+	}
+	if e := svc.Errors; !(e.Probability >= 0 && e.Probability <= 1) {
+		c.errorf(p+"errors.probability", false, "", "must be between 0 and 1, got %g", e.Probability)
+	}
+	if st := svc.Errors.Status; st != 0 && st != 500 && st != 503 {
+		c.errorf(p+"errors.status", false, "meshsim models 500 (an error) and 503 (unavailable)", "unsupported status %d", st)
 	}
 	return c.dist(p+"service_time", &svc.ServiceTime, false)
 }

@@ -3,6 +3,7 @@ package mesh
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/meshsim/meshsim/sim"
 	"github.com/meshsim/meshsim/sim/dist"
@@ -31,6 +32,16 @@ type Instance struct {
 	queueBound  int
 	queue       ring
 	busy        int
+
+	// Behaviour a failure can change: service times are multiplied by
+	// slowFactor, and a finished request fails with errorProb, answering
+	// errorOutcome (500 = OutcomeError, 503 = OutcomeRejected). errRnd is
+	// the instance's own "errors" stream, so error draws never shift its
+	// service times.
+	slowFactor   float64
+	errorProb    float64
+	errorOutcome Outcome
+	errRnd       *sim.Rand
 
 	// Busy and waiting time are summed per request rather than sampled at
 	// every change: busyArea holds the service time, within the window, of
@@ -86,7 +97,11 @@ func (in *Instance) start(r *Request, now sim.Time) {
 	in.busy++
 	r.Started = now
 	in.startedSum.add(int64(now))
-	in.s.After(in.serviceTime.Sample(in.rnd), in, sim.Event{Kind: evFinish, Ptr: r})
+	d := in.serviceTime.Sample(in.rnd)
+	if in.slowFactor != 1 {
+		d = time.Duration(float64(float64(d) * in.slowFactor))
+	}
+	in.s.After(d, in, sim.Event{Kind: evFinish, Ptr: r})
 }
 
 // Handle implements sim.Handler.
@@ -116,8 +131,34 @@ func (in *Instance) finish(r *Request) {
 		in.waitArea.add(int64(now - from))
 		in.start(next, now)
 	}
-	r.Origin.Finish(r, OutcomeOK)
+	o := OutcomeOK
+	if in.errorProb > 0 && in.errRnd.Bernoulli(in.errorProb) {
+		o = in.errorOutcome
+	}
+	r.Origin.Finish(r, o)
 }
+
+// SetSlow multiplies the service time of requests that start from now on
+// by factor (1 is normal speed). It panics on a factor <= 0, which
+// validation rules out.
+func (in *Instance) SetSlow(factor float64) {
+	if factor <= 0 {
+		panic(fmt.Sprintf("mesh: instance %s: slow factor %g <= 0", in.name, factor))
+	}
+	in.slowFactor = factor
+}
+
+// Slow returns the instance's current service-time factor.
+func (in *Instance) Slow() float64 { return in.slowFactor }
+
+// SetErrors makes requests that finish from now on fail with probability p,
+// answering o (OutcomeError for a 500, OutcomeRejected for a 503).
+func (in *Instance) SetErrors(p float64, o Outcome) {
+	in.errorProb, in.errorOutcome = p, o
+}
+
+// Errors returns the instance's current error probability and answer.
+func (in *Instance) Errors() (float64, Outcome) { return in.errorProb, in.errorOutcome }
 
 // resetStats restarts the busy and waiting areas at now (warm-up deletion):
 // requests in service or waiting count from now on.

@@ -20,6 +20,10 @@ type ServiceConfig struct {
 	Concurrency int       // slots per instance, >= 1
 	QueueBound  int       // waiting room per instance, >= 0, or Unbounded
 	ServiceTime dist.Dist // per request, drawn per instance from its own stream
+	// ErrorProb is the probability a finished request fails, answering
+	// ErrorOutcome (OutcomeError for a 500, OutcomeRejected for a 503).
+	ErrorProb    float64
+	ErrorOutcome Outcome
 }
 
 func (c ServiceConfig) validate() error {
@@ -34,6 +38,8 @@ func (c ServiceConfig) validate() error {
 		return fmt.Errorf("%w: service %s: queue bound %d < 0", ErrConfig, c.Name, c.QueueBound)
 	case c.ServiceTime == nil:
 		return fmt.Errorf("%w: service %s: no service time distribution", ErrConfig, c.Name)
+	case !(c.ErrorProb >= 0 && c.ErrorProb <= 1):
+		return fmt.Errorf("%w: service %s: error probability %g outside [0, 1]", ErrConfig, c.Name, c.ErrorProb)
 	}
 	return nil
 }
@@ -64,7 +70,10 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 			serviceTime: cfg.ServiceTime,
 			concurrency: cfg.Concurrency,
 			queueBound:  cfg.QueueBound,
+			slowFactor:  1,
+			errRnd:      streams.Get(name, "errors"),
 		}
+		in.SetErrors(cfg.ErrorProb, cfg.ErrorOutcome)
 		svc.instances = append(svc.instances, in)
 		svc.hosts = append(svc.hosts, in)
 	}

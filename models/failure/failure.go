@@ -1,0 +1,153 @@
+// Package failure injects failures on a timeline: at a virtual instant an
+// effect starts on its targets and, after an optional duration, ends. The
+// timeline depends only on the scenario, never on the policies under
+// comparison, so every variant sees the same failures.
+//
+// Kinds modelled so far: slow (service time x factor) and errors (requests
+// fail with a probability, answering 500 or 503). The other kinds of the
+// failure model (crash, latency, partition, loss, broker outages) come with
+// the control plane.
+package failure
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/sim"
+)
+
+// ErrConfig is wrapped by every configuration error of this package.
+var ErrConfig = errors.New("failure: invalid configuration")
+
+// Kind is what a failure does to its targets.
+type Kind uint8
+
+// The kinds of failure.
+const (
+	Slow   Kind = iota + 1 // service time x Factor
+	Errors                 // requests fail with Probability, answering Outcome
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Slow:
+		return "slow"
+	case Errors:
+		return "errors"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Spec is one failure on the timeline.
+type Spec struct {
+	At      sim.Time
+	For     time.Duration // 0: until the end of the run
+	Kind    Kind
+	Label   string // the target as the scenario names it, e.g. "checkout[2]"
+	Targets []*mesh.Instance
+	Factor  float64      // Slow
+	Prob    float64      // Errors
+	Outcome mesh.Outcome // Errors: mesh.OutcomeError (500) or mesh.OutcomeRejected (503)
+}
+
+// Interval is a failure as it happened, for the report's timelines.
+type Interval struct {
+	Kind     Kind
+	Target   string
+	From, To sim.Time // To is 0 while the failure is still on
+}
+
+// Timeline applies failures at their times. It implements sim.Handler.
+type Timeline struct {
+	s     *sim.Scheduler
+	specs []Spec
+	saved [][]saved // per spec, the targets' state before it started
+	log   []Interval
+}
+
+type saved struct {
+	slow float64
+	prob float64
+	out  mesh.Outcome
+}
+
+// New validates specs and returns their timeline on s. Call Start to
+// schedule them.
+func New(s *sim.Scheduler, specs []Spec) (*Timeline, error) {
+	for i, sp := range specs {
+		switch {
+		case sp.At < 0 || sp.For < 0:
+			return nil, fmt.Errorf("%w: failure %d: negative time", ErrConfig, i)
+		case len(sp.Targets) == 0:
+			return nil, fmt.Errorf("%w: failure %d: no target", ErrConfig, i)
+		case sp.Kind == Slow && !(sp.Factor > 0):
+			return nil, fmt.Errorf("%w: failure %d: slow factor must be > 0, got %g", ErrConfig, i, sp.Factor)
+		case sp.Kind == Errors && !(sp.Prob >= 0 && sp.Prob <= 1):
+			return nil, fmt.Errorf("%w: failure %d: probability must be in [0, 1], got %g", ErrConfig, i, sp.Prob)
+		case sp.Kind != Slow && sp.Kind != Errors:
+			return nil, fmt.Errorf("%w: failure %d: unknown kind %v", ErrConfig, i, sp.Kind)
+		}
+	}
+	return &Timeline{s: s, specs: specs, saved: make([][]saved, len(specs))}, nil
+}
+
+// Event kinds: Arg is the spec's index.
+const (
+	evStart int32 = iota + 1
+	evEnd
+)
+
+// Start schedules every failure's start and end, in spec order.
+func (t *Timeline) Start() {
+	for i, sp := range t.specs {
+		t.s.Schedule(sp.At, t, sim.Event{Kind: evStart, Arg: int64(i)})
+		if sp.For > 0 {
+			t.s.Schedule(sp.At.Add(sp.For), t, sim.Event{Kind: evEnd, Arg: int64(i)})
+		}
+	}
+}
+
+// Handle starts or ends one failure. Ending restores each target's state
+// from before the failure started.
+func (t *Timeline) Handle(ev sim.Event) {
+	i := int(ev.Arg)
+	sp := &t.specs[i]
+	switch ev.Kind {
+	case evStart:
+		t.saved[i] = t.saved[i][:0]
+		for _, in := range sp.Targets {
+			p, o := in.Errors()
+			t.saved[i] = append(t.saved[i], saved{slow: in.Slow(), prob: p, out: o})
+			switch sp.Kind {
+			case Slow:
+				in.SetSlow(sp.Factor)
+			case Errors:
+				in.SetErrors(sp.Prob, sp.Outcome)
+			}
+		}
+		t.log = append(t.log, Interval{Kind: sp.Kind, Target: sp.Label, From: t.s.Now()})
+	case evEnd:
+		for k, in := range sp.Targets {
+			st := t.saved[i][k]
+			switch sp.Kind {
+			case Slow:
+				in.SetSlow(st.slow)
+			case Errors:
+				in.SetErrors(st.prob, st.out)
+			}
+		}
+		for k := len(t.log) - 1; k >= 0; k-- {
+			if l := &t.log[k]; l.Target == sp.Label && l.Kind == sp.Kind && l.To == 0 {
+				l.To = t.s.Now()
+				break
+			}
+		}
+	default:
+		panic(fmt.Sprintf("failure: timeline got event kind %d", ev.Kind))
+	}
+}
+
+// Intervals returns the failures that started so far, in start order.
+func (t *Timeline) Intervals() []Interval { return append([]Interval(nil), t.log...) }

@@ -1,0 +1,65 @@
+package scenarios_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshsim/meshsim/results"
+	"github.com/meshsim/meshsim/scenarios"
+)
+
+// TestLibraryIsDeterministic runs every shipped scenario twice, on one
+// worker and on two, and requires byte-identical summaries.
+func TestLibraryIsDeterministic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every shipped scenario twice")
+	}
+	for _, e := range scenarios.Library() {
+		t.Run(e.Name, func(t *testing.T) {
+			doc, err := scenarios.Load(e.Name)
+			require.NoError(t, err)
+			var out [][]byte
+			for _, workers := range []int{1, 2} {
+				exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: workers, Replications: 2})
+				require.NoError(t, err)
+				b, err := json.Marshal(results.Summarize(exp))
+				require.NoError(t, err)
+				out = append(out, b)
+			}
+			assert.Equal(t, string(out[0]), string(out[1]))
+		})
+	}
+}
+
+// TestSlowPodShowsTheEffect runs the shipped slow-pod scenario as users
+// do and checks the effect its description promises: least request's and
+// peak EWMA's p99 below round robin's, with unpaired 95% intervals that do
+// not overlap, and round robin retrying the slow pod's overflow.
+func TestSlowPodShowsTheEffect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a shipped scenario")
+	}
+	doc, err := scenarios.Load("slow-pod")
+	require.NoError(t, err)
+	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2})
+	require.NoError(t, err)
+	s := results.Summarize(exp)
+	p99 := map[string]results.Interval{}
+	for _, v := range s.Variants {
+		l := v.Workloads[0].LatencyS
+		require.NotNil(t, l.CI95)
+		p99[v.Name] = l.CI95.P99
+	}
+	rr := p99["round-robin"]
+	for _, name := range []string{"least-request", "peak-ewma"} {
+		assert.Less(t, p99[name].Hi, rr.Lo, "%s p99 %v overlaps round robin's %v", name, p99[name], rr)
+	}
+	for _, c := range s.Comparisons {
+		assert.Less(t, c.LatencyP99S.CI95.Hi, 0.0, "%s: paired p99 difference must be below zero", c.Variant)
+	}
+	assert.Greater(t, *s.Variants[0].Sidecars[0].Amplification, 1.05, "round robin retries the slow pod's 503s")
+}
