@@ -85,6 +85,22 @@ func writePolicy(b *strings.Builder, p sidecar.Policy) {
 		fmt.Fprintf(b, ", host_selection_retry_max_attempts: %d", r.HostSelectionAttempts)
 	}
 	b.WriteString("}\n")
+	if p.PanicThreshold == 0 {
+		b.WriteString("      panic_threshold: 0 (never panic)\n")
+	} else {
+		fmt.Fprintf(b, "      panic_threshold: %d%%\n", p.PanicThreshold)
+	}
+	if o := p.Outlier; o != nil {
+		fmt.Fprintf(b, "      outlier_detection: {consecutive_5xx: %d (enforcing %s), consecutive_gateway_failure: %d (enforcing %s), "+
+			"interval: %v, base_ejection_time: %v, max_ejection_time: %v, max_ejection_percent: %s, always_eject_one_host: %v, "+
+			"success_rate: stdev_factor %d, min_hosts %d, volume %d (enforcing %s), failure_percentage: threshold %d, min_hosts %d, volume %d (enforcing %s)}\n",
+			o.Consecutive5xx, o.EnforcingConsecutive5xx, o.ConsecutiveGatewayFailure, o.EnforcingConsecutiveGatewayFailure,
+			o.Interval, o.BaseEjectionTime, o.MaxEjectionTime, o.MaxEjectionPercent, o.AlwaysEjectOneHost,
+			o.SuccessRateStdevFactor, o.SuccessRateMinimumHosts, o.SuccessRateRequestVolume, o.EnforcingSuccessRate,
+			o.FailurePercentageThreshold, o.FailurePercentageMinimumHosts, o.FailurePercentageRequestVolume, o.EnforcingFailurePercentage)
+	} else {
+		b.WriteString("      outlier_detection: off\n")
+	}
 	if r.Budget != nil {
 		fmt.Fprintf(b, "      retry_budget: {percent: %g, min_retry_concurrency: %d}\n", r.Budget.Percent, r.Budget.MinConcurrency)
 		fmt.Fprintf(b, "      circuit_breakers: {max_requests: %d}\n", p.MaxRequests)

@@ -39,6 +39,17 @@ var presets = map[string]func(sc *Sidecar, set func(field string) bool){
 		setInt(&sc.Retries.HostSelectionAttempts, 5, set("retries.host_selection_retry_max_attempts"))
 		setInt(&sc.CircuitBreakers.MaxRequests, math.MaxUint32, set("circuit_breakers.max_requests"))
 		setInt(&sc.CircuitBreakers.MaxRetries, math.MaxUint32, set("circuit_breakers.max_retries"))
+		// With a DestinationRule outlierDetection, Istio disables
+		// success-rate ejection and sets healthy_panic_threshold to
+		// minHealthPercent, default 0: no panic (applyOutlierDetection).
+		if od := sc.OutlierDetection; od != nil {
+			if !set("outlier_detection.enforcing_success_rate") {
+				od.EnforcingSuccessRate = new(int)
+			}
+			if !set("panic_threshold") {
+				sc.PanicThreshold = new(int)
+			}
+		}
 	},
 	// Linkerd's proxy: peak EWMA P2C (decay 10 s, default RTT 30 ms), no
 	// timeout and no retries without a route policy, and no request or

@@ -43,23 +43,23 @@ func TestPresets(t *testing.T) {
 		block string
 		want  sidecar.Policy
 	}{
-		{"{}", sidecar.Policy{LB: "round_robin", Workers: 1, MaxRequests: 1024,
+		{"{}", sidecar.Policy{LB: "round_robin", Workers: 1, PanicThreshold: 50, MaxRequests: 1024,
 			Retries: sidecar.RetryPolicy{BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: 3}}},
-		{"{preset: envoy}", sidecar.Policy{LB: "round_robin", Workers: 1, RouteTimeout: 15 * time.Second, MaxRequests: 1024,
+		{"{preset: envoy}", sidecar.Policy{LB: "round_robin", Workers: 1, PanicThreshold: 50, RouteTimeout: 15 * time.Second, MaxRequests: 1024,
 			Retries: sidecar.RetryPolicy{BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: 3}}},
-		{"{preset: istio}", sidecar.Policy{LB: "least_request", Workers: 1, MaxRequests: math.MaxUint32,
+		{"{preset: istio}", sidecar.Policy{LB: "least_request", Workers: 1, PanicThreshold: 50, MaxRequests: math.MaxUint32,
 			Retries: sidecar.RetryPolicy{NumRetries: 2, RetryOn: on("connect-failure", "retriable-status-codes"),
 				BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: math.MaxUint32,
 				PreviousHosts: true, HostSelectionAttempts: 5}}},
 		// Explicit fields override the preset, the rest stays Istio's.
 		{"{preset: istio, timeout: 2s, retries: {attempts: 1, retry_on: [5xx]}, lb: {policy: random}}",
-			sidecar.Policy{LB: "random", Workers: 1, RouteTimeout: 2 * time.Second, MaxRequests: math.MaxUint32,
+			sidecar.Policy{LB: "random", Workers: 1, PanicThreshold: 50, RouteTimeout: 2 * time.Second, MaxRequests: math.MaxUint32,
 				Retries: sidecar.RetryPolicy{NumRetries: 1, RetryOn: on("5xx"),
 					BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: math.MaxUint32,
 					PreviousHosts: true, HostSelectionAttempts: 5}}},
-		{"{preset: linkerd}", sidecar.Policy{LB: "peak_ewma", Workers: 1, MaxRequests: math.MaxUint32,
+		{"{preset: linkerd}", sidecar.Policy{LB: "peak_ewma", Workers: 1, PanicThreshold: 50, MaxRequests: math.MaxUint32,
 			Retries: sidecar.RetryPolicy{BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: math.MaxUint32}}},
-		{"{preset: grpc}", sidecar.Policy{LB: "round_robin", Workers: 1, MaxRequests: math.MaxUint32,
+		{"{preset: grpc}", sidecar.Policy{LB: "round_robin", Workers: 1, PanicThreshold: 50, MaxRequests: math.MaxUint32,
 			Retries: sidecar.RetryPolicy{BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: math.MaxUint32}}},
 	} {
 		t.Run(tc.block, func(t *testing.T) {

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"time"
 
+	"github.com/meshsim/meshsim/models/outlier"
 	"github.com/meshsim/meshsim/models/sidecar"
 )
 
@@ -38,6 +39,47 @@ func (sc Sidecar) Policy() (sidecar.Policy, error) {
 	if b := r.Budget; b != nil {
 		p.Retries.Budget = &sidecar.RetryBudget{Percent: b.Percent, MinConcurrency: b.MinRetryConcurrency}
 	}
+	if t := sc.PanicThreshold; t != nil {
+		p.PanicThreshold = *t
+		if *t == 0 {
+			p.PanicThreshold = sidecar.NoPanic
+		}
+	}
+	if od := sc.OutlierDetection; od != nil {
+		c := od.config()
+		p.Outlier = &c
+	}
 	err = p.Validate()
 	return p, err
+}
+
+// config maps the YAML block to the detector's configuration; fields left
+// out stay zero and take Envoy's defaults there.
+func (od OutlierDetection) config() outlier.Config {
+	pct := func(p *int) outlier.Percent {
+		if p == nil {
+			return outlier.Percent{}
+		}
+		return outlier.Pct(*p)
+	}
+	return outlier.Config{
+		Consecutive5xx:                     od.Consecutive5xx,
+		EnforcingConsecutive5xx:            pct(od.EnforcingConsecutive5xx),
+		ConsecutiveGatewayFailure:          od.ConsecutiveGatewayFailure,
+		EnforcingConsecutiveGatewayFailure: pct(od.EnforcingConsecutiveGatewayFailure),
+		Interval:                           time.Duration(od.Interval),
+		BaseEjectionTime:                   time.Duration(od.BaseEjectionTime),
+		MaxEjectionTime:                    time.Duration(od.MaxEjectionTime),
+		MaxEjectionTimeJitter:              time.Duration(od.MaxEjectionTimeJitter),
+		MaxEjectionPercent:                 pct(od.MaxEjectionPercent),
+		AlwaysEjectOneHost:                 od.AlwaysEjectOneHost,
+		SuccessRateStdevFactor:             od.SuccessRateStdevFactor,
+		EnforcingSuccessRate:               pct(od.EnforcingSuccessRate),
+		SuccessRateMinimumHosts:            od.SuccessRateMinimumHosts,
+		SuccessRateRequestVolume:           od.SuccessRateRequestVolume,
+		FailurePercentageThreshold:         od.FailurePercentageThreshold,
+		EnforcingFailurePercentage:         pct(od.EnforcingFailurePercentage),
+		FailurePercentageMinimumHosts:      od.FailurePercentageMinimumHosts,
+		FailurePercentageRequestVolume:     od.FailurePercentageRequestVolume,
+	}
 }

@@ -114,6 +114,36 @@ type Sidecar struct {
 	PerTryTimeout   Duration        `yaml:"per_try_timeout"`
 	Retries         Retries         `yaml:"retries"`
 	CircuitBreakers CircuitBreakers `yaml:"circuit_breakers"`
+	// OutlierDetection, when present, ejects hosts that fail (Envoy's
+	// outlier detection; every field left out takes Envoy's default).
+	OutlierDetection *OutlierDetection `yaml:"outlier_detection"`
+	// PanicThreshold is Envoy's healthy_panic_threshold in percent: below
+	// it the proxy balances over all hosts, ejected ones included. Default
+	// 50; 0 disables panic mode (what Istio sets with outlier detection).
+	PanicThreshold *int `yaml:"panic_threshold"`
+}
+
+// OutlierDetection mirrors Envoy's outlier_detection block. Percentages
+// are 0 to 100; enforcing_* of 0 counts a detector without ejecting.
+type OutlierDetection struct {
+	Consecutive5xx                     int      `yaml:"consecutive_5xx"`
+	EnforcingConsecutive5xx            *int     `yaml:"enforcing_consecutive_5xx"`
+	ConsecutiveGatewayFailure          int      `yaml:"consecutive_gateway_failure"`
+	EnforcingConsecutiveGatewayFailure *int     `yaml:"enforcing_consecutive_gateway_failure"`
+	Interval                           Duration `yaml:"interval"`
+	BaseEjectionTime                   Duration `yaml:"base_ejection_time"`
+	MaxEjectionTime                    Duration `yaml:"max_ejection_time"`
+	MaxEjectionTimeJitter              Duration `yaml:"max_ejection_time_jitter"`
+	MaxEjectionPercent                 *int     `yaml:"max_ejection_percent"`
+	AlwaysEjectOneHost                 bool     `yaml:"always_eject_one_host"`
+	SuccessRateStdevFactor             int      `yaml:"success_rate_stdev_factor"`
+	EnforcingSuccessRate               *int     `yaml:"enforcing_success_rate"`
+	SuccessRateMinimumHosts            int      `yaml:"success_rate_minimum_hosts"`
+	SuccessRateRequestVolume           int      `yaml:"success_rate_request_volume"`
+	FailurePercentageThreshold         int      `yaml:"failure_percentage_threshold"`
+	EnforcingFailurePercentage         *int     `yaml:"enforcing_failure_percentage"`
+	FailurePercentageMinimumHosts      int      `yaml:"failure_percentage_minimum_hosts"`
+	FailurePercentageRequestVolume     int      `yaml:"failure_percentage_request_volume"`
 }
 
 // Retries is the retry policy. Attempts is the number of retries after the

@@ -62,8 +62,10 @@ type Request struct {
 // Hop is a proxy's per-request forwarding state; see Request.Hop.
 type Hop struct {
 	Origin Origin
-	Host   int32
-	Worker int32
+	Host   int32  // index in the proxy's host list
+	Local  int32  // index in the picker's host list, which may be a subset
+	Worker int32  // the picker
+	Epoch  uint32 // the picker generation Local refers to
 	Sent   sim.Time
 }
 

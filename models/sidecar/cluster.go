@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshsim/meshsim/models/lb"
 	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/models/outlier"
 	"github.com/meshsim/meshsim/sim"
 )
 
@@ -65,6 +66,16 @@ type Cluster struct {
 	calls              []*call
 	attempts           []*attempt
 	stats              Stats
+	// Host selection over the healthy hosts. healthy maps a picker's index
+	// to a host index; the pickers are rebuilt over a new subset whenever
+	// the outlier detector's ejected set changes (epoch counts rebuilds).
+	builder  lb.Builder
+	lbRands  []*sim.Rand
+	healthy  []int
+	epoch    uint32
+	detector *outlier.Detector
+	seenVer  uint64
+	panics   int64 // picks made in panic mode
 	// direct is set when the policy has no timeouts and no retries: a call
 	// is then exactly one attempt, and the proxy forwards the request
 	// itself instead of making a call and a second request (the hot path
@@ -106,24 +117,108 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 	}
 	c := &Cluster{s: s, name: cfg.Name, policy: p, rnd: streams.Get(cfg.Name, "retry"), reqs: cfg.Pool}
 	c.direct = p.RouteTimeout == 0 && p.PerTryTimeout == 0 && p.Retries.NumRetries == 0
-	hosts := make([]lb.Host, len(cfg.Upstreams))
-	for i, up := range cfg.Upstreams {
+	for _, up := range cfg.Upstreams {
 		c.hosts = append(c.hosts, &host{up: up})
-		hosts[i] = c.hosts[i]
 	}
 	c.stats.HostAttempts = make([]int64, len(c.hosts))
-	b, _ := lb.Get(p.LB)
+	c.builder, _ = lb.Get(p.LB)
 	for w := 0; w < p.Workers; w++ {
-		pk, err := b.Build(lb.BuildOptions{Hosts: hosts, Rand: streams.Get(cfg.Name, fmt.Sprintf("lb#%d", w)), Config: p.LBConfig})
+		c.lbRands = append(c.lbRands, streams.Get(cfg.Name, fmt.Sprintf("lb#%d", w)))
+	}
+	if p.Outlier != nil {
+		d, err := outlier.New(s, streams.Get(cfg.Name, "outlier"), len(c.hosts), *p.Outlier)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", cfg.Name, err)
+		}
+		c.detector = d
+		d.Start()
+	}
+	if err := c.rebuild(); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cfg.Name, err)
+	}
+	return c, nil
+}
+
+// rebuild makes the pickers over the hosts the outlier detector has not
+// ejected, or over all hosts in panic mode (fewer healthy than the panic
+// threshold, Envoy's healthy_panic_threshold). Rebuilt pickers start afresh,
+// drawing on from each worker's stream. It allocates, but runs only when
+// the ejected set changes.
+func (c *Cluster) rebuild() error {
+	c.healthy = c.healthy[:0]
+	for i := range c.hosts {
+		if c.detector == nil || !c.detector.Ejected(i) {
+			c.healthy = append(c.healthy, i)
+		}
+	}
+	if n := len(c.hosts); len(c.healthy)*100 < c.policy.PanicThreshold*n {
+		c.healthy = c.healthy[:0]
+		for i := range c.hosts {
+			c.healthy = append(c.healthy, i)
+		}
+	}
+	subset := make([]lb.Host, len(c.healthy))
+	for k, i := range c.healthy {
+		subset[k] = c.hosts[i]
+	}
+	c.pickers, c.obs = c.pickers[:0], c.obs[:0]
+	for w := range c.lbRands {
+		pk, err := c.builder.Build(lb.BuildOptions{Hosts: subset, Rand: c.lbRands[w], Config: c.policy.LBConfig})
+		if err != nil {
+			return err
 		}
 		c.pickers = append(c.pickers, pk)
 		o, _ := pk.(lb.Observer)
 		c.obs = append(c.obs, o)
 	}
-	return c, nil
+	c.epoch++
+	if c.detector != nil {
+		c.seenVer = c.detector.Version()
+	}
+	return nil
 }
+
+// pickHost asks the worker's picker for a host, first rebuilding the
+// pickers if the ejected set changed. It returns the host index and the
+// picker's own index for it.
+func (c *Cluster) pickHost(worker int, info lb.PickInfo) (h, local int, err error) {
+	if c.detector != nil && c.detector.Version() != c.seenVer {
+		if err := c.rebuild(); err != nil {
+			panic(fmt.Sprintf("sidecar: cluster %s: rebuilding pickers: %v", c.name, err)) // built before with the same config
+		}
+	}
+	local, err = c.pickers[worker].Pick(info)
+	if err != nil {
+		return -1, -1, err
+	}
+	if c.detector != nil && len(c.healthy) == len(c.hosts) && c.detector.NumEjected() > 0 {
+		c.panics++
+	}
+	return c.healthy[local], local, nil
+}
+
+// record tells the outlier detector how an attempt to host h ended.
+func (c *Cluster) record(h int, r outlier.Result) {
+	if c.detector != nil {
+		c.detector.Record(h, r)
+	}
+}
+
+// outcomeResult maps an upstream answer to the outlier detector's view:
+// a 500 is a 5xx, a 503 a gateway failure.
+func outcomeResult(o mesh.Outcome) outlier.Result {
+	switch o {
+	case mesh.OutcomeOK:
+		return outlier.Success
+	case mesh.OutcomeRejected:
+		return outlier.GatewayFailure
+	default:
+		return outlier.Error5xx
+	}
+}
+
+// Detector returns the cluster's outlier detector, or nil.
+func (c *Cluster) Detector() *outlier.Detector { return c.detector }
 
 // Stats returns the cluster's counts so far.
 func (c *Cluster) Stats() Stats {
@@ -153,6 +248,8 @@ type call struct {
 type attempt struct {
 	call      *call
 	host      int
+	local     int    // the picker's index for host
+	epoch     uint32 // the picker generation local refers to
 	retry     bool
 	started   sim.Time
 	perTry    sim.Timer
@@ -162,7 +259,8 @@ type attempt struct {
 
 // Send runs r through the proxy: r.Origin.Finish is called exactly once,
 // with OK, Error (the upstream failed and retries did not help), Timeout
-// (the route timeout fired) or Rejected (an upstream or local 503).
+// (the route timeout fired) or Rejected (an upstream 503, or a local one:
+// max_requests overflow or no healthy upstream).
 func (c *Cluster) Send(r *mesh.Request) {
 	if c.direct {
 		c.forward(r)
@@ -206,12 +304,12 @@ func (c *Cluster) forward(r *mesh.Request) {
 		return
 	}
 	now := c.s.Now()
-	h, err := c.pickers[worker].Pick(lb.PickInfo{HashKey: r.Key, Attempt: 1, Now: now})
-	if err != nil {
+	h, local, err := c.pickHost(worker, lb.PickInfo{HashKey: r.Key, Attempt: 1, Now: now})
+	if err != nil { // local 503 "no healthy upstream"
 		if r.Measured {
-			c.stats.Outcomes[mesh.OutcomeError]++
+			c.stats.Outcomes[mesh.OutcomeRejected]++
 		}
-		r.Origin.Finish(r, mesh.OutcomeError)
+		r.Origin.Finish(r, mesh.OutcomeRejected)
 		return
 	}
 	c.active++
@@ -222,7 +320,7 @@ func (c *Cluster) forward(r *mesh.Request) {
 		c.stats.Attempts++
 		c.stats.HostAttempts[h]++
 	}
-	r.Hop = mesh.Hop{Origin: r.Origin, Host: int32(h), Worker: int32(worker), Sent: now}
+	r.Hop = mesh.Hop{Origin: r.Origin, Host: int32(h), Local: int32(local), Worker: int32(worker), Epoch: c.epoch, Sent: now}
 	r.Origin = c
 	c.hosts[h].up.Arrive(r)
 }
@@ -234,9 +332,10 @@ func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
 	hop := r.Hop
 	c.active--
 	c.hosts[hop.Host].active--
-	if ob := c.obs[hop.Worker]; ob != nil {
-		ob.Observe(int(hop.Host), now.Sub(hop.Sent), now)
+	if ob := c.obs[hop.Worker]; ob != nil && hop.Epoch == c.epoch {
+		ob.Observe(int(hop.Local), now.Sub(hop.Sent), now)
 	}
+	c.record(int(hop.Host), outcomeResult(o))
 	if r.Measured {
 		c.openMeasured--
 		c.unansweredMeasured--
@@ -256,13 +355,13 @@ func (c *Cluster) start(cl *call, retry bool) {
 		c.finish(cl, mesh.OutcomeRejected) // local 503 overflow: never retried
 		return
 	}
-	h, ok := c.pick(cl, now)
+	h, local, ok := c.pick(cl, now)
 	if !ok {
-		c.finish(cl, mesh.OutcomeError) // 503 no healthy upstream
+		c.finish(cl, mesh.OutcomeRejected) // local 503 "no healthy upstream", never retried
 		return
 	}
 	a := c.getAttempt()
-	a.call, a.host, a.retry, a.started, a.counted = cl, h, retry, now, true
+	a.call, a.host, a.local, a.epoch, a.retry, a.started, a.counted = cl, h, local, c.epoch, retry, now, true
 	cl.attempts++
 	cl.refs++
 	cl.current = a
@@ -293,19 +392,18 @@ func (c *Cluster) start(cl *call, retry bool) {
 // pick chooses a host with the call's worker's picker, re-picking hosts
 // the call already tried when the previous_hosts predicate is on (then the
 // last pick stands, as in Envoy).
-func (c *Cluster) pick(cl *call, now sim.Time) (int, bool) {
+func (c *Cluster) pick(cl *call, now sim.Time) (h, local int, ok bool) {
 	info := lb.PickInfo{HashKey: cl.req.Key, Attempt: cl.attempts + 1, Now: now}
 	tries := 1
 	if c.policy.Retries.PreviousHosts {
 		tries += c.policy.Retries.HostSelectionAttempts
 	}
-	h := -1
 	for t := 0; t < tries; t++ {
-		i, err := c.pickers[cl.worker].Pick(info)
+		i, l, err := c.pickHost(cl.worker, info)
 		if err != nil {
-			return -1, false
+			return -1, -1, false
 		}
-		h = i
+		h, local = i, l
 		if !cl.triedHost(i) {
 			break
 		}
@@ -314,7 +412,7 @@ func (c *Cluster) pick(cl *call, now sim.Time) (int, bool) {
 		cl.tried[cl.ntried] = int32(h)
 		cl.ntried++
 	}
-	return h, true
+	return h, local, true
 }
 
 func (cl *call) triedHost(h int) bool {
@@ -349,9 +447,10 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 	now := c.s.Now()
 	c.s.Cancel(a.perTry)
 	cl.current = nil
-	if ob := c.obs[cl.worker]; ob != nil {
-		ob.Observe(a.host, now.Sub(a.started), now)
+	if ob := c.obs[cl.worker]; ob != nil && a.epoch == c.epoch {
+		ob.Observe(a.local, now.Sub(a.started), now)
 	}
+	c.record(a.host, outcomeResult(o))
 	c.putAttempt(a)
 	switch o {
 	case mesh.OutcomeOK:
@@ -413,6 +512,9 @@ func (c *Cluster) Handle(ev sim.Event) {
 	case evRouteTimeout:
 		cl := ev.Ptr.(*call)
 		cl.deadline = sim.Timer{}
+		if a := cl.current; a != nil {
+			c.record(a.host, outlier.LocalOriginFailure) // Envoy: a 504 from the host
+		}
 		if cl.req.Measured {
 			c.stats.RouteTimeouts++
 		}
@@ -424,6 +526,7 @@ func (c *Cluster) Handle(ev sim.Event) {
 		if a.call.req.Measured {
 			c.stats.PerTryTimeouts++
 		}
+		c.record(a.host, outlier.LocalOriginFailure)
 		c.abandon(a)
 		c.retryOrFail(cl, failPerTry, mesh.OutcomeTimeout)
 	case evBackoff:

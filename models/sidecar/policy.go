@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meshsim/meshsim/models/lb"
+	"github.com/meshsim/meshsim/models/outlier"
 )
 
 // ErrConfig is wrapped by every configuration error of this package.
@@ -94,7 +95,18 @@ type Policy struct {
 	// MaxRequests caps the attempts in flight from this proxy to the
 	// service (Envoy max_requests, default 1024).
 	MaxRequests int
+	// Outlier, when set, enables passive health checking: hosts the
+	// detector ejects are left out of load balancing (models/outlier).
+	Outlier *outlier.Config
+	// PanicThreshold is Envoy's healthy_panic_threshold in percent: when
+	// fewer than this share of hosts are healthy, the proxy balances over
+	// all of them, ejected ones included. Default 50; Istio sets 0 (never
+	// panic) whenever outlier detection is configured. Use NoPanic for 0.
+	PanicThreshold int
 }
+
+// NoPanic is the PanicThreshold that disables panic mode (Envoy's 0%).
+const NoPanic = -1
 
 // RetryPolicy says when and how often a failed attempt is tried again.
 type RetryPolicy struct {
@@ -143,6 +155,19 @@ func (p *Policy) Validate() error {
 	if p.MaxRequests == 0 {
 		p.MaxRequests = 1024
 	}
+	switch p.PanicThreshold {
+	case 0:
+		p.PanicThreshold = 50
+	case NoPanic:
+		p.PanicThreshold = 0
+	}
+	if p.Outlier != nil {
+		c := p.Outlier.WithDefaults()
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		p.Outlier = &c
+	}
 	r := &p.Retries
 	if r.BaseInterval == 0 {
 		r.BaseInterval = 25 * time.Millisecond
@@ -169,6 +194,8 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("%w: workers must be between 1 and 1024, got %d", ErrConfig, p.Workers)
 	case p.RouteTimeout < 0 || p.PerTryTimeout < 0:
 		return fmt.Errorf("%w: timeouts must not be negative", ErrConfig)
+	case p.PanicThreshold < 0 || p.PanicThreshold > 100:
+		return fmt.Errorf("%w: panic_threshold must be between 0 and 100, got %d", ErrConfig, p.PanicThreshold)
 	case p.MaxRequests < 1:
 		return fmt.Errorf("%w: max_requests must be >= 1, got %d", ErrConfig, p.MaxRequests)
 	case r.NumRetries < 0 || r.NumRetries > 100:
