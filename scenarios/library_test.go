@@ -63,3 +63,24 @@ func TestSlowPodShowsTheEffect(t *testing.T) {
 	}
 	assert.Greater(t, *s.Variants[0].Sidecars[0].Amplification, 1.05, "round robin retries the slow pod's 503s")
 }
+
+// TestFastFailingPodShowsTheEffect checks fast-failing-pod's promise: least
+// request sends the fast-failing pod more than a sixth of the traffic (so
+// more errors than round robin), and outlier detection all but removes them.
+func TestFastFailingPodShowsTheEffect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a shipped scenario")
+	}
+	doc, err := scenarios.Load("fast-failing-pod")
+	require.NoError(t, err)
+	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2})
+	require.NoError(t, err)
+	errRate := map[string]results.Estimate{}
+	for _, v := range results.Summarize(exp).Variants {
+		errRate[v.Name] = *v.Workloads[0].ErrorRate
+	}
+	lr, rr, od := errRate["least-request"], errRate["round-robin"], errRate["outlier-detection"]
+	assert.Greater(t, lr.CI95.Lo, rr.CI95.Hi, "least request errs more than round robin")
+	assert.InDelta(t, 1.0/6, rr.Mean, 0.005, "round robin: a sixth of the requests reach the failing pod")
+	assert.Less(t, od.CI95.Hi, 0.01, "outlier detection: under 1%% errors")
+}

@@ -11,6 +11,7 @@ import (
 	_ "github.com/meshsim/meshsim/models/lb/random"
 	_ "github.com/meshsim/meshsim/models/lb/roundrobin"
 	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/models/outlier"
 	"github.com/meshsim/meshsim/sim"
 )
 
@@ -346,4 +347,103 @@ func TestDirectModeMatchesTheCallPath(t *testing.T) {
 	fs.RouteTimeouts = 0
 	assert.Equal(t, fs, ds)
 	assert.Positive(t, ds.Overflows, "the test must exercise max_requests")
+}
+
+// ticker sends one request through a cluster every period.
+type ticker struct {
+	s      *sim.Scheduler
+	c      *Cluster
+	q      *quiet
+	period time.Duration
+}
+
+func (k *ticker) Handle(sim.Event) {
+	r := k.q.pool.Get()
+	r.Origin = k.q
+	r.Measured = true
+	k.c.Send(r)
+	k.s.After(k.period, k, sim.Event{})
+}
+
+func TestOutlierDetectionEjectsAFailingHost(t *testing.T) {
+	// Five hosts behind round robin; host 2 answers every request with a
+	// 500. One request every 10ms for 300s: 6000 reach host 2 without
+	// ejection.
+	run := func(od *outlier.Config) (Stats, *outlier.Detector) {
+		s := sim.NewScheduler(sim.Config{})
+		var ups []*upstream
+		for i := 0; i < 5; i++ {
+			o := mesh.OutcomeOK
+			if i == 2 {
+				o = mesh.OutcomeError
+			}
+			ups = append(ups, &upstream{s: s, delay: time.Millisecond, script: []mesh.Outcome{o}})
+		}
+		c, cl := newCluster(t, s, Policy{Outlier: od}, ups...)
+		k := &ticker{s: s, c: c, q: &quiet{pool: cl.pool}, period: 10 * time.Millisecond}
+		s.Schedule(0, k, sim.Event{})
+		require.NoError(t, s.RunUntil(sim.Time(300*time.Second)))
+		return c.Stats(), c.Detector()
+	}
+	plain, _ := run(nil)
+	assert.InDelta(t, 6000, plain.HostAttempts[2], 2)
+
+	// Envoy's defaults with 5 hosts: max_ejection_percent 10 allows no
+	// ejection at all (100*(0+1)/5 = 20 > 10), strict since envoy#27909.
+	strict, d := run(&outlier.Config{})
+	assert.InDelta(t, 6000, strict.HostAttempts[2], 2)
+	assert.Zero(t, d.Stats().EnforcedTotal())
+	assert.Positive(t, d.Stats().Overflow)
+
+	// With room for one ejection the host is ejected after 5 consecutive
+	// 500s (at about 0.25s), for base x k = 30s, 60s, 90s, 120s; it comes
+	// back only at a 10s interval tick, so the first three ejections end at
+	// 40s, 110s and 210s, and the fourth is still on at 300s. It receives 5
+	// requests each time it is back.
+	cfg := outlier.Config{MaxEjectionPercent: outlier.Pct(20)}
+	ejecting, d := run(&cfg)
+	assert.Equal(t, int64(4), d.Stats().EnforcedTotal())
+	assert.Equal(t, int64(20), ejecting.HostAttempts[2], "5 requests per time it is back")
+	var spans []time.Duration
+	for _, e := range d.Intervals() {
+		if !e.Ongoing() {
+			spans = append(spans, e.To.Sub(e.From))
+		}
+	}
+	require.Len(t, spans, 3)
+	for i, want := range []time.Duration{30 * time.Second, 60 * time.Second, 90 * time.Second} {
+		assert.True(t, spans[i] >= want && spans[i] < want+10*time.Second, "ejection %d lasted %v, want [%v, %v)", i+1, spans[i], want, want+10*time.Second)
+	}
+}
+
+func TestPanicThresholdRoutesToAllHosts(t *testing.T) {
+	// Two of four hosts fail; with max_ejection_percent 100 both are
+	// ejected. At 50% healthy Envoy is not yet in panic (panic below 50%),
+	// so the failing hosts get nothing; at a threshold of 60% the proxy
+	// panics and balances over all four, ejected ones included.
+	for _, tc := range []struct {
+		threshold int
+		starved   bool
+	}{{50, true}, {60, false}} {
+		s := sim.NewScheduler(sim.Config{})
+		var ups []*upstream
+		for i := 0; i < 4; i++ {
+			o := mesh.OutcomeOK
+			if i < 2 {
+				o = mesh.OutcomeError
+			}
+			ups = append(ups, &upstream{s: s, delay: time.Millisecond, script: []mesh.Outcome{o}})
+		}
+		cfg := outlier.Config{MaxEjectionPercent: outlier.Pct(100)}
+		c, cl := newCluster(t, s, Policy{Outlier: &cfg, PanicThreshold: tc.threshold}, ups...)
+		k := &ticker{s: s, c: c, q: &quiet{pool: cl.pool}, period: 10 * time.Millisecond}
+		s.Schedule(0, k, sim.Event{})
+		require.NoError(t, s.RunUntil(sim.Time(20*time.Second)))
+		st := c.Stats()
+		if tc.starved {
+			assert.Less(t, st.HostAttempts[0]+st.HostAttempts[1], int64(20), "threshold %d", tc.threshold)
+		} else {
+			assert.Greater(t, st.HostAttempts[0]+st.HostAttempts[1], int64(800), "threshold %d", tc.threshold)
+		}
+	}
 }
