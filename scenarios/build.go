@@ -46,7 +46,9 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		until:  sim.Time(sc.Duration),
 	}
 	streams := sim.NewStreams(seed, replication)
+	pool := &mesh.Pool{}
 	byName := make(map[string]*mesh.Service, len(sc.Services))
+	targets := make([][]string, len(sc.Services)) // each service's call targets, in order of first appearance
 	policies := make(map[string]Sidecar, len(sc.Services))
 	for _, svcSpec := range sc.Services {
 		st, err := svcSpec.ServiceTime.Build()
@@ -57,6 +59,8 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if !svcSpec.Queue.Unbounded {
 			bound = svcSpec.Queue.Bound
 		}
+		steps, tgts := callSteps(svcSpec.Calls)
+		targets[len(w.services)] = tgts
 		svc, err := mesh.NewService(w.s, streams, mesh.ServiceConfig{
 			Name:         svcSpec.Name,
 			Replicas:     svcSpec.Replicas,
@@ -65,6 +69,8 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			ServiceTime:  st,
 			ErrorProb:    svcSpec.Errors.Probability,
 			ErrorOutcome: statusOutcome(svcSpec.Errors.Status),
+			Steps:        steps,
+			Pool:         pool,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
@@ -72,6 +78,24 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		w.services = append(w.services, svc)
 		byName[svcSpec.Name] = svc
 		policies[svcSpec.Name] = svcSpec.Sidecar
+	}
+	// Each instance that makes calls has its own sidecar: one cluster per
+	// target service, configured by the target's sidecar block.
+	for i, svc := range w.services {
+		for _, in := range svc.Instances() {
+			var callers []mesh.Caller
+			for _, t := range targets[i] {
+				c, err := newCluster(w.s, streams, in.Name(), byName[t], policies[t], pool)
+				if err != nil {
+					return nil, err
+				}
+				callers = append(callers, c)
+				w.clusters = append(w.clusters, clusterOf{caller: svc.Name(), service: t, c: c})
+			}
+			if len(callers) > 0 {
+				in.SetCallers(callers)
+			}
+		}
 	}
 	var specs []failure.Spec
 	for i, f := range sc.Failures {
@@ -104,28 +128,16 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		}
 		w.failures = tl
 	}
-	pool := &mesh.Pool{}
 	for _, wl := range sc.Workloads {
 		svc, ok := byName[wl.Target]
 		if !ok {
 			return nil, fmt.Errorf("scenario: workload %s: unknown target %q", wl.Name, wl.Target)
 		}
-		policy, err := policies[wl.Target].Policy()
+		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], pool)
 		if err != nil {
-			return nil, fmt.Errorf("scenario: service %s: sidecar: %w", wl.Target, err)
+			return nil, err
 		}
-		// The workload's proxy: one cluster towards its target.
-		ups := make([]sidecar.Upstream, len(svc.Instances()))
-		for i, in := range svc.Instances() {
-			ups[i] = in
-		}
-		cluster, err := sidecar.NewCluster(w.s, streams, sidecar.Config{
-			Name: wl.Name + "->" + wl.Target, Upstreams: ups, Policy: policy, Pool: pool,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("scenario: workload %s: %w", wl.Name, err)
-		}
-		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster})
+		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster, fromWorkload: true})
 		inter, err := wl.Arrival.Build()
 		if err != nil {
 			return nil, fmt.Errorf("scenario: workload %s: arrival: %w", wl.Name, err)
@@ -156,10 +168,64 @@ func statusOutcome(status int) mesh.Outcome {
 	return mesh.OutcomeError
 }
 
-// clusterOf is one caller's proxy cluster towards one service.
+// clusterOf is one caller's proxy cluster towards one service. The caller
+// is a workload, or a service (for each of its instances' sidecars).
 type clusterOf struct {
 	caller, service string
 	c               *sidecar.Cluster
+	fromWorkload    bool
+}
+
+// newCluster builds caller's proxy towards svc under the target's sidecar
+// policy.
+func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.Service, sc Sidecar, pool *mesh.Pool) (*sidecar.Cluster, error) {
+	policy, err := sc.Policy()
+	if err != nil {
+		return nil, fmt.Errorf("scenario: service %s: sidecar: %w", svc.Name(), err)
+	}
+	ups := make([]sidecar.Upstream, len(svc.Instances()))
+	for i, in := range svc.Instances() {
+		ups[i] = in
+	}
+	c, err := sidecar.NewCluster(s, streams, sidecar.Config{
+		Name: caller + "->" + svc.Name(), Upstreams: ups, Policy: policy, Pool: pool,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %s: %w", caller, err)
+	}
+	return c, nil
+}
+
+// callSteps turns a service's call steps into the model's, with calls as
+// indexes into the service's distinct targets (in order of first
+// appearance), which it also returns.
+func callSteps(calls []CallStep) ([]mesh.Step, []string) {
+	var steps []mesh.Step
+	var targets []string
+	index := func(t string) int {
+		for i, x := range targets {
+			if x == t {
+				return i
+			}
+		}
+		targets = append(targets, t)
+		return len(targets) - 1
+	}
+	for _, st := range calls {
+		if st.To != "" {
+			steps = append(steps, mesh.Step{Calls: []int{index(st.To)}, Wait: 1})
+			continue
+		}
+		step := mesh.Step{Wait: st.Wait}
+		for _, c := range st.Parallel {
+			step.Calls = append(step.Calls, index(c.To))
+		}
+		if step.Wait == 0 {
+			step.Wait = len(step.Calls)
+		}
+		steps = append(steps, step)
+	}
+	return steps, targets
 }
 
 // start schedules the first event of every workload and the end of the

@@ -79,3 +79,84 @@ func parseTarget(t string) (svc string, idx int, err error) {
 	}
 	return t[:open], idx, nil
 }
+
+// calls checks every service's call steps: targets exist, parallel steps
+// are well formed, and the call graph has no cycle (a cycle would make a
+// request wait on itself).
+func (c *checker) calls(s *Scenario) {
+	index := map[string]int{}
+	var names []string
+	for i, svc := range s.Services {
+		index[svc.Name] = i
+		names = append(names, svc.Name)
+	}
+	edges := make([][]int, len(s.Services))
+	check := func(path, to string, from int) {
+		j, ok := index[to]
+		switch {
+		case to == "":
+			c.missing(path, "the name of a service")
+		case !ok:
+			c.errorf(path, false, didYouMean(to, names), "no service named %q", to)
+		default:
+			edges[from] = append(edges[from], j)
+		}
+	}
+	for i, svc := range s.Services {
+		for k, st := range svc.Calls {
+			p := fmt.Sprintf("services[%d].calls[%d]", i, k)
+			switch {
+			case st.To != "" && len(st.Parallel) > 0:
+				c.errorf(p, false, "use either to: or parallel:", "a step calls one service or several in parallel, not both")
+			case st.To != "":
+				check(p+".to", st.To, i)
+				if st.Wait > 1 {
+					c.errorf(p+".wait", false, "", "wait applies to parallel steps")
+				}
+			case len(st.Parallel) > 0:
+				for m, call := range st.Parallel {
+					check(fmt.Sprintf("%s.parallel[%d].to", p, m), call.To, i)
+				}
+				if st.Wait < 0 || st.Wait > len(st.Parallel) {
+					c.errorf(p+".wait", false, "", "wait must be between 1 and %d (the calls of the step), got %d", len(st.Parallel), st.Wait)
+				}
+			default:
+				c.errorf(p, false, "e.g. {to: payments}", "a step needs to: or parallel:")
+			}
+		}
+	}
+	// A cycle: depth-first search in service order, so the error names
+	// the same services on every run.
+	state := make([]int, len(s.Services)) // 0 new, 1 on the path, 2 done
+	var path []int
+	var visit func(i int) bool
+	visit = func(i int) bool {
+		state[i] = 1
+		path = append(path, i)
+		for _, j := range edges[i] {
+			if state[j] == 1 {
+				var cyc []string
+				for k := len(path) - 1; k >= 0; k-- {
+					cyc = append([]string{s.Services[path[k]].Name}, cyc...)
+					if path[k] == j {
+						break
+					}
+				}
+				c.errorf(fmt.Sprintf("services[%d].calls", i), false, "a request would wait on itself",
+					"call cycle %s -> %s", strings.Join(cyc, " -> "), s.Services[j].Name)
+				return true
+			}
+			if state[j] == 0 && visit(j) {
+				return true
+			}
+		}
+		path = path[:len(path)-1]
+		state[i] = 2
+		return false
+	}
+	for i := range s.Services {
+		if state[i] == 0 && visit(i) {
+			return
+		}
+	}
+}

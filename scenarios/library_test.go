@@ -84,3 +84,29 @@ func TestFastFailingPodShowsTheEffect(t *testing.T) {
 	assert.InDelta(t, 1.0/6, rr.Mean, 0.005, "round robin: a sixth of the requests reach the failing pod")
 	assert.Less(t, od.CI95.Hi, 0.01, "outlier detection: under 1%% errors")
 }
+
+// TestRetryStormShowsTheEffect checks retry-storm's promise: retries at
+// every layer amplify the load on payments and blow up the p99; a retry
+// budget keeps both down.
+func TestRetryStormShowsTheEffect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a shipped scenario")
+	}
+	doc, err := scenarios.Load("retry-storm")
+	require.NoError(t, err)
+	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2})
+	require.NoError(t, err)
+	p99 := map[string]results.Interval{}
+	amp := map[string]float64{}
+	for _, v := range results.Summarize(exp).Variants {
+		p99[v.Name] = v.Workloads[0].LatencyS.CI95.P99
+		for _, sc := range v.Sidecars {
+			if sc.Caller == "checkout" && sc.Service == "payments" {
+				amp[v.Name] = *sc.Amplification
+			}
+		}
+	}
+	assert.Greater(t, p99["retries-everywhere"].Lo, 5*p99["retry-budget"].Hi, "the storm multiplies the p99")
+	assert.Greater(t, amp["retries-everywhere"], amp["retry-budget"]+0.1, "the budget caps the retries at payments")
+	assert.Equal(t, 1.0, amp["edge-only"], "no retries below the edge")
+}

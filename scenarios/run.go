@@ -234,7 +234,9 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 	}
 	var open, unanswered int64
 	for _, co := range w.clusters {
-		open += co.c.Open()
+		if co.fromWorkload {
+			open += co.c.Open() // the workloads' requests; the rest are calls between services
+		}
 		unanswered += co.c.Unanswered()
 		st := co.c.Stats()
 		rep.Sidecars = append(rep.Sidecars, results.Sidecar{

@@ -55,10 +55,31 @@ type Service struct {
 	Concurrency int      `yaml:"concurrency"` // slots per instance; default 1
 	Queue       Queue    `yaml:"queue"`       // waiting room per instance; default unbounded
 	ServiceTime DistSpec `yaml:"service_time"`
+	// Calls are the handler's downstream calls, made through the
+	// instance's own sidecar after the service time, step by step.
+	Calls []CallStep `yaml:"calls"`
 	// Errors makes a share of requests fail: the instance does the work,
 	// then answers with the status.
 	Errors  ErrorRate `yaml:"errors"`
 	Sidecar Sidecar   `yaml:"sidecar"`
+}
+
+// CallStep is one step of a handler: a call to one service, or calls to
+// several in parallel of which Wait must succeed (default all). A failed
+// step fails the handler, which answers 500.
+//
+//	calls:
+//	  - {to: payments}
+//	  - {parallel: [{to: inventory}, {to: pricing}], wait: 1}
+type CallStep struct {
+	To       string `yaml:"to"`
+	Parallel []Call `yaml:"parallel"`
+	Wait     int    `yaml:"wait"`
+}
+
+// Call is one call of a parallel step.
+type Call struct {
+	To string `yaml:"to"`
 }
 
 // ErrorRate is a probability of failing and the status the failure answers

@@ -206,6 +206,7 @@ func (c *checker) check(s *Scenario) {
 		times[i] = c.service(i, &s.Services[i])
 	}
 	c.failures(s)
+	c.calls(s)
 	c.variants(s.Variants)
 	c.load(s, arrivals, times)
 	if c.dropped > 0 {

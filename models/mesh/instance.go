@@ -43,6 +43,12 @@ type Instance struct {
 	errorOutcome Outcome
 	errRnd       *sim.Rand
 
+	// The handler's downstream calls (calls.go).
+	steps   []Step
+	callers []Caller
+	pool    *Pool
+	frames  []*frame
+
 	// Busy and waiting time are summed per request rather than sampled at
 	// every change: busyArea holds the service time, within the window, of
 	// requests that finished, and startedSum the sum over requests still
@@ -114,7 +120,19 @@ func (in *Instance) Handle(ev sim.Event) {
 	}
 }
 
+// finish ends the instance's own work on r: it answers, or first runs the
+// handler's downstream calls.
 func (in *Instance) finish(r *Request) {
+	if len(in.steps) > 0 {
+		in.runSteps(r)
+		return
+	}
+	in.respond(r, OutcomeOK)
+}
+
+// respond answers r with o (an ok answer may still fail with the
+// instance's error probability) and frees its slot for the next request.
+func (in *Instance) respond(r *Request, o Outcome) {
 	now := in.s.Now()
 	in.busy--
 	from := max(r.Started, in.windowStart)
@@ -131,8 +149,7 @@ func (in *Instance) finish(r *Request) {
 		in.waitArea.add(int64(now - from))
 		in.start(next, now)
 	}
-	o := OutcomeOK
-	if in.errorProb > 0 && in.errRnd.Bernoulli(in.errorProb) {
+	if o == OutcomeOK && in.errorProb > 0 && in.errRnd.Bernoulli(in.errorProb) {
 		o = in.errorOutcome
 	}
 	r.Origin.Finish(r, o)

@@ -55,7 +55,10 @@ type Request struct {
 	// (sidecar direct mode): the origin to hand the answer back to, the
 	// host and picker used, and when it was sent. A request is forwarded
 	// by at most one proxy at a time.
-	Hop  Hop
+	Hop Hop
+	// Tag is a small number the request's origin keeps on it, such as the
+	// handler step a child request belongs to.
+	Tag  int32
 	live bool // between Get and Put: catches a request finished twice
 }
 

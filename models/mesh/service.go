@@ -24,6 +24,11 @@ type ServiceConfig struct {
 	// ErrorOutcome (OutcomeError for a 500, OutcomeRejected for a 503).
 	ErrorProb    float64
 	ErrorOutcome Outcome
+	// Steps are the handler's downstream calls, run after the service
+	// time; Calls index the callers given to each instance by SetCallers.
+	// Pool supplies the child requests.
+	Steps []Step
+	Pool  *Pool
 }
 
 func (c ServiceConfig) validate() error {
@@ -38,6 +43,10 @@ func (c ServiceConfig) validate() error {
 		return fmt.Errorf("%w: service %s: queue bound %d < 0", ErrConfig, c.Name, c.QueueBound)
 	case c.ServiceTime == nil:
 		return fmt.Errorf("%w: service %s: no service time distribution", ErrConfig, c.Name)
+	case !stepsValid(c.Steps):
+		return fmt.Errorf("%w: service %s: a step needs calls and 1 <= wait <= its calls", ErrConfig, c.Name)
+	case len(c.Steps) > 0 && c.Pool == nil:
+		return fmt.Errorf("%w: service %s: calls need a request pool", ErrConfig, c.Name)
 	case !(c.ErrorProb >= 0 && c.ErrorProb <= 1):
 		return fmt.Errorf("%w: service %s: error probability %g outside [0, 1]", ErrConfig, c.Name, c.ErrorProb)
 	}
@@ -72,6 +81,8 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 			queueBound:  cfg.QueueBound,
 			slowFactor:  1,
 			errRnd:      streams.Get(name, "errors"),
+			steps:       cfg.Steps,
+			pool:        cfg.Pool,
 		}
 		in.SetErrors(cfg.ErrorProb, cfg.ErrorOutcome)
 		svc.instances = append(svc.instances, in)
@@ -133,4 +144,18 @@ func (svc *Service) Stats(now sim.Time) ServiceStats {
 	st.Utilisation = busy / float64(svc.cfg.Replicas*svc.cfg.Concurrency)
 	st.QueueLengthMean = queue
 	return st
+}
+
+func stepsValid(steps []Step) bool {
+	for _, st := range steps {
+		if len(st.Calls) == 0 || st.Wait < 1 || st.Wait > len(st.Calls) {
+			return false
+		}
+		for _, c := range st.Calls {
+			if c < 0 {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -1,0 +1,141 @@
+package mesh
+
+import "fmt"
+
+// Caller is where an instance sends its downstream calls: the instance's
+// own sidecar towards one service. Send must eventually call r.Origin.Finish
+// exactly once.
+type Caller interface {
+	Send(r *Request)
+}
+
+// Step is one step of a service's handler: after its own work an instance
+// runs its steps in order. A step sends one child request per entry of
+// Calls (indexes into the instance's callers) at once, and is done when
+// Wait of them have succeeded: len(Calls) waits for all, 1 for the first.
+// If so many fail that Wait successes are no longer possible, the handler
+// fails and answers 500.
+type Step struct {
+	Calls []int
+	Wait  int
+}
+
+// frame is the state of one request's handler while its steps run. It
+// outlives the answer when a step waited for only some of its children, so
+// that late children never point at a recycled request.
+type frame struct {
+	in          *Instance
+	req         *Request // the request being handled; nil once answered
+	step        int
+	outstanding int // children not yet answered, all steps
+	stepOK      int
+	stepFailed  int
+	sending     bool // inside runStep: answers are counted, not acted on
+}
+
+// Finish receives a child's answer: frame implements Origin.
+func (f *frame) Finish(child *Request, o Outcome) {
+	in := f.in
+	step := int(child.Tag)
+	in.pool.Put(child)
+	f.outstanding--
+	if f.req == nil { // a late child of a request already answered
+		if f.outstanding == 0 {
+			in.putFrame(f)
+		}
+		return
+	}
+	if step != f.step {
+		return // a late child of a step already settled
+	}
+	if o == OutcomeOK {
+		f.stepOK++
+	} else {
+		f.stepFailed++
+	}
+	if !f.sending {
+		in.settle(f) // may answer the request and release the frame
+	}
+}
+
+// runSteps starts the handler's steps for r, whose own work is done.
+func (in *Instance) runSteps(r *Request) {
+	f := in.getFrame()
+	f.in, f.req = in, r
+	in.runStep(f)
+}
+
+// runStep sends the children of the frame's current step, then settles
+// the step: answers that arrive while sending (a local 503, say) are only
+// counted until every child is out.
+func (in *Instance) runStep(f *frame) {
+	st := &in.steps[f.step]
+	f.stepOK, f.stepFailed = 0, 0
+	f.sending = true
+	now := in.s.Now()
+	for _, c := range st.Calls {
+		child := in.pool.Get()
+		child.Key = f.req.Key
+		child.Created = now
+		child.Measured = f.req.Measured
+		child.Origin = f
+		child.Tag = int32(f.step)
+		f.outstanding++
+		in.callers[c].Send(child)
+		if f.req == nil {
+			panic(fmt.Sprintf("mesh: instance %s: handler answered while sending", in.name))
+		}
+	}
+	f.sending = false
+	in.settle(f)
+}
+
+// settle moves the handler on when its current step has enough successes,
+// or fails it when it can no longer have them.
+func (in *Instance) settle(f *frame) {
+	st := &in.steps[f.step]
+	switch {
+	case f.stepOK >= st.Wait:
+		f.step++
+		if f.step == len(in.steps) {
+			in.respond(f.req, OutcomeOK)
+			in.detach(f)
+			return
+		}
+		in.runStep(f)
+	case len(st.Calls)-f.stepFailed < st.Wait:
+		in.respond(f.req, OutcomeError) // a failed dependency: 500
+		in.detach(f)
+	}
+}
+
+// detach forgets the answered request; the frame lives on until its last
+// child answers.
+func (in *Instance) detach(f *frame) {
+	f.req = nil
+	if f.outstanding == 0 {
+		in.putFrame(f)
+	}
+}
+
+func (in *Instance) getFrame() *frame {
+	if n := len(in.frames); n > 0 {
+		f := in.frames[n-1]
+		in.frames = in.frames[:n-1]
+		return f
+	}
+	return &frame{}
+}
+
+func (in *Instance) putFrame(f *frame) {
+	if f.in == nil {
+		panic(fmt.Sprintf("mesh: instance %s: handler frame released twice", in.name))
+	}
+	*f = frame{}
+	in.frames = append(in.frames, f)
+}
+
+// SetCallers gives the instance its sidecar's callers, indexed as the
+// service's steps refer to them. It must be called before the run when
+// the service has steps.
+func (in *Instance) SetCallers(callers []Caller) { in.callers = callers }
