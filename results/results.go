@@ -46,6 +46,7 @@ type Sidecar struct {
 	Overflows       int64   // requests refused by max_requests (local 503)
 	PerTryTimeouts  int64   // attempts abandoned at the per-try timeout
 	RouteTimeouts   int64   // requests ended by the route timeout
+	Ejections       int64   // outlier ejections that started in the window
 	HostAttempts    []int64 // attempts per upstream instance, in instance order
 }
 

@@ -15,6 +15,7 @@ type SidecarSummary struct {
 	Overflows      int64     `json:"overflows"`
 	PerTryTimeouts int64     `json:"per_try_timeouts"`
 	RouteTimeouts  int64     `json:"route_timeouts"`
+	Ejections      int64     `json:"ejections"`
 	HostShare      []float64 `json:"host_share,omitempty"` // each instance's share of the attempts
 }
 
@@ -42,6 +43,7 @@ func summarizeSidecars(v *Variant) []SidecarSummary {
 			s.Overflows += sc.Overflows
 			s.PerTryTimeouts += sc.PerTryTimeouts
 			s.RouteTimeouts += sc.RouteTimeouts
+			s.Ejections += sc.Ejections
 			for len(hosts[i]) < len(sc.HostAttempts) {
 				hosts[i] = append(hosts[i], 0)
 			}

@@ -239,8 +239,17 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 		}
 		unanswered += co.c.Unanswered()
 		st := co.c.Stats()
+		var ejections int64
+		if d := co.c.Detector(); d != nil {
+			for _, e := range d.Intervals() {
+				if e.From >= w.warmup {
+					ejections++
+				}
+			}
+		}
 		rep.Sidecars = append(rep.Sidecars, results.Sidecar{
-			Caller: co.caller, Service: co.service,
+			Ejections: ejections,
+			Caller:    co.caller, Service: co.service,
 			Calls: st.Calls, Attempts: st.Attempts, Retries: st.Retries,
 			RetryOverflows: st.RetryOverflows, Overflows: st.Overflows,
 			PerTryTimeouts: st.PerTryTimeouts, RouteTimeouts: st.RouteTimeouts,
