@@ -108,7 +108,7 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary) variantView 
 		vv.Services.Rows = append(vv.Services.Rows, serviceRow(&svc))
 	}
 	vv.Sidecars.Header = []string{"caller → service", "requests", "attempts", "attempts per request",
-		"retries", "retry overflows", "max_requests overflows", "per-try timeouts", "route timeouts", "ejections", "instance share"}
+		"retries", "retry overflows", "max_requests overflows", "per-try timeouts", "route timeouts", "ejections", "hedges (won)", "instance share"}
 	for _, sc := range vs.Sidecars {
 		amp := "-"
 		if sc.Amplification != nil {
@@ -125,7 +125,8 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary) variantView 
 		vv.Sidecars.Rows = append(vv.Sidecars.Rows, []string{
 			sc.Caller + " → " + sc.Service, count(sc.Calls), count(sc.Attempts), amp,
 			count(sc.Retries), count(sc.RetryOverflows), count(sc.Overflows),
-			count(sc.PerTryTimeouts), count(sc.RouteTimeouts), count(sc.Ejections), share,
+			count(sc.PerTryTimeouts), count(sc.RouteTimeouts), count(sc.Ejections),
+			count(sc.Hedges) + " (" + count(sc.HedgeWins) + ")", share,
 		})
 	}
 	return vv

@@ -47,6 +47,8 @@ type Sidecar struct {
 	PerTryTimeouts  int64   // attempts abandoned at the per-try timeout
 	RouteTimeouts   int64   // requests ended by the route timeout
 	Ejections       int64   // outlier ejections that started in the window
+	Hedges          int64   // attempts started while another was in flight
+	HedgeWins       int64   // requests answered by a hedged attempt
 	HostAttempts    []int64 // attempts per upstream instance, in instance order
 }
 

@@ -16,6 +16,8 @@ type SidecarSummary struct {
 	PerTryTimeouts int64     `json:"per_try_timeouts"`
 	RouteTimeouts  int64     `json:"route_timeouts"`
 	Ejections      int64     `json:"ejections"`
+	Hedges         int64     `json:"hedges"`
+	HedgeWins      int64     `json:"hedge_wins"`
 	HostShare      []float64 `json:"host_share,omitempty"` // each instance's share of the attempts
 }
 
@@ -44,6 +46,8 @@ func summarizeSidecars(v *Variant) []SidecarSummary {
 			s.PerTryTimeouts += sc.PerTryTimeouts
 			s.RouteTimeouts += sc.RouteTimeouts
 			s.Ejections += sc.Ejections
+			s.Hedges += sc.Hedges
+			s.HedgeWins += sc.HedgeWins
 			for len(hosts[i]) < len(sc.HostAttempts) {
 				hosts[i] = append(hosts[i], 0)
 			}

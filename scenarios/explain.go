@@ -85,6 +85,14 @@ func writePolicy(b *strings.Builder, p sidecar.Policy) {
 		fmt.Fprintf(b, ", host_selection_retry_max_attempts: %d", r.HostSelectionAttempts)
 	}
 	b.WriteString("}\n")
+	switch h := p.Hedge; {
+	case h.OnPerTryTimeout:
+		b.WriteString("      hedging: on per-try timeout (Envoy)\n")
+	case h.Delay > 0:
+		fmt.Fprintf(b, "      hedging: {delay: %v, max_attempts: %d} (gRPC)\n", h.Delay, h.MaxAttempts)
+	default:
+		b.WriteString("      hedging: off\n")
+	}
 	if p.PanicThreshold == 0 {
 		b.WriteString("      panic_threshold: 0 (never panic)\n")
 	} else {

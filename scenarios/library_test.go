@@ -110,3 +110,22 @@ func TestRetryStormShowsTheEffect(t *testing.T) {
 	assert.Greater(t, amp["retries-everywhere"], amp["retry-budget"]+0.1, "the budget caps the retries at payments")
 	assert.Equal(t, 1.0, amp["edge-only"], "no retries below the edge")
 }
+
+// TestHedgingTailShowsTheEffect checks hedging-tail's promise: hedging after
+// 40 ms cuts the p99.9 for a few percent more attempts.
+func TestHedgingTailShowsTheEffect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a shipped scenario")
+	}
+	doc, err := scenarios.Load("hedging-tail")
+	require.NoError(t, err)
+	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2, Replications: 3})
+	require.NoError(t, err)
+	s := results.Summarize(exp)
+	none, hedged := s.Variants[0], s.Variants[1]
+	require.Equal(t, "hedge-after-40ms", hedged.Name)
+	assert.Less(t, hedged.Workloads[0].LatencyS.CI95.P999.Hi, none.Workloads[0].LatencyS.CI95.P999.Lo/2, "p99.9 at least halved")
+	amp := *hedged.Sidecars[0].Amplification
+	assert.True(t, amp > 1.02 && amp < 1.15, "a few percent more attempts, got %.3f", amp)
+	assert.Positive(t, hedged.Sidecars[0].HedgeWins)
+}

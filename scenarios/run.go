@@ -248,8 +248,8 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			}
 		}
 		rep.Sidecars = append(rep.Sidecars, results.Sidecar{
-			Ejections: ejections,
-			Caller:    co.caller, Service: co.service,
+			Ejections: ejections, Hedges: st.Hedges, HedgeWins: st.HedgeWins,
+			Caller: co.caller, Service: co.service,
 			Calls: st.Calls, Attempts: st.Attempts, Retries: st.Retries,
 			RetryOverflows: st.RetryOverflows, Overflows: st.Overflows,
 			PerTryTimeouts: st.PerTryTimeouts, RouteTimeouts: st.RouteTimeouts,

@@ -26,6 +26,11 @@ func (sc Sidecar) Policy() (sidecar.Policy, error) {
 		RouteTimeout:  time.Duration(sc.Timeout),
 		PerTryTimeout: time.Duration(sc.PerTryTimeout),
 		MaxRequests:   sc.CircuitBreakers.MaxRequests,
+		Hedge: sidecar.HedgePolicy{
+			OnPerTryTimeout: sc.Hedging.OnPerTryTimeout,
+			Delay:           time.Duration(sc.Hedging.Delay),
+			MaxAttempts:     sc.Hedging.MaxAttempts,
+		},
 		Retries: sidecar.RetryPolicy{
 			NumRetries:            r.Attempts,
 			RetryOn:               on,

@@ -132,8 +132,10 @@ type Sidecar struct {
 	// proxy here has none unless set).
 	Timeout Duration `yaml:"timeout"`
 	// PerTryTimeout bounds one attempt; default none.
-	PerTryTimeout   Duration        `yaml:"per_try_timeout"`
-	Retries         Retries         `yaml:"retries"`
+	PerTryTimeout Duration `yaml:"per_try_timeout"`
+	Retries       Retries  `yaml:"retries"`
+	// Hedging sends extra attempts while earlier ones are in flight.
+	Hedging         Hedging         `yaml:"hedging"`
 	CircuitBreakers CircuitBreakers `yaml:"circuit_breakers"`
 	// OutlierDetection, when present, ejects hosts that fail (Envoy's
 	// outlier detection; every field left out takes Envoy's default).
@@ -184,6 +186,15 @@ type Retries struct {
 	// Budget, when present, replaces circuit_breakers.max_retries with
 	// Envoy's retry budget.
 	Budget *RetryBudget `yaml:"budget"`
+}
+
+// Hedging is Envoy's hedge_on_per_try_timeout (a per-try timeout starts a
+// new attempt, counted as a retry, without resetting the old one) or gRPC's
+// hedging policy (another attempt every delay, up to max_attempts).
+type Hedging struct {
+	OnPerTryTimeout bool     `yaml:"on_per_try_timeout"`
+	Delay           Duration `yaml:"delay"`
+	MaxAttempts     int      `yaml:"max_attempts"` // with delay: default 2, at most 5
 }
 
 // RetryBudget is Envoy's retry_budget: retries in flight may be at most

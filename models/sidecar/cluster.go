@@ -27,6 +27,7 @@ const (
 	evRouteTimeout  int32 = iota + 1 // Ptr is the *call
 	evPerTryTimeout                  // Ptr is the *attempt
 	evBackoff                        // Ptr is the *call
+	evHedge                          // Ptr is the *call
 )
 
 // Stats counts what a cluster did for measured requests. Attempts minus
@@ -39,6 +40,8 @@ type Stats struct {
 	Overflows      int64 // attempts refused by max_requests (local 503)
 	PerTryTimeouts int64 // attempts abandoned at the per-try timeout
 	RouteTimeouts  int64 // calls ended by the route timeout
+	Hedges         int64 // attempts started while another of the call was in flight
+	HedgeWins      int64 // calls answered by such a hedged attempt
 	Outcomes       [mesh.NumOutcomes]int64
 	HostAttempts   []int64 // attempts per host, in host order
 }
@@ -116,7 +119,7 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		return nil, fmt.Errorf("%w: cluster %s: no request pool", ErrConfig, cfg.Name)
 	}
 	c := &Cluster{s: s, name: cfg.Name, policy: p, rnd: streams.Get(cfg.Name, "retry"), reqs: cfg.Pool}
-	c.direct = p.RouteTimeout == 0 && p.PerTryTimeout == 0 && p.Retries.NumRetries == 0
+	c.direct = p.RouteTimeout == 0 && p.PerTryTimeout == 0 && p.Retries.NumRetries == 0 && p.Hedge.Delay == 0
 	for _, up := range cfg.Upstreams {
 		c.hosts = append(c.hosts, &host{up: up})
 	}
@@ -230,17 +233,19 @@ func (c *Cluster) Stats() Stats {
 // call is one request through the proxy: one or more attempts under one
 // route deadline.
 type call struct {
-	c        *Cluster
-	req      *mesh.Request // the downstream request; its Origin gets the outcome
-	worker   int
-	attempts int      // attempts started
-	current  *attempt // the attempt in flight, nil while in backoff
-	tried    [maxTried]int32
-	ntried   int
-	deadline sim.Timer
-	backoff  sim.Timer
-	refs     int // attempts not yet answered, abandoned ones included
-	done     bool
+	c         *Cluster
+	req       *mesh.Request // the downstream request; its Origin gets the outcome
+	worker    int
+	attempts  int                   // attempts started
+	inflight  [maxInflight]*attempt // attempts the call waits for
+	ninflight int
+	hedge     sim.Timer // the next delay hedge
+	tried     [maxTried]int32
+	ntried    int
+	deadline  sim.Timer
+	backoff   sim.Timer
+	refs      int // attempts not yet answered, abandoned ones included
+	done      bool
 }
 
 // attempt is one upstream request. It is the Origin of that request, so
@@ -248,6 +253,7 @@ type call struct {
 type attempt struct {
 	call      *call
 	host      int
+	hedged    bool   // started while another attempt of the call was in flight
 	local     int    // the picker's index for host
 	epoch     uint32 // the picker generation local refers to
 	retry     bool
@@ -281,6 +287,9 @@ func (c *Cluster) Send(r *mesh.Request) {
 	}
 	if d := c.policy.RouteTimeout; d > 0 {
 		cl.deadline = c.s.After(d, c, sim.Event{Kind: evRouteTimeout, Ptr: cl})
+	}
+	if d := c.policy.Hedge.Delay; d > 0 {
+		cl.hedge = c.s.After(d, c, sim.Event{Kind: evHedge, Ptr: cl})
 	}
 	c.start(cl, false)
 }
@@ -364,7 +373,12 @@ func (c *Cluster) start(cl *call, retry bool) {
 	a.call, a.host, a.local, a.epoch, a.retry, a.started, a.counted = cl, h, local, c.epoch, retry, now, true
 	cl.attempts++
 	cl.refs++
-	cl.current = a
+	a.hedged = cl.ninflight > 0
+	if a.hedged && cl.req.Measured {
+		c.stats.Hedges++
+	}
+	cl.inflight[cl.ninflight] = a
+	cl.ninflight++
 	c.active++
 	c.hosts[h].active++
 	if retry {
@@ -446,15 +460,27 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 	}
 	now := c.s.Now()
 	c.s.Cancel(a.perTry)
-	cl.current = nil
+	cl.drop(a)
 	if ob := c.obs[cl.worker]; ob != nil && a.epoch == c.epoch {
 		ob.Observe(a.local, now.Sub(a.started), now)
 	}
 	c.record(a.host, outcomeResult(o))
+	hedged := a.hedged
 	c.putAttempt(a)
-	switch o {
-	case mesh.OutcomeOK:
+	switch {
+	case o == mesh.OutcomeOK:
+		if hedged && cl.req.Measured {
+			c.stats.HedgeWins++
+		}
 		c.finish(cl, mesh.OutcomeOK)
+	case cl.ninflight > 0:
+		// Another attempt is still in flight: wait for it. (Envoy discards
+		// errors that arrive after a hedge was sent.)
+	}
+	if o == mesh.OutcomeOK || cl.ninflight > 0 {
+		return
+	}
+	switch o {
 	case mesh.OutcomeRejected:
 		c.retryOrFail(cl, fail503, mesh.OutcomeRejected)
 	default:
@@ -512,7 +538,7 @@ func (c *Cluster) Handle(ev sim.Event) {
 	case evRouteTimeout:
 		cl := ev.Ptr.(*call)
 		cl.deadline = sim.Timer{}
-		if a := cl.current; a != nil {
+		for _, a := range cl.inflight[:cl.ninflight] {
 			c.record(a.host, outlier.LocalOriginFailure) // Envoy: a 504 from the host
 		}
 		if cl.req.Measured {
@@ -527,14 +553,56 @@ func (c *Cluster) Handle(ev sim.Event) {
 			c.stats.PerTryTimeouts++
 		}
 		c.record(a.host, outlier.LocalOriginFailure)
+		if c.policy.Hedge.OnPerTryTimeout {
+			c.hedgeOnTimeout(cl)
+			return
+		}
 		c.abandon(a)
 		c.retryOrFail(cl, failPerTry, mesh.OutcomeTimeout)
 	case evBackoff:
 		cl := ev.Ptr.(*call)
 		cl.backoff = sim.Timer{}
 		c.start(cl, true)
+	case evHedge:
+		cl := ev.Ptr.(*call)
+		cl.hedge = sim.Timer{}
+		if cl.attempts < c.policy.Hedge.MaxAttempts {
+			c.start(cl, false)
+			if !cl.done && cl.attempts < c.policy.Hedge.MaxAttempts {
+				cl.hedge = c.s.After(c.policy.Hedge.Delay, c, sim.Event{Kind: evHedge, Ptr: cl})
+			}
+		}
 	default:
 		panic(fmt.Sprintf("sidecar: cluster %s got event kind %d", c.name, ev.Kind))
+	}
+}
+
+// hedgeOnTimeout is Envoy's hedge_on_per_try_timeout: the timed-out attempt
+// stays in flight and, if retries remain, a new one starts after the retry
+// backoff; with none left the call waits for the attempts in flight.
+func (c *Cluster) hedgeOnTimeout(cl *call) {
+	rp := &c.policy.Retries
+	if cl.attempts > rp.NumRetries || rp.RetryOn&failPerTry == 0 || c.s.Scheduled(cl.backoff) {
+		return
+	}
+	if c.retriesActive >= c.retryLimit() {
+		if cl.req.Measured {
+			c.stats.RetryOverflows++
+		}
+		return
+	}
+	cl.backoff = c.s.After(c.backoff(cl.attempts), c, sim.Event{Kind: evBackoff, Ptr: cl})
+}
+
+// drop removes a from the attempts the call waits for.
+func (cl *call) drop(a *attempt) {
+	for i := 0; i < cl.ninflight; i++ {
+		if cl.inflight[i] == a {
+			cl.ninflight--
+			cl.inflight[i] = cl.inflight[cl.ninflight]
+			cl.inflight[cl.ninflight] = nil
+			return
+		}
 	}
 }
 
@@ -545,9 +613,7 @@ func (c *Cluster) abandon(a *attempt) {
 	c.s.Cancel(a.perTry)
 	a.abandoned = true
 	c.uncount(a)
-	if a.call.current == a {
-		a.call.current = nil
-	}
+	a.call.drop(a)
 }
 
 func (c *Cluster) uncount(a *attempt) {
@@ -570,8 +636,9 @@ func (c *Cluster) finish(cl *call, o mesh.Outcome) {
 	cl.done = true
 	c.s.Cancel(cl.deadline)
 	c.s.Cancel(cl.backoff)
-	if a := cl.current; a != nil {
-		c.abandon(a)
+	c.s.Cancel(cl.hedge)
+	for cl.ninflight > 0 {
+		c.abandon(cl.inflight[cl.ninflight-1])
 	}
 	if cl.req.Measured {
 		c.stats.Outcomes[o]++

@@ -447,3 +447,71 @@ func TestPanicThresholdRoutesToAllHosts(t *testing.T) {
 		}
 	}
 }
+
+// slowThenFast answers its first request after slow and the rest after
+// fast: a request stuck on a bad connection, then healthy ones.
+type slowThenFast struct {
+	s          *sim.Scheduler
+	slow, fast time.Duration
+	n          int
+}
+
+func (u *slowThenFast) Arrive(r *mesh.Request) {
+	d := u.fast
+	if u.n == 0 {
+		d = u.slow
+	}
+	u.n++
+	u.s.After(d, u, sim.Event{Ptr: r})
+}
+
+func (u *slowThenFast) Handle(ev sim.Event) {
+	r := ev.Ptr.(*mesh.Request)
+	r.Origin.Finish(r, mesh.OutcomeOK)
+}
+
+func (u *slowThenFast) Weight() uint32 { return 1 }
+
+func TestHedging(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name     string
+		p        Policy
+		ended    string
+		attempts int64
+		hedges   int64
+		wins     int64
+	}{
+		// Without hedging a per-try timeout resets the slow attempt and
+		// retries: the answer comes from the retry.
+		{"retry on per-try timeout", Policy{PerTryTimeout: 50 * ms, Retries: RetryPolicy{NumRetries: 1, RetryOn: Retry5xx, BaseInterval: time.Nanosecond, MaxInterval: time.Nanosecond}},
+			"ok@60ms", 2, 0, 0},
+		// Envoy's hedge_on_per_try_timeout: the slow attempt stays in
+		// flight, a hedge starts at 50ms and wins at 60ms.
+		{"hedge on per-try timeout", Policy{PerTryTimeout: 50 * ms, Hedge: HedgePolicy{OnPerTryTimeout: true}, Retries: RetryPolicy{NumRetries: 1, RetryOn: Retry5xx, BaseInterval: time.Nanosecond, MaxInterval: time.Nanosecond}},
+			"ok@60ms", 2, 1, 1},
+		// gRPC's fixed delay: a hedge every 20ms, at most 3 attempts; the
+		// first hedge (sent at 20ms) answers at 30ms.
+		{"fixed-delay hedging", Policy{Hedge: HedgePolicy{Delay: 20 * ms, MaxAttempts: 3}},
+			"ok@30ms", 2, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sim.NewScheduler(sim.Config{})
+			u := &slowThenFast{s: s, slow: time.Second, fast: 10 * ms}
+			pool := &mesh.Pool{}
+			p := tc.p
+			p.LB = "round_robin"
+			c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: []Upstream{u}, Policy: p, Pool: pool})
+			require.NoError(t, err)
+			cl := &caller{s: s, pool: pool}
+			cl.send(c)
+			require.NoError(t, s.Run())
+			assert.Equal(t, []string{tc.ended}, cl.ended)
+			st := c.Stats()
+			assert.Equal(t, tc.attempts, st.Attempts)
+			assert.Equal(t, tc.hedges, st.Hedges)
+			assert.Equal(t, tc.wins, st.HedgeWins)
+			assert.Zero(t, c.Unanswered(), "the slow attempt's late answer came back and was discarded")
+		})
+	}
+}

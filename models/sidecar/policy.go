@@ -92,6 +92,9 @@ type Policy struct {
 	// the route timeout, so a timed-out attempt is not retried).
 	PerTryTimeout time.Duration
 	Retries       RetryPolicy
+	// Hedge sends extra attempts while earlier ones are still in flight;
+	// the first success wins and the others are reset.
+	Hedge HedgePolicy
 	// MaxRequests caps the attempts in flight from this proxy to the
 	// service (Envoy max_requests, default 1024).
 	MaxRequests int
@@ -133,6 +136,24 @@ type RetryPolicy struct {
 	HostSelectionAttempts int
 }
 
+// HedgePolicy configures hedging, in Envoy's and gRPC's forms.
+type HedgePolicy struct {
+	// OnPerTryTimeout is Envoy's hedge_on_per_try_timeout: when an attempt
+	// reaches the per-try timeout it is not reset; a new attempt starts (as
+	// a retry, after the retry backoff, counting against num_retries and
+	// max_retries) while the old one stays in flight. Needs PerTryTimeout.
+	OnPerTryTimeout bool
+	// Delay is gRPC's hedgingDelay: while no attempt has answered, another
+	// is sent every Delay, up to MaxAttempts in all. 0 disables it.
+	Delay time.Duration
+	// MaxAttempts bounds the attempts of a delay-hedged call, the first
+	// included: default 2, at most 5 (gRPC's cap).
+	MaxAttempts int
+}
+
+// maxInflight bounds the attempts of one call in flight at once.
+const maxInflight = 8
+
 // RetryBudget is Envoy's retry_budget.
 type RetryBudget struct {
 	Percent        float64 // default 20
@@ -154,6 +175,9 @@ func (p *Policy) Validate() error {
 	}
 	if p.MaxRequests == 0 {
 		p.MaxRequests = 1024
+	}
+	if p.Hedge.Delay > 0 && p.Hedge.MaxAttempts == 0 {
+		p.Hedge.MaxAttempts = 2
 	}
 	switch p.PanicThreshold {
 	case 0:
@@ -194,6 +218,12 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("%w: workers must be between 1 and 1024, got %d", ErrConfig, p.Workers)
 	case p.RouteTimeout < 0 || p.PerTryTimeout < 0:
 		return fmt.Errorf("%w: timeouts must not be negative", ErrConfig)
+	case p.Hedge.OnPerTryTimeout && p.PerTryTimeout == 0:
+		return fmt.Errorf("%w: hedge_on_per_try_timeout needs a per_try_timeout", ErrConfig)
+	case p.Hedge.Delay < 0 || (p.Hedge.Delay > 0 && (p.Hedge.MaxAttempts < 2 || p.Hedge.MaxAttempts > 5)):
+		return fmt.Errorf("%w: hedging delay must be >= 0 and max_attempts between 2 and 5, got %v and %d", ErrConfig, p.Hedge.Delay, p.Hedge.MaxAttempts)
+	case p.Hedge.OnPerTryTimeout && p.Retries.NumRetries+1 > maxInflight:
+		return fmt.Errorf("%w: hedging allows at most %d attempts in flight", ErrConfig, maxInflight)
 	case p.PanicThreshold < 0 || p.PanicThreshold > 100:
 		return fmt.Errorf("%w: panic_threshold must be between 0 and 100, got %d", ErrConfig, p.PanicThreshold)
 	case p.MaxRequests < 1:
