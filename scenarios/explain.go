@@ -93,7 +93,7 @@ func writePolicy(b *strings.Builder, p sidecar.Policy) {
 	default:
 		b.WriteString("      hedging: off\n")
 	}
-	if p.PanicThreshold == 0 {
+	if p.PanicThreshold == sidecar.NoPanic {
 		b.WriteString("      panic_threshold: 0 (never panic)\n")
 	} else {
 		fmt.Fprintf(b, "      panic_threshold: %d%%\n", p.PanicThreshold)

@@ -129,3 +129,27 @@ func TestHedgingTailShowsTheEffect(t *testing.T) {
 	assert.True(t, amp > 1.02 && amp < 1.15, "a few percent more attempts, got %.3f", amp)
 	assert.Positive(t, hedged.Sidecars[0].HedgeWins)
 }
+
+// TestSmallClusterPanicShowsTheEffect checks small-cluster-panic's promise:
+// Envoy's defaults eject nothing in 3 hosts, panic mode brings the ejected
+// hosts back, and Istio's panic threshold of 0 keeps them out.
+func TestSmallClusterPanicShowsTheEffect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a shipped scenario")
+	}
+	doc, err := scenarios.Load("small-cluster-panic")
+	require.NoError(t, err)
+	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2, Replications: 3})
+	require.NoError(t, err)
+	rate := map[string]float64{}
+	ejections := map[string]int64{}
+	for _, v := range results.Summarize(exp).Variants {
+		rate[v.Name] = v.Workloads[0].ErrorRate.Mean
+		ejections[v.Name] = v.Sidecars[0].Ejections
+	}
+	assert.InDelta(t, 2.0/3, rate["envoy-defaults"], 0.002)
+	assert.Zero(t, ejections["envoy-defaults"], "10% of 3 hosts allows no ejection")
+	assert.InDelta(t, 2.0/3, rate["eject-up-to-100pct"], 0.002, "panic mode sends traffic back to the ejected hosts")
+	assert.Positive(t, ejections["eject-up-to-100pct"])
+	assert.Less(t, rate["istio-no-panic"], 0.005)
+}

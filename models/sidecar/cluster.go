@@ -154,7 +154,7 @@ func (c *Cluster) rebuild() error {
 			c.healthy = append(c.healthy, i)
 		}
 	}
-	if n := len(c.hosts); len(c.healthy)*100 < c.policy.PanicThreshold*n {
+	if n := len(c.hosts); len(c.healthy)*100 < max(c.policy.PanicThreshold, 0)*n { // NoPanic never panics
 		c.healthy = c.healthy[:0]
 		for i := range c.hosts {
 			c.healthy = append(c.healthy, i)

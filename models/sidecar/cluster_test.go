@@ -515,3 +515,29 @@ func TestHedging(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateIsIdempotent(t *testing.T) {
+	// The scenario layer validates a policy and NewCluster validates it
+	// again: defaults must not be applied twice (a resolved "never panic"
+	// once came back as the default 50%).
+	for _, p := range []Policy{
+		{LB: "random"},
+		{LB: "random", PanicThreshold: NoPanic, Outlier: &outlier.Config{MaxEjectionPercent: outlier.Pct(100)}},
+		{LB: "round_robin", PerTryTimeout: time.Second, Hedge: HedgePolicy{OnPerTryTimeout: true}, Retries: RetryPolicy{NumRetries: 2, Budget: &RetryBudget{}}},
+		{LB: "round_robin", Hedge: HedgePolicy{Delay: time.Millisecond}},
+	} {
+		once := p
+		require.NoError(t, once.Validate())
+		twice := once
+		if once.Outlier != nil {
+			c := *once.Outlier
+			twice.Outlier = &c
+		}
+		if once.Retries.Budget != nil {
+			b := *once.Retries.Budget
+			twice.Retries.Budget = &b
+		}
+		require.NoError(t, twice.Validate())
+		assert.Equal(t, once, twice)
+	}
+}

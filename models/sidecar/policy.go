@@ -103,8 +103,9 @@ type Policy struct {
 	Outlier *outlier.Config
 	// PanicThreshold is Envoy's healthy_panic_threshold in percent: when
 	// fewer than this share of hosts are healthy, the proxy balances over
-	// all of them, ejected ones included. Default 50; Istio sets 0 (never
-	// panic) whenever outlier detection is configured. Use NoPanic for 0.
+	// all of them, ejected ones included. 0 means the default, 50; NoPanic
+	// is Envoy's 0%, never panic, which Istio sets whenever outlier
+	// detection is configured.
 	PanicThreshold int
 }
 
@@ -162,7 +163,7 @@ type RetryBudget struct {
 
 // Validate checks p and fills Workers, backoff and limits with Envoy's
 // defaults where they are zero. RouteTimeout 0 is kept: it disables the
-// timeout.
+// timeout. Validate is idempotent: a validated policy validates to itself.
 func (p *Policy) Validate() error {
 	if _, ok := lb.Get(p.LB); !ok {
 		return fmt.Errorf("%w: unknown lb policy %q", ErrConfig, p.LB)
@@ -179,11 +180,8 @@ func (p *Policy) Validate() error {
 	if p.Hedge.Delay > 0 && p.Hedge.MaxAttempts == 0 {
 		p.Hedge.MaxAttempts = 2
 	}
-	switch p.PanicThreshold {
-	case 0:
-		p.PanicThreshold = 50
-	case NoPanic:
-		p.PanicThreshold = 0
+	if p.PanicThreshold == 0 {
+		p.PanicThreshold = 50 // NoPanic stays NoPanic, so Validate is idempotent
 	}
 	if p.Outlier != nil {
 		c := p.Outlier.WithDefaults()
@@ -224,7 +222,7 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("%w: hedging delay must be >= 0 and max_attempts between 2 and 5, got %v and %d", ErrConfig, p.Hedge.Delay, p.Hedge.MaxAttempts)
 	case p.Hedge.OnPerTryTimeout && p.Retries.NumRetries+1 > maxInflight:
 		return fmt.Errorf("%w: hedging allows at most %d attempts in flight", ErrConfig, maxInflight)
-	case p.PanicThreshold < 0 || p.PanicThreshold > 100:
+	case (p.PanicThreshold < 0 && p.PanicThreshold != NoPanic) || p.PanicThreshold > 100:
 		return fmt.Errorf("%w: panic_threshold must be between 0 and 100, got %d", ErrConfig, p.PanicThreshold)
 	case p.MaxRequests < 1:
 		return fmt.Errorf("%w: max_requests must be >= 1, got %d", ErrConfig, p.MaxRequests)
