@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
 	"github.com/meshsim/meshsim/sim/stats"
 )
 
@@ -165,12 +166,11 @@ func limits(cfg MM1Config) (until, customers int64) {
 // expDuration draws an exponential duration with the given mean exactly as
 // the engine's dist.Exponential samples it: one uniform u in (0, 1) from
 // Rand.Float64Open, the inverse CDF -mean*ln(1-u) in float64 ns, rounded to
-// the nearest ns. The logarithm is flog, a copy of the engine's portable log
-// (sim/dist/fmath.go is unexported), so the baseline pays for the same
-// arithmetic as the engine and gets the same bits:
-// TestExpDurationMatchesDist checks them draw for draw.
+// the nearest ns. The logarithm is the engine's portable dist.Log, so the
+// baseline pays for the same arithmetic as the engine and gets the same
+// bits: TestExpDurationMatchesDist checks them draw for draw.
 func expDuration(r *sim.Rand, mean time.Duration) time.Duration {
-	ns := float64(-float64(mean) * flog(1-r.Float64Open()))
+	ns := float64(-float64(mean) * dist.Log(1-r.Float64Open()))
 	if !(ns > 0) {
 		return 0
 	}
@@ -178,51 +178,6 @@ func expDuration(r *sim.Rand, mean time.Duration) time.Duration {
 		return math.MaxInt64
 	}
 	return time.Duration(math.Round(ns))
-}
-
-// flog returns the natural logarithm of x. It is sim/dist's flog verbatim:
-// the standard library's pure-Go algorithm (FreeBSD msun e_log.c) with every
-// product rounded by an explicit float64 conversion so that no
-// multiply-add is fused and the result is the same on every machine.
-func flog(x float64) float64 {
-	const (
-		ln2Hi = 6.93147180369123816490e-01 /* 3fe62e42 fee00000 */
-		ln2Lo = 1.90821492927058770002e-10 /* 3dea39ef 35793c76 */
-		l1    = 6.666666666666735130e-01   /* 3FE55555 55555593 */
-		l2    = 3.999999999940941908e-01   /* 3FD99999 9997FA04 */
-		l3    = 2.857142874366239149e-01   /* 3FD24924 94229359 */
-		l4    = 2.222219843214978396e-01   /* 3FCC71C5 1D8E78AF */
-		l5    = 1.818357216161805012e-01   /* 3FC74664 96CB03DE */
-		l6    = 1.531383769920937332e-01   /* 3FC39A09 D078C69F */
-		l7    = 1.479819860511658591e-01   /* 3FC2F112 DF3E5244 */
-	)
-	switch {
-	case x != x || math.IsInf(x, 1):
-		return x
-	case x < 0:
-		return math.NaN()
-	case x == 0:
-		return math.Inf(-1)
-	}
-	// Reduce: x = 2**k * (1+f), sqrt(2)/2 < 1+f < sqrt(2).
-	f1, ki := math.Frexp(x)
-	if f1 < math.Sqrt2/2 {
-		f1 *= 2
-		ki--
-	}
-	f := f1 - 1
-	k := float64(ki)
-	s := f / (2 + f)
-	s2 := float64(s * s)
-	s4 := float64(s2 * s2)
-	a := float64(s4*l7) + l5
-	a = float64(s4*a) + l3
-	a = float64(s4*a) + l1
-	b := float64(s4*l6) + l4
-	b = float64(s4*b) + l2
-	R := float64(s2*a) + float64(s4*b)
-	hfsq := float64(float64(0.5*f) * f)
-	return float64(k*ln2Hi) - ((hfsq - (float64(s*(hfsq+R)) + float64(k*ln2Lo))) - f)
 }
 
 // timeRing is a FIFO of arrival times in a growable circular buffer whose
