@@ -34,7 +34,6 @@ package maglev
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 
@@ -106,23 +105,16 @@ func (builder) Build(opts lb.BuildOptions) (lb.Picker, error) {
 	if n == 0 {
 		return &picker{}, nil
 	}
-	var sum uint64
-	for i, h := range opts.Hosts {
-		w := h.Weight()
-		if w == 0 {
-			return nil, fmt.Errorf("%w: %s: host %d has weight 0, must be >= 1", lb.ErrConfig, Name, i)
-		}
-		sum += uint64(w)
-	}
-	if sum > math.MaxUint32 {
-		return nil, fmt.Errorf("%w: %s: host weights sum to %d, must be <= %d", lb.ErrConfig, Name, sum, uint64(math.MaxUint32))
+	norm, err := hash.NormalizedWeights(Name, opts.Hosts)
+	if err != nil {
+		return nil, err
 	}
 	entries := make([]entry, n)
 	maxWeight := 0.0
-	for i, h := range opts.Hosts {
+	for i := range opts.Hosts {
 		key := strconv.Itoa(i)
 		e := &entries[i]
-		*e = entry{key: key, host: int32(i), weight: float64(h.Weight()) / float64(sum)}
+		*e = entry{key: key, host: int32(i), weight: norm[i]}
 		e.offset = hash.Sum64([]byte(key), 0) % size
 		e.skip = hash.Sum64([]byte(key), 1)%(size-1) + 1
 		maxWeight = max(maxWeight, e.weight)

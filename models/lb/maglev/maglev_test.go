@@ -8,45 +8,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshsim/meshsim/models/lb"
+	"github.com/meshsim/meshsim/models/lb/internal/lbtest"
 	"github.com/meshsim/meshsim/models/lb/maglev"
-	"github.com/meshsim/meshsim/sim"
 )
 
-type host struct{ weight uint32 }
-
-func (h host) ActiveRequests() int { return 0 }
-func (h host) Weight() uint32      { return h.weight }
-
-func weighted(ws ...uint32) []lb.Host {
-	hs := make([]lb.Host, len(ws))
-	for i, w := range ws {
-		hs[i] = host{w}
-	}
-	return hs
-}
-
-func equal(n int) []lb.Host {
-	hs := make([]lb.Host, n)
-	for i := range hs {
-		hs[i] = host{1}
-	}
-	return hs
-}
+// The shared test doubles (models/lb/internal/lbtest), bound to maglev.
+var (
+	weighted = lbtest.Weighted
+	equal    = lbtest.Equal
+	pick     = lbtest.Pick
+)
 
 func build(t testing.TB, hs []lb.Host, cfg lb.Config) lb.Picker {
 	t.Helper()
-	b, ok := lb.Get(maglev.Name)
-	require.True(t, ok)
-	p, err := b.Build(lb.BuildOptions{Hosts: hs, Rand: sim.NewRand(1, 1), Config: cfg})
-	require.NoError(t, err)
-	return p
-}
-
-func pick(t testing.TB, p lb.Picker, key uint64) int {
-	t.Helper()
-	h, err := p.Pick(lb.PickInfo{HashKey: key, Attempt: 1})
-	require.NoError(t, err)
-	return h
+	return lbtest.Build(t, maglev.Name, hs, cfg, nil)
 }
 
 func TestConfig(t *testing.T) {

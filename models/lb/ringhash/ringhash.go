@@ -98,23 +98,11 @@ func (builder) Build(opts lb.BuildOptions) (lb.Picker, error) {
 		return &picker{}, nil
 	}
 	// normalizeHostWeights: Envoy requires the sum to fit in a uint32.
-	var sum uint64
-	for i, h := range opts.Hosts {
-		w := h.Weight()
-		if w == 0 {
-			return nil, fmt.Errorf("%w: %s: host %d has weight 0, must be >= 1", lb.ErrConfig, Name, i)
-		}
-		sum += uint64(w)
+	norm, err := hash.NormalizedWeights(Name, opts.Hosts)
+	if err != nil {
+		return nil, err
 	}
-	if sum > math.MaxUint32 {
-		return nil, fmt.Errorf("%w: %s: host weights sum to %d, must be <= %d", lb.ErrConfig, Name, sum, uint64(math.MaxUint32))
-	}
-	norm := make([]float64, n)
-	minNorm := 1.0
-	for i, h := range opts.Hosts {
-		norm[i] = float64(h.Weight()) / float64(sum)
-		minNorm = min(minNorm, norm[i])
-	}
+	minNorm := slices.Min(norm)
 	scale := min(math.Ceil(float64(minNorm*float64(cfg.minSize)))/minNorm, float64(cfg.maxSize))
 	size := int(math.Ceil(scale))
 
