@@ -10,6 +10,7 @@ import (
 	"github.com/meshsim/meshsim/models/sidecar"
 	"github.com/meshsim/meshsim/models/workload"
 	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
 
 	// The load-balancing policies a scenario can name.
 	_ "github.com/meshsim/meshsim/models/lb/leastrequest"
@@ -79,13 +80,23 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		byName[svcSpec.Name] = svc
 		policies[svcSpec.Name] = svcSpec.Sidecar
 	}
+	net, err := newNetwork(sc.Network)
+	if err != nil {
+		return nil, err
+	}
+	svcZones := make([][]string, len(sc.Services))
+	byIndex := make(map[string]int, len(sc.Services))
+	for i, sp := range sc.Services {
+		svcZones[i] = sp.Zones
+		byIndex[sp.Name] = i
+	}
 	// Each instance that makes calls has its own sidecar: one cluster per
 	// target service, configured by the target's sidecar block.
 	for i, svc := range w.services {
-		for _, in := range svc.Instances() {
+		for k, in := range svc.Instances() {
 			var callers []mesh.Caller
 			for _, t := range targets[i] {
-				c, err := newCluster(w.s, streams, in.Name(), byName[t], policies[t], pool)
+				c, err := newCluster(w.s, streams, in.Name(), byName[t], policies[t], pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t]], len(byName[t].Instances())))
 				if err != nil {
 					return nil, err
 				}
@@ -133,7 +144,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if !ok {
 			return nil, fmt.Errorf("scenario: workload %s: unknown target %q", wl.Name, wl.Target)
 		}
-		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], pool)
+		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())))
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +189,7 @@ type clusterOf struct {
 
 // newCluster builds caller's proxy towards svc under the target's sidecar
 // policy.
-func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.Service, sc Sidecar, pool *mesh.Pool) (*sidecar.Cluster, error) {
+func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.Service, sc Sidecar, pool *mesh.Pool, latency []dist.Dist) (*sidecar.Cluster, error) {
 	policy, err := sc.Policy()
 	if err != nil {
 		return nil, fmt.Errorf("scenario: service %s: sidecar: %w", svc.Name(), err)
@@ -188,12 +199,66 @@ func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.
 		ups[i] = in
 	}
 	c, err := sidecar.NewCluster(s, streams, sidecar.Config{
-		Name: caller + "->" + svc.Name(), Upstreams: ups, Policy: policy, Pool: pool,
+		Name: caller + "->" + svc.Name(), Upstreams: ups, Policy: policy, Pool: pool, Latency: latency,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %s: %w", caller, err)
 	}
 	return c, nil
+}
+
+// network holds the built latency distributions; nil means no delay.
+type network struct{ same, cross dist.Dist }
+
+func newNetwork(n Network) (*network, error) {
+	if n.SameZone == nil && n.CrossZone == nil {
+		return nil, nil
+	}
+	var net network
+	var err error
+	if n.SameZone != nil {
+		if net.same, err = n.SameZone.Build(); err != nil {
+			return nil, fmt.Errorf("scenario: network.same_zone: %w", err)
+		}
+	}
+	if n.CrossZone != nil {
+		if net.cross, err = n.CrossZone.Build(); err != nil {
+			return nil, fmt.Errorf("scenario: network.cross_zone: %w", err)
+		}
+	}
+	if net.same == nil {
+		net.same = net.cross
+	}
+	if net.cross == nil {
+		net.cross = net.same
+	}
+	return &net, nil
+}
+
+// latencies returns the one-way delay from a caller in zone from to each
+// of n instances placed over zones, or nil without a network.
+func (net *network) latencies(from string, zones []string, n int) []dist.Dist {
+	if net == nil {
+		return nil
+	}
+	out := make([]dist.Dist, n)
+	for i := range out {
+		to := zoneOf(zones, i)
+		if from == "" || to == "" || from == to {
+			out[i] = net.same
+		} else {
+			out[i] = net.cross
+		}
+	}
+	return out
+}
+
+// zoneOf is the zone of instance i of a service placed over zones.
+func zoneOf(zones []string, i int) string {
+	if len(zones) == 0 {
+		return ""
+	}
+	return zones[i%len(zones)]
 }
 
 // callSteps turns a service's call steps into the model's, with calls as

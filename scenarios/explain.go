@@ -22,6 +22,15 @@ func (d *Document) Explain() (string, error) {
 	sc := d.Scenario
 	fmt.Fprintf(&b, "scenario: %s\nseed: %d\nduration: %v\nwarmup: %v\nreplications: %d\nlimits: {max_events: %d}\n",
 		sc.Name, sc.Seed, time.Duration(sc.Duration), time.Duration(sc.Warmup), sc.Replications, sc.Limits.MaxEvents)
+	if n := sc.Network; n.SameZone != nil || n.CrossZone != nil {
+		net, err := newNetwork(n)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "network: {same_zone: %s, cross_zone: %s} (one way, per request and per answer)\n", net.same, net.cross)
+	} else {
+		b.WriteString("network: none (no delay)\n")
+	}
 	for _, v := range variants {
 		fmt.Fprintf(&b, "variant %s:\n", v.Name)
 		for _, w := range v.Scenario.Workloads {
@@ -43,6 +52,9 @@ func (d *Document) Explain() (string, error) {
 			}
 			fmt.Fprintf(&b, "  service %s:\n    replicas: %d\n    concurrency: %d\n    queue: %s\n    service_time: %s\n",
 				svc.Name, svc.Replicas, svc.Concurrency, queue, st)
+			if len(svc.Zones) > 0 {
+				fmt.Fprintf(&b, "    zones: [%s] (instance i in zones[i mod %d])\n", strings.Join(svc.Zones, ", "), len(svc.Zones))
+			}
 			p, err := svc.Sidecar.Policy()
 			if err != nil {
 				return "", err

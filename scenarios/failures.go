@@ -160,3 +160,23 @@ func (c *checker) calls(s *Scenario) {
 		}
 	}
 }
+
+// network checks the network block and the zone names.
+func (c *checker) network(s *Scenario) {
+	if d := s.Network.SameZone; d != nil {
+		c.dist("network.same_zone", d, false)
+	}
+	if d := s.Network.CrossZone; d != nil {
+		c.dist("network.cross_zone", d, false)
+	}
+	for i, svc := range s.Services {
+		for k, z := range svc.Zones {
+			c.name(fmt.Sprintf("services[%d].zones[%d]", i, k), z)
+		}
+	}
+	for i, w := range s.Workloads {
+		if w.Zone != "" {
+			c.name(fmt.Sprintf("workloads[%d].zone", i), w.Zone)
+		}
+	}
+}

@@ -237,7 +237,7 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 		if co.fromWorkload {
 			open += co.c.Open() // the workloads' requests; the rest are calls between services
 		}
-		unanswered += co.c.Unanswered()
+		unanswered += co.c.Unanswered() - co.c.InTransit() // on the network: at no instance
 		st := co.c.Stats()
 		var ejections int64
 		if d := co.c.Detector(); d != nil {
@@ -263,7 +263,7 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 		return nil, fmt.Errorf("%w: %s: workloads count %d in flight, proxies hold %d open", ErrConservation, where, inFlight, open)
 	}
 	if unanswered != held {
-		return nil, fmt.Errorf("%w: %s: proxies wait for %d attempts, instances hold %d", ErrConservation, where, unanswered, held)
+		return nil, fmt.Errorf("%w: %s: proxies wait for %d attempts not on the network, instances hold %d", ErrConservation, where, unanswered, held)
 	}
 	return rep, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -130,4 +131,34 @@ services:
 	// amplification 0.0017.
 	assert.InDelta(t, 0.008, float64(failed)/float64(done), 0.0015)
 	assert.InDelta(t, 1.24, float64(attempts)/float64(calls), 0.01)
+}
+
+func TestNetworkLatencyByZone(t *testing.T) {
+	// Round robin over two instances, one in the workload's zone and one
+	// not: requests take 5ms of service plus 2 x 1ms or 2 x 10ms.
+	doc, err := Parse("zones.yaml", []byte(`version: 1
+name: zones
+duration: 10s
+workloads: [{name: web, arrival: {dist: constant, value: 10ms}, target: api, zone: a}]
+services:
+  - {name: api, replicas: 2, zones: [a, b], service_time: {dist: constant, value: 5ms}}
+network:
+  same_zone: {dist: constant, value: 1ms}
+  cross_zone: {dist: constant, value: 10ms}
+`))
+	require.NoError(t, err)
+	exp, err := Run(context.Background(), doc, Options{Workers: 1})
+	require.NoError(t, err)
+	h := exp.Variants[0].Replications[0].Workloads[0].Latency
+	assert.Equal(t, int64(7*time.Millisecond), h.Min())
+	assert.Equal(t, int64(25*time.Millisecond), h.Max())
+	assert.InDelta(t, float64(16*time.Millisecond), h.Mean(), float64(100*time.Microsecond))
+
+	_, err = Parse("zones.yaml", []byte(`version: 1
+duration: 10s
+workloads: [{name: web, arrival: {rate: 10/s}, target: api}]
+services: [{name: api, service_time: {dist: constant, value: 5ms}}]
+network: {same_zone: {dist: expo, mean: 1ms}}
+`))
+	assert.EqualError(t, err, `zones.yaml:5:29: network.same_zone.dist: unknown distribution "expo"; did you mean "exponential"?`)
 }

@@ -25,6 +25,7 @@ type Scenario struct {
 	Workloads    []Workload `yaml:"workloads"`
 	Services     []Service  `yaml:"services"`
 	Failures     []Failure  `yaml:"failures"`
+	Network      Network    `yaml:"network"`
 	Variants     []Variant  `yaml:"variants"`
 
 	// File is the path or library name the scenario was loaded from, used in
@@ -46,6 +47,7 @@ type Workload struct {
 	Name    string   `yaml:"name"`
 	Arrival DistSpec `yaml:"arrival"` // inter-arrival time; `rate:` is shorthand for the mean
 	Target  string   `yaml:"target"`  // a service name
+	Zone    string   `yaml:"zone"`    // where the workload's clients are, for network latency
 }
 
 // Service is a set of identical instances behind callers' load balancers.
@@ -55,6 +57,10 @@ type Service struct {
 	Concurrency int      `yaml:"concurrency"` // slots per instance; default 1
 	Queue       Queue    `yaml:"queue"`       // waiting room per instance; default unbounded
 	ServiceTime DistSpec `yaml:"service_time"`
+	// Zones places the instances round-robin over these zones: instance i
+	// is in zones[i % len(zones)]. Network latency depends on whether the
+	// caller is in the same zone.
+	Zones []string `yaml:"zones"`
 	// Calls are the handler's downstream calls, made through the
 	// instance's own sidecar after the service time, step by step.
 	Calls []CallStep `yaml:"calls"`
@@ -80,6 +86,15 @@ type CallStep struct {
 // Call is one call of a parallel step.
 type Call struct {
 	To string `yaml:"to"`
+}
+
+// Network is the one-way delay between a caller's sidecar and an instance,
+// drawn once for the request and once for its answer: same_zone when both
+// are in the same zone (or either has none), cross_zone otherwise. One of
+// the two alone applies to every hop. Left out, the network takes no time.
+type Network struct {
+	SameZone  *DistSpec `yaml:"same_zone"`
+	CrossZone *DistSpec `yaml:"cross_zone"`
 }
 
 // ErrorRate is a probability of failing and the status the failure answers

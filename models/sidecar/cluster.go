@@ -8,6 +8,7 @@ import (
 	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/models/outlier"
 	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
 )
 
 // maxTried bounds the hosts a call remembers for the previous_hosts
@@ -28,6 +29,8 @@ const (
 	evPerTryTimeout                  // Ptr is the *attempt
 	evBackoff                        // Ptr is the *call
 	evHedge                          // Ptr is the *call
+	evDeliver                        // Ptr is the *mesh.Request, Arg the host: it reaches the host
+	evReturn                         // Ptr is the *mesh.Request, Arg the outcome: its answer reaches the proxy
 )
 
 // Stats counts what a cluster did for measured requests. Attempts minus
@@ -79,6 +82,11 @@ type Cluster struct {
 	detector *outlier.Detector
 	seenVer  uint64
 	panics   int64 // picks made in panic mode
+	// The network: per-host one-way latency, its stream, and the measured
+	// requests and answers in transit (neither at the host nor back yet).
+	latency        []dist.Dist
+	netRnd         *sim.Rand
+	transitMeasure int64
 	// direct is set when the policy has no timeouts and no retries: a call
 	// is then exactly one attempt, and the proxy forwards the request
 	// itself instead of making a call and a second request (the hot path
@@ -105,6 +113,10 @@ type Config struct {
 	// Pool supplies the upstream requests; it is shared with the models
 	// that serve them.
 	Pool *mesh.Pool
+	// Latency is the one-way network delay to each upstream, in host
+	// order (nil: none). A request and its answer each take one draw, from
+	// the cluster's own stream "<name>"/"net".
+	Latency []dist.Dist
 }
 
 // NewCluster builds the cluster's pickers, one per worker, each drawing
@@ -119,6 +131,13 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		return nil, fmt.Errorf("%w: cluster %s: no request pool", ErrConfig, cfg.Name)
 	}
 	c := &Cluster{s: s, name: cfg.Name, policy: p, rnd: streams.Get(cfg.Name, "retry"), reqs: cfg.Pool}
+	if cfg.Latency != nil {
+		if len(cfg.Latency) != len(cfg.Upstreams) {
+			return nil, fmt.Errorf("%w: cluster %s: %d latencies for %d upstreams", ErrConfig, cfg.Name, len(cfg.Latency), len(cfg.Upstreams))
+		}
+		c.latency = cfg.Latency
+		c.netRnd = streams.Get(cfg.Name, "net")
+	}
 	c.direct = p.RouteTimeout == 0 && p.PerTryTimeout == 0 && p.Retries.NumRetries == 0 && p.Hedge.Delay == 0
 	for _, up := range cfg.Upstreams {
 		c.hosts = append(c.hosts, &host{up: up})
@@ -331,12 +350,45 @@ func (c *Cluster) forward(r *mesh.Request) {
 	}
 	r.Hop = mesh.Hop{Origin: r.Origin, Host: int32(h), Local: int32(local), Worker: int32(worker), Epoch: c.epoch, Sent: now}
 	r.Origin = c
-	c.hosts[h].up.Arrive(r)
+	c.deliver(h, r)
+}
+
+// deliver hands r to host h, after the network delay if there is one.
+func (c *Cluster) deliver(h int, r *mesh.Request) {
+	if c.latency == nil {
+		c.hosts[h].up.Arrive(r)
+		return
+	}
+	if r.Measured {
+		c.transitMeasure++
+	}
+	c.s.After(c.latency[h].Sample(c.netRnd), c, sim.Event{Kind: evDeliver, Arg: int64(h), Ptr: r})
+}
+
+// delayAnswer sends the answer o to r back over the network from host h
+// and reports whether it did; false means there is no network delay.
+func (c *Cluster) delayAnswer(h int, r *mesh.Request, o mesh.Outcome) bool {
+	if c.latency == nil {
+		return false
+	}
+	if r.Measured {
+		c.transitMeasure++
+	}
+	c.s.After(c.latency[h].Sample(c.netRnd), c, sim.Event{Kind: evReturn, Arg: int64(o), Ptr: r})
+	return true
 }
 
 // Finish receives the upstream's answer to a request forwarded in direct
 // mode, and hands r back to its origin: Cluster implements mesh.Origin.
 func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
+	if c.delayAnswer(int(r.Hop.Host), r, o) {
+		return
+	}
+	c.answerDirect(r, o)
+}
+
+// answerDirect handles an answer that has reached the proxy in direct mode.
+func (c *Cluster) answerDirect(r *mesh.Request, o mesh.Outcome) {
 	now := c.s.Now()
 	hop := r.Hop
 	c.active--
@@ -400,7 +452,7 @@ func (c *Cluster) start(cl *call, retry bool) {
 	up.Created = now
 	up.Measured = cl.req.Measured
 	up.Origin = a
-	c.hosts[h].up.Arrive(up) // may answer before it returns
+	c.deliver(h, up) // may answer before it returns
 }
 
 // pick chooses a host with the call's worker's picker, re-picking hosts
@@ -563,6 +615,24 @@ func (c *Cluster) Handle(ev sim.Event) {
 		cl := ev.Ptr.(*call)
 		cl.backoff = sim.Timer{}
 		c.start(cl, true)
+	case evDeliver:
+		r := ev.Ptr.(*mesh.Request)
+		if r.Measured {
+			c.transitMeasure--
+		}
+		c.hosts[ev.Arg].up.Arrive(r)
+	case evReturn:
+		r := ev.Ptr.(*mesh.Request)
+		if r.Measured {
+			c.transitMeasure--
+		}
+		o := mesh.Outcome(ev.Arg)
+		if a, ok := r.Origin.(*attempt); ok {
+			c.answer(a, r, o)
+			c.reqs.Put(r)
+			return
+		}
+		c.answerDirect(r, o)
 	case evHedge:
 		cl := ev.Ptr.(*call)
 		cl.hedge = sim.Timer{}
@@ -686,9 +756,16 @@ func (c *Cluster) putAttempt(a *attempt) {
 // Finish receives the upstream's answer: attempt implements mesh.Origin.
 func (a *attempt) Finish(r *mesh.Request, o mesh.Outcome) {
 	c := a.call.c
+	if c.delayAnswer(a.host, r, o) {
+		return
+	}
 	c.answer(a, r, o)
 	c.reqs.Put(r)
 }
+
+// InTransit returns the measured requests and answers on the network:
+// sent but not at the host yet, or answered but not back yet.
+func (c *Cluster) InTransit() int64 { return c.transitMeasure }
 
 // Open returns the measured requests the proxy has received and not yet
 // ended: in flight, for the origins' books.

@@ -13,6 +13,7 @@ import (
 	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/models/outlier"
 	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
 )
 
 // upstream answers each request after delay with the next outcome of its
@@ -539,5 +540,33 @@ func TestValidateIsIdempotent(t *testing.T) {
 		}
 		require.NoError(t, twice.Validate())
 		assert.Equal(t, once, twice)
+	}
+}
+
+func TestNetworkLatency(t *testing.T) {
+	// Two hosts: 1ms away and 5ms away, each way. With round robin the
+	// answers come back 10ms (service) + 2ms and 10ms + 10ms after the
+	// sends, in direct mode and through the call path alike.
+	ms := time.Millisecond
+	for _, p := range []Policy{{}, {RouteTimeout: time.Hour}} {
+		s := sim.NewScheduler(sim.Config{})
+		near := &upstream{s: s, delay: 10 * ms, script: []mesh.Outcome{mesh.OutcomeOK}}
+		far := &upstream{s: s, delay: 10 * ms, script: []mesh.Outcome{mesh.OutcomeOK}}
+		d1, _ := dist.Constant(ms)
+		d5, _ := dist.Constant(5 * ms)
+		pool := &mesh.Pool{}
+		p.LB = "round_robin"
+		c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: []Upstream{near, far}, Policy: p, Pool: pool, Latency: []dist.Dist{d1, d5}})
+		require.NoError(t, err)
+		cl := &caller{s: s, pool: pool}
+		cl.send(c)
+		cl.send(c)
+		assert.Equal(t, int64(2), c.InTransit(), "both requests on the network")
+		require.NoError(t, s.Run())
+		assert.ElementsMatch(t, []string{"ok@12ms", "ok@20ms"}, cl.ended)
+		assert.Zero(t, c.InTransit())
+		assert.Zero(t, c.Unanswered())
+		assert.Equal(t, []sim.Time{sim.Time(ms)}, near.arrived, "the request reached the near host 1ms after it was sent")
+		assert.Equal(t, []sim.Time{sim.Time(5 * ms)}, far.arrived)
 	}
 }
