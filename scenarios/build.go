@@ -62,7 +62,12 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		}
 		steps, tgts := callSteps(svcSpec.Calls)
 		targets[len(w.services)] = tgts
+		var limit mesh.RateLimit
+		if rl := svcSpec.RateLimit; rl != nil {
+			limit = mesh.RateLimit{MaxTokens: int64(rl.MaxTokens), TokensPerFill: int64(max(rl.TokensPerFill, 1)), FillInterval: time.Duration(rl.FillInterval)}
+		}
 		svc, err := mesh.NewService(w.s, streams, mesh.ServiceConfig{
+			RateLimit:    limit,
 			Name:         svcSpec.Name,
 			Replicas:     svcSpec.Replicas,
 			Concurrency:  svcSpec.Concurrency,

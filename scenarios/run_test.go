@@ -162,3 +162,29 @@ network: {same_zone: {dist: expo, mean: 1ms}}
 `))
 	assert.EqualError(t, err, `zones.yaml:5:29: network.same_zone.dist: unknown distribution "expo"; did you mean "exponential"?`)
 }
+
+func TestRateLimitShedsTheExcess(t *testing.T) {
+	// 400 requests/s, evenly spaced, at one instance limited to 100 tokens
+	// refilled 10 every 100ms (100/s): after the first 100 the excess is
+	// answered 429, and the proxy's 5xx retries leave it alone.
+	doc, err := Parse("rl.yaml", []byte(`version: 1
+name: rl
+duration: 10s
+workloads: [{name: web, arrival: {dist: constant, value: 2500us}, target: api}]
+services:
+  - name: api
+    concurrency: 100
+    service_time: {dist: constant, value: 1ms}
+    rate_limit: {max_tokens: 100, tokens_per_fill: 10, fill_interval: 100ms}
+    sidecar: {retries: {attempts: 2, retry_on: [5xx]}}
+`))
+	require.NoError(t, err)
+	exp, err := Run(context.Background(), doc, Options{Workers: 1})
+	require.NoError(t, err)
+	rep := exp.Variants[0].Replications[0]
+	o := rep.Workloads[0].Outcomes
+	// 3999 arrivals in 10s; 100 + 99 fills x 10 = 1090 tokens by 9.99s.
+	assert.Equal(t, int64(1090), o.OK+o.InFlight)
+	assert.Equal(t, int64(3999-1090), o.Shed)
+	assert.Equal(t, rep.Sidecars[0].Calls, rep.Sidecars[0].Attempts, "a 429 is not retried")
+}

@@ -66,8 +66,11 @@ type Service struct {
 	Calls []CallStep `yaml:"calls"`
 	// Errors makes a share of requests fail: the instance does the work,
 	// then answers with the status.
-	Errors  ErrorRate `yaml:"errors"`
-	Sidecar Sidecar   `yaml:"sidecar"`
+	Errors ErrorRate `yaml:"errors"`
+	// RateLimit is Envoy's local rate limit on each instance: over it a
+	// request is answered 429 at once (outcome shed; not retried on 5xx).
+	RateLimit *RateLimit `yaml:"rate_limit"`
+	Sidecar   Sidecar    `yaml:"sidecar"`
 }
 
 // CallStep is one step of a handler: a call to one service, or calls to
@@ -95,6 +98,14 @@ type Call struct {
 type Network struct {
 	SameZone  *DistSpec `yaml:"same_zone"`
 	CrossZone *DistSpec `yaml:"cross_zone"`
+}
+
+// RateLimit is Envoy's local_ratelimit token bucket: max_tokens, full at
+// the start, refilled with tokens_per_fill (default 1) every fill_interval.
+type RateLimit struct {
+	MaxTokens     int      `yaml:"max_tokens"`
+	TokensPerFill int      `yaml:"tokens_per_fill"`
+	FillInterval  Duration `yaml:"fill_interval"`
 }
 
 // ErrorRate is a probability of failing and the status the failure answers

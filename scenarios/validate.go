@@ -333,6 +333,17 @@ func (c *checker) service(i int, svc *Service) dist.Dist {
 	if e := svc.Errors; !(e.Probability >= 0 && e.Probability <= 1) {
 		c.errorf(p+"errors.probability", false, "", "must be between 0 and 1, got %g", e.Probability)
 	}
+	if rl := svc.RateLimit; rl != nil {
+		if rl.MaxTokens < 1 {
+			c.errorf(p+"rate_limit.max_tokens", false, "", "must be >= 1, got %d", rl.MaxTokens)
+		}
+		if rl.TokensPerFill < 0 {
+			c.errorf(p+"rate_limit.tokens_per_fill", false, "", "must be >= 1, got %d", rl.TokensPerFill)
+		}
+		if rl.FillInterval <= 0 {
+			c.errorf(p+"rate_limit.fill_interval", false, "e.g. fill_interval: 1s", "must be > 0")
+		}
+	}
 	if st := svc.Errors.Status; st != 0 && st != 500 && st != 503 {
 		c.errorf(p+"errors.status", false, "meshsim models 500 (an error) and 503 (unavailable)", "unsupported status %d", st)
 	}

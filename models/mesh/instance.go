@@ -43,6 +43,17 @@ type Instance struct {
 	errorOutcome Outcome
 	errRnd       *sim.Rand
 
+	// Envoy's local rate limit (a token bucket per pod): tokens are added
+	// tokensPerFill at a time every fillInterval, up to maxTokens; a request
+	// that finds none is answered 429 (OutcomeShed) at once.
+	limited       bool
+	maxTokens     int64
+	tokensPerFill int64
+	fillInterval  time.Duration
+	tokens        int64
+	lastFill      sim.Time
+	shed          int64 // measured requests answered 429
+
 	// The handler's downstream calls (calls.go).
 	steps   []Step
 	callers []Caller
@@ -84,6 +95,13 @@ func (in *Instance) Weight() uint32 { return 1 }
 func (in *Instance) Arrive(r *Request) {
 	now := in.s.Now()
 	r.Arrived = now
+	if in.limited && !in.take(now) {
+		if r.Measured {
+			in.shed++
+		}
+		r.Origin.Finish(r, OutcomeShed)
+		return
+	}
 	if in.busy >= in.concurrency && in.queueBound != Unbounded && in.queue.len() >= in.queueBound {
 		r.Origin.Finish(r, OutcomeRejected)
 		return
@@ -154,6 +172,32 @@ func (in *Instance) respond(r *Request, o Outcome) {
 	}
 	r.Origin.Finish(r, o)
 }
+
+// take refills the token bucket for the fill intervals that ended by now
+// (Envoy fills on a timer, in whole intervals) and takes a token if there
+// is one. O(1), no events.
+func (in *Instance) take(now sim.Time) bool {
+	if n := int64(now.Sub(in.lastFill) / in.fillInterval); n > 0 {
+		in.tokens = min(in.maxTokens, in.tokens+n*in.tokensPerFill)
+		in.lastFill = in.lastFill.Add(time.Duration(n) * in.fillInterval)
+	}
+	if in.tokens == 0 {
+		return false
+	}
+	in.tokens--
+	return true
+}
+
+// SetRateLimit installs a local rate limit: a bucket of maxTokens, full at
+// the start, refilled with tokensPerFill every fillInterval.
+func (in *Instance) SetRateLimit(maxTokens, tokensPerFill int64, fillInterval time.Duration) {
+	in.limited = true
+	in.maxTokens, in.tokensPerFill, in.fillInterval = maxTokens, tokensPerFill, fillInterval
+	in.tokens, in.lastFill = maxTokens, in.s.Now()
+}
+
+// Shed returns the measured requests answered 429 by the rate limit.
+func (in *Instance) Shed() int64 { return in.shed }
 
 // SetSlow multiplies the service time of requests that start from now on
 // by factor (1 is normal speed). It panics on a factor <= 0, which

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +190,31 @@ func TestWarmupResetCountsWorkInProgressFromTheReset(t *testing.T) {
 	st := svc.Stats(s.Now())
 	assert.InDelta(t, 1.0, st.Utilisation, 1e-12)
 	assert.InDelta(t, 1.0/3, st.QueueLengthMean, 1e-12)
+}
+
+func TestLocalRateLimit(t *testing.T) {
+	// A bucket of 5 tokens, 2 more every 100ms (in whole intervals): 8
+	// requests at 0 -> 5 pass; 4 at 150ms -> 2 pass (one fill); 6 at 450ms
+	// -> 5 pass (3 fills of 2, capped at 5).
+	s := sim.NewScheduler(sim.Config{})
+	svc := newService(t, s, 1, 100, Unbounded, time.Millisecond)
+	in := svc.Instances()[0]
+	in.SetRateLimit(5, 2, 100*time.Millisecond)
+	o := &origin{s: s}
+	burst := func(at time.Duration, n int) {
+		require.NoError(t, s.RunUntil(sim.Time(at)))
+		for i := 0; i < n; i++ {
+			o.send(in)
+		}
+	}
+	burst(0, 8)
+	burst(150*time.Millisecond, 4)
+	burst(450*time.Millisecond, 6)
+	require.NoError(t, s.Run())
+	counts := map[string]int{}
+	for _, e := range o.ended {
+		counts[e[:strings.IndexByte(e, '@')]]++
+	}
+	assert.Equal(t, map[string]int{"ok": 12, "shed": 6}, counts)
+	assert.Equal(t, int64(6), in.Shed())
 }

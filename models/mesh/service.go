@@ -3,6 +3,7 @@ package mesh
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/meshsim/meshsim/models/lb"
 	"github.com/meshsim/meshsim/sim"
@@ -29,6 +30,17 @@ type ServiceConfig struct {
 	// Pool supplies the child requests.
 	Steps []Step
 	Pool  *Pool
+	// RateLimit, when MaxTokens > 0, is Envoy's local rate limit on each
+	// instance.
+	RateLimit RateLimit
+}
+
+// RateLimit is a token bucket: MaxTokens, refilled with TokensPerFill every
+// FillInterval (Envoy's local_ratelimit token_bucket).
+type RateLimit struct {
+	MaxTokens     int64
+	TokensPerFill int64
+	FillInterval  time.Duration
 }
 
 func (c ServiceConfig) validate() error {
@@ -43,6 +55,8 @@ func (c ServiceConfig) validate() error {
 		return fmt.Errorf("%w: service %s: queue bound %d < 0", ErrConfig, c.Name, c.QueueBound)
 	case c.ServiceTime == nil:
 		return fmt.Errorf("%w: service %s: no service time distribution", ErrConfig, c.Name)
+	case c.RateLimit.MaxTokens < 0 || (c.RateLimit.MaxTokens > 0 && (c.RateLimit.TokensPerFill < 1 || c.RateLimit.FillInterval <= 0)):
+		return fmt.Errorf("%w: service %s: rate limit needs max_tokens >= 1, tokens_per_fill >= 1 and fill_interval > 0", ErrConfig, c.Name)
 	case !stepsValid(c.Steps):
 		return fmt.Errorf("%w: service %s: a step needs calls and 1 <= wait <= its calls", ErrConfig, c.Name)
 	case len(c.Steps) > 0 && c.Pool == nil:
@@ -85,6 +99,9 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 			pool:        cfg.Pool,
 		}
 		in.SetErrors(cfg.ErrorProb, cfg.ErrorOutcome)
+		if rl := cfg.RateLimit; rl.MaxTokens > 0 {
+			in.SetRateLimit(rl.MaxTokens, rl.TokensPerFill, rl.FillInterval)
+		}
 		svc.instances = append(svc.instances, in)
 		svc.hosts = append(svc.hosts, in)
 	}

@@ -230,7 +230,7 @@ func (c *Cluster) record(h int, r outlier.Result) {
 // a 500 is a 5xx, a 503 a gateway failure.
 func outcomeResult(o mesh.Outcome) outlier.Result {
 	switch o {
-	case mesh.OutcomeOK:
+	case mesh.OutcomeOK, mesh.OutcomeShed: // a 429 is a 4xx: not a failure to the detector
 		return outlier.Success
 	case mesh.OutcomeRejected:
 		return outlier.GatewayFailure
@@ -533,6 +533,8 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 		return
 	}
 	switch o {
+	case mesh.OutcomeShed:
+		c.finish(cl, mesh.OutcomeShed) // a 429 is not a 5xx: not retried
 	case mesh.OutcomeRejected:
 		c.retryOrFail(cl, fail503, mesh.OutcomeRejected)
 	default:

@@ -570,3 +570,13 @@ func TestNetworkLatency(t *testing.T) {
 		assert.Equal(t, []sim.Time{sim.Time(5 * ms)}, far.arrived)
 	}
 }
+
+func TestA429IsNotRetried(t *testing.T) {
+	s := sim.NewScheduler(sim.Config{})
+	u := &upstream{s: s, delay: time.Millisecond, script: []mesh.Outcome{mesh.OutcomeShed, mesh.OutcomeOK}}
+	c, cl := newCluster(t, s, Policy{Retries: RetryPolicy{NumRetries: 2, RetryOn: Retry5xx | RetryGatewayError | RetryRetriableStatusCodes}}, u)
+	cl.send(c)
+	require.NoError(t, s.Run())
+	assert.Equal(t, []string{"shed@1ms"}, cl.ended)
+	assert.Equal(t, int64(1), c.Stats().Attempts)
+}
