@@ -50,6 +50,15 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	pool := &mesh.Pool{}
 	byName := make(map[string]*mesh.Service, len(sc.Services))
 	targets := make([][]string, len(sc.Services)) // each service's call targets, in order of first appearance
+	// Each distinct workload path gets a route id, in workload order.
+	var paths []string
+	routeID := map[string]int32{}
+	for _, wl := range sc.Workloads {
+		if _, ok := routeID[wl.Route]; wl.Route != "" && !ok {
+			routeID[wl.Route] = int32(len(paths))
+			paths = append(paths, wl.Route)
+		}
+	}
 	policies := make(map[string]Sidecar, len(sc.Services))
 	for _, svcSpec := range sc.Services {
 		st, err := svcSpec.ServiceTime.Build()
@@ -60,7 +69,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if !svcSpec.Queue.Unbounded {
 			bound = svcSpec.Queue.Bound
 		}
-		steps, tgts := callSteps(svcSpec.Calls)
+		steps, tgts := callSteps(svcSpec, paths)
 		targets[len(w.services)] = tgts
 		var limit mesh.RateLimit
 		if rl := svcSpec.RateLimit; rl != nil {
@@ -165,6 +174,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			Pool:         pool,
 			Warmup:       w.warmup,
 			End:          w.until,
+			Route:        routeOf(routeID, wl.Route),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
@@ -266,10 +276,20 @@ func zoneOf(zones []string, i int) string {
 	return zones[i%len(zones)]
 }
 
-// callSteps turns a service's call steps into the model's, with calls as
-// indexes into the service's distinct targets (in order of first
-// appearance), which it also returns.
-func callSteps(calls []CallStep) ([]mesh.Step, []string) {
+// routeOf is the route id of a workload's path, -1 for none.
+func routeOf(ids map[string]int32, path string) int32 {
+	if id, ok := ids[path]; ok {
+		return id
+	}
+	return -1
+}
+
+// callSteps turns a service's call steps, or its routes, into the model's,
+// with calls as indexes into the service's distinct targets (in order of
+// first appearance), which it also returns. A gateway's routing table has
+// one entry per workload path (paths), from its longest matching route.
+func callSteps(svc Service, paths []string) ([]mesh.Step, []string) {
+	calls := svc.Calls
 	var steps []mesh.Step
 	var targets []string
 	index := func(t string) int {
@@ -280,6 +300,25 @@ func callSteps(calls []CallStep) ([]mesh.Step, []string) {
 		}
 		targets = append(targets, t)
 		return len(targets) - 1
+	}
+	if len(svc.Routes) > 0 {
+		table := make([]mesh.Route, len(paths))
+		for id, path := range paths {
+			k := matchRoute(svc.Routes, path)
+			if k < 0 {
+				continue // no route: 404
+			}
+			rt := svc.Routes[k]
+			if rt.To != "" {
+				table[id] = mesh.Route{Callers: []int{index(rt.To)}, Weights: []int{1}}
+				continue
+			}
+			for _, d := range rt.Split {
+				table[id].Callers = append(table[id].Callers, index(d.To))
+				table[id].Weights = append(table[id].Weights, d.Weight)
+			}
+		}
+		return []mesh.Step{{Routes: table}}, targets
 	}
 	for _, st := range calls {
 		if st.To != "" {

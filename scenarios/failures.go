@@ -103,6 +103,35 @@ func (c *checker) calls(s *Scenario) {
 		}
 	}
 	for i, svc := range s.Services {
+		if len(svc.Routes) > 0 && len(svc.Calls) > 0 {
+			c.errorf(fmt.Sprintf("services[%d].routes", i), false, "put the calls in the services the routes lead to", "a gateway (routes:) cannot also have calls:")
+		}
+		for k, rt := range svc.Routes {
+			p := fmt.Sprintf("services[%d].routes[%d]", i, k)
+			if !strings.HasPrefix(rt.Match, "/") {
+				c.errorf(p+".match", false, "e.g. match: /checkout", "a route matches a path prefix starting with /, got %q", rt.Match)
+			}
+			switch {
+			case rt.To != "" && len(rt.Split) > 0:
+				c.errorf(p, false, "use either to: or split:", "a route has one destination or a split, not both")
+			case rt.To != "":
+				check(p+".to", rt.To, i)
+			case len(rt.Split) > 0:
+				total := 0
+				for m, d := range rt.Split {
+					check(fmt.Sprintf("%s.split[%d].to", p, m), d.To, i)
+					if d.Weight < 0 {
+						c.errorf(fmt.Sprintf("%s.split[%d].weight", p, m), false, "", "must be >= 0, got %d", d.Weight)
+					}
+					total += d.Weight
+				}
+				if total < 1 {
+					c.errorf(p+".split", false, "", "the weights must add up to at least 1")
+				}
+			default:
+				c.errorf(p, false, "e.g. {match: /checkout, to: checkout}", "a route needs to: or split:")
+			}
+		}
 		for k, st := range svc.Calls {
 			p := fmt.Sprintf("services[%d].calls[%d]", i, k)
 			switch {
@@ -179,4 +208,45 @@ func (c *checker) network(s *Scenario) {
 			c.name(fmt.Sprintf("workloads[%d].zone", i), w.Zone)
 		}
 	}
+}
+
+// routes checks that every workload's route reaches a destination when its
+// target is a gateway.
+func (c *checker) routes(s *Scenario) {
+	gateways := map[string][]RouteSpec{}
+	for _, svc := range s.Services {
+		if len(svc.Routes) > 0 {
+			gateways[svc.Name] = svc.Routes
+		}
+	}
+	for i, w := range s.Workloads {
+		routes, ok := gateways[w.Target]
+		if !ok {
+			continue
+		}
+		p := fmt.Sprintf("workloads[%d].route", i)
+		if w.Route == "" {
+			c.errorf(fmt.Sprintf("workloads[%d].target", i), false, "add route: /path", "%s is a gateway: the workload needs a route", w.Target)
+			continue
+		}
+		if matchRoute(routes, w.Route) < 0 {
+			var matches []string
+			for _, r := range routes {
+				matches = append(matches, r.Match)
+			}
+			c.errorf(p, false, "routes of "+w.Target+": "+strings.Join(matches, ", "), "no route of %s matches %q", w.Target, w.Route)
+		}
+	}
+}
+
+// matchRoute returns the index of the route whose match is the longest
+// prefix of path (the first of equal length), or -1.
+func matchRoute(routes []RouteSpec, path string) int {
+	best, bestLen := -1, -1
+	for i, r := range routes {
+		if strings.HasPrefix(path, r.Match) && len(r.Match) > bestLen {
+			best, bestLen = i, len(r.Match)
+		}
+	}
+	return best
 }

@@ -153,3 +153,32 @@ func TestSmallClusterPanicShowsTheEffect(t *testing.T) {
 	assert.Positive(t, ejections["eject-up-to-100pct"])
 	assert.Less(t, rate["istio-no-panic"], 0.005)
 }
+
+// TestCanarySplitShowsTheEffect checks canary-split's promise: the error
+// rate of /checkout is the canary's share times its 20% failure rate, and
+// /catalog is untouched by the split.
+func TestCanarySplitShowsTheEffect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a shipped scenario")
+	}
+	doc, err := scenarios.Load("canary-split")
+	require.NoError(t, err)
+	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2, Replications: 3})
+	require.NoError(t, err)
+	want := map[string]float64{"canary-0pct": 0, "canary-10pct": 0.02, "canary-50pct": 0.10}
+	var catalog []float64
+	for _, v := range results.Summarize(exp).Variants {
+		for _, w := range v.Workloads {
+			switch w.Name {
+			case "shoppers":
+				assert.InDelta(t, want[v.Name], w.ErrorRate.Mean, 0.003, v.Name)
+			case "browsers":
+				assert.Zero(t, w.ErrorRate.Mean)
+				catalog = append(catalog, w.LatencyS.Mean)
+			}
+		}
+	}
+	require.Len(t, catalog, 3)
+	assert.Equal(t, catalog[0], catalog[1], "the split does not touch /catalog")
+	assert.Equal(t, catalog[0], catalog[2])
+}

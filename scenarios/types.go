@@ -48,6 +48,9 @@ type Workload struct {
 	Arrival DistSpec `yaml:"arrival"` // inter-arrival time; `rate:` is shorthand for the mean
 	Target  string   `yaml:"target"`  // a service name
 	Zone    string   `yaml:"zone"`    // where the workload's clients are, for network latency
+	// Route is the requests' path, matched by gateways' routes, e.g.
+	// /checkout/cart.
+	Route string `yaml:"route"`
 }
 
 // Service is a set of identical instances behind callers' load balancers.
@@ -61,6 +64,12 @@ type Service struct {
 	// is in zones[i % len(zones)]. Network latency depends on whether the
 	// caller is in the same zone.
 	Zones []string `yaml:"zones"`
+	// Routes make the service an API gateway: after its own service time
+	// (the edge's cost) it sends each request to the destination of the
+	// route whose match is the longest prefix of the request's path; a
+	// split sends each request to one destination at random in proportion
+	// to the weights (a canary). A path no route matches is answered 404.
+	Routes []RouteSpec `yaml:"routes"`
 	// Calls are the handler's downstream calls, made through the
 	// instance's own sidecar after the service time, step by step.
 	Calls []CallStep `yaml:"calls"`
@@ -84,6 +93,24 @@ type CallStep struct {
 	To       string `yaml:"to"`
 	Parallel []Call `yaml:"parallel"`
 	Wait     int    `yaml:"wait"`
+}
+
+// RouteSpec is one route of a gateway: a path prefix, and either one
+// destination or a weighted split.
+//
+//	routes:
+//	  - {match: /checkout, split: [{to: checkout, weight: 90}, {to: checkout-canary, weight: 10}]}
+//	  - {match: /, to: frontend}
+type RouteSpec struct {
+	Match string        `yaml:"match"`
+	To    string        `yaml:"to"`
+	Split []Destination `yaml:"split"`
+}
+
+// Destination is one weighted destination of a split.
+type Destination struct {
+	To     string `yaml:"to"`
+	Weight int    `yaml:"weight"`
 }
 
 // Call is one call of a parallel step.

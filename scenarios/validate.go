@@ -207,6 +207,7 @@ func (c *checker) check(s *Scenario) {
 	}
 	c.failures(s)
 	c.calls(s)
+	c.routes(s)
 	c.network(s)
 	c.variants(s.Variants)
 	c.load(s, arrivals, times)

@@ -18,6 +18,39 @@ type Caller interface {
 type Step struct {
 	Calls []int
 	Wait  int
+	// Routes, when set, makes this a routing step (an API gateway): the
+	// request's Route indexes Routes, whose entry picks one caller by
+	// weight, or none (no route matched: the handler answers 404, an
+	// error). Calls and Wait are then unused.
+	Routes []Route
+}
+
+// Route is where a routing step sends one route: Callers (indexes into
+// the instance's callers) with integer Weights, picked at random in
+// proportion to the weights from the instance's "route" stream. An empty
+// route matches nothing.
+type Route struct {
+	Callers []int
+	Weights []int
+}
+
+// pick returns the caller for a draw u in [0, total weight).
+func (r *Route) pick(u int) int {
+	for i, w := range r.Weights {
+		if u < w {
+			return r.Callers[i]
+		}
+		u -= w
+	}
+	return r.Callers[len(r.Callers)-1]
+}
+
+func (r *Route) total() int {
+	t := 0
+	for _, w := range r.Weights {
+		t += w
+	}
+	return t
 }
 
 // frame is the state of one request's handler while its steps run. It
@@ -73,9 +106,24 @@ func (in *Instance) runStep(f *frame) {
 	f.stepOK, f.stepFailed = 0, 0
 	f.sending = true
 	now := in.s.Now()
-	for _, c := range st.Calls {
+	calls := st.Calls
+	if st.Routes != nil {
+		rt := int(f.req.Route)
+		if rt < 0 || rt >= len(st.Routes) || len(st.Routes[rt].Callers) == 0 {
+			f.sending = false
+			f.stepFailed = 1
+			in.respond(f.req, OutcomeError) // 404: no route
+			in.detach(f)
+			return
+		}
+		r := &st.Routes[rt]
+		in.oneCall[0] = r.pick(in.routeRnd.IntN(r.total()))
+		calls = in.oneCall[:]
+	}
+	for _, c := range calls {
 		child := in.pool.Get()
 		child.Key = f.req.Key
+		child.Route = f.req.Route
 		child.Created = now
 		child.Measured = f.req.Measured
 		child.Origin = f
@@ -94,8 +142,12 @@ func (in *Instance) runStep(f *frame) {
 // or fails it when it can no longer have them.
 func (in *Instance) settle(f *frame) {
 	st := &in.steps[f.step]
+	calls, wait := len(st.Calls), st.Wait
+	if st.Routes != nil {
+		calls, wait = 1, 1
+	}
 	switch {
-	case f.stepOK >= st.Wait:
+	case f.stepOK >= wait:
 		f.step++
 		if f.step == len(in.steps) {
 			in.respond(f.req, OutcomeOK)
@@ -103,7 +155,7 @@ func (in *Instance) settle(f *frame) {
 			return
 		}
 		in.runStep(f)
-	case len(st.Calls)-f.stepFailed < st.Wait:
+	case calls-f.stepFailed < wait:
 		in.respond(f.req, OutcomeError) // a failed dependency: 500
 		in.detach(f)
 	}

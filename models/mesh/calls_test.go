@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +87,43 @@ func TestStepValidation(t *testing.T) {
 		_, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{Name: "a", Replicas: 1, Concurrency: 1, ServiceTime: st, Steps: steps, Pool: &Pool{}})
 		assert.ErrorIs(t, err, ErrConfig)
 	}
+}
+
+func TestRoutingStep(t *testing.T) {
+	// A gateway with two routes: route 0 splits 90/10 between callers 0
+	// and 1, route 1 goes to caller 2; a request with no route (or an
+	// unknown one) is answered 404, an error.
+	s := sim.NewScheduler(sim.Config{})
+	st, _ := dist.Constant(time.Millisecond)
+	o := &origin{s: s}
+	svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+		Name: "gw", Replicas: 1, Concurrency: 1000, QueueBound: Unbounded, ServiceTime: st, Pool: &o.pool,
+		Steps: []Step{{Routes: []Route{{Callers: []int{0, 1}, Weights: []int{90, 10}}, {Callers: []int{2}, Weights: []int{1}}}}},
+	})
+	require.NoError(t, err)
+	deps := []*dependency{{s: s, delay: time.Millisecond}, {s: s, delay: time.Millisecond}, {s: s, delay: time.Millisecond}}
+	svc.Instances()[0].SetCallers([]Caller{deps[0], deps[1], deps[2]})
+	send := func(route int32) {
+		r := o.pool.Get()
+		r.Origin, r.Measured, r.Route = o, true, route
+		svc.Instances()[0].Arrive(r)
+	}
+	for i := 0; i < 10000; i++ {
+		send(0)
+	}
+	send(1)
+	send(-1)
+	send(7)
+	require.NoError(t, s.Run())
+	// Binomial(10000, 0.1): sd 30.
+	assert.InDelta(t, 1000, deps[1].got, 150)
+	assert.Equal(t, 10000, deps[0].got+deps[1].got)
+	assert.Equal(t, 1, deps[2].got)
+	errors := 0
+	for _, e := range o.ended {
+		if strings.HasPrefix(e, "error") {
+			errors++
+		}
+	}
+	assert.Equal(t, 2, errors, "no route and an unknown route: 404")
 }

@@ -55,10 +55,12 @@ type Instance struct {
 	shed          int64 // measured requests answered 429
 
 	// The handler's downstream calls (calls.go).
-	steps   []Step
-	callers []Caller
-	pool    *Pool
-	frames  []*frame
+	steps    []Step
+	callers  []Caller
+	pool     *Pool
+	frames   []*frame
+	routeRnd *sim.Rand // weighted splits of routing steps: "<name>"/"route"
+	oneCall  [1]int
 
 	// Busy and waiting time are summed per request rather than sampled at
 	// every change: busyArea holds the service time, within the window, of

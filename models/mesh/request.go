@@ -58,8 +58,11 @@ type Request struct {
 	Hop Hop
 	// Tag is a small number the request's origin keeps on it, such as the
 	// handler step a child request belongs to.
-	Tag  int32
-	live bool // between Get and Put: catches a request finished twice
+	Tag int32
+	// Route is the request's route (its path), as an index into the
+	// routing tables of the gateways it passes; -1 for none.
+	Route int32
+	live  bool // between Get and Put: catches a request finished twice
 }
 
 // Hop is a proxy's per-request forwarding state; see Request.Hop.
@@ -80,7 +83,7 @@ type Pool struct {
 	nextID uint64
 }
 
-// Get returns a zeroed request with a fresh ID (IDs count from 1 in the
+// Get returns a zeroed request (Route -1: none) with a fresh ID (IDs count from 1 in the
 // order requests are created, so they are stable across runs).
 func (p *Pool) Get() *Request {
 	var r *Request
@@ -93,6 +96,7 @@ func (p *Pool) Get() *Request {
 	}
 	p.nextID++
 	r.ID = p.nextID
+	r.Route = -1
 	r.live = true
 	return r
 }

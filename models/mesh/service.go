@@ -97,6 +97,7 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 			errRnd:      streams.Get(name, "errors"),
 			steps:       cfg.Steps,
 			pool:        cfg.Pool,
+			routeRnd:    streams.Get(name, "route"),
 		}
 		in.SetErrors(cfg.ErrorProb, cfg.ErrorOutcome)
 		if rl := cfg.RateLimit; rl.MaxTokens > 0 {
@@ -165,6 +166,19 @@ func (svc *Service) Stats(now sim.Time) ServiceStats {
 
 func stepsValid(steps []Step) bool {
 	for _, st := range steps {
+		if st.Routes != nil {
+			for _, r := range st.Routes {
+				if len(r.Callers) != len(r.Weights) || (len(r.Callers) > 0 && r.total() < 1) {
+					return false
+				}
+				for _, w := range r.Weights {
+					if w < 0 {
+						return false
+					}
+				}
+			}
+			continue
+		}
 		if len(st.Calls) == 0 || st.Wait < 1 || st.Wait > len(st.Calls) {
 			return false
 		}

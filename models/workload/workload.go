@@ -33,6 +33,9 @@ type OpenConfig struct {
 	// requests created in it are counted. End 0 means no end.
 	Warmup sim.Time
 	End    sim.Time
+	// Route is the requests' route for gateways (an index the builder
+	// assigns to each distinct path); -1 for none.
+	Route int32
 }
 
 // Open is an open-loop workload. It draws inter-arrival times from the
@@ -75,6 +78,7 @@ func (w *Open) Handle(sim.Event) {
 	r := w.cfg.Pool.Get()
 	w.sent++
 	r.Key = w.sent
+	r.Route = w.cfg.Route
 	r.Created = now
 	r.Measured = now >= w.cfg.Warmup && (w.cfg.End == 0 || now < w.cfg.End)
 	r.Origin = w
