@@ -182,3 +182,20 @@ func TestCanarySplitShowsTheEffect(t *testing.T) {
 	assert.Equal(t, catalog[0], catalog[1], "the split does not touch /catalog")
 	assert.Equal(t, catalog[0], catalog[2])
 }
+
+// TestReadmeLibraryExample is the README's "As a Go library" snippet, so
+// that it stays true.
+func TestReadmeLibraryExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a shipped scenario")
+	}
+	doc, err := scenarios.Load("slow-pod")
+	require.NoError(t, err)
+	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2})
+	require.NoError(t, err)
+	cmp, err := exp.Compare("least-request", "round-robin")
+	require.NoError(t, err)
+	d, err := cmp.Quantile("web", 0.99)
+	require.NoError(t, err)
+	require.Less(t, d.Hi, 0.0)
+}
