@@ -286,51 +286,71 @@ func less(a, b *entry) bool {
 }
 
 // up sifts the entry at i towards the root and reports whether it moved.
+// The caller has already recorded the entry's position at i, so when it
+// stays (the common case for a small heap) nothing is written.
 func (s *Scheduler) up(i int) bool {
 	h := s.heap
+	if i == 0 {
+		return false
+	}
+	p := (i - 1) >> 2
+	if !less(&h[i], &h[p]) {
+		return false
+	}
 	e := h[i]
-	start := i
-	for i > 0 {
-		p := (i - 1) >> 2
-		if !less(&e, &h[p]) {
-			break
-		}
+	for {
 		h[i] = h[p]
 		s.slots[h[i].slot].pos = int32(i)
 		i = p
+		if i == 0 {
+			break
+		}
+		p = (i - 1) >> 2
+		if !less(&e, &h[p]) {
+			break
+		}
 	}
 	h[i] = e
 	s.slots[e.slot].pos = int32(i)
-	return i != start
+	return true
 }
 
-// down sifts the entry at i towards the leaves.
+// down sifts the entry at i towards the leaves. Like up, it writes nothing
+// when the entry stays where it is.
 func (s *Scheduler) down(i int) {
 	h := s.heap
-	n := len(h)
+	m := s.minChild(i)
+	if m < 0 || !less(&h[m], &h[i]) {
+		return
+	}
 	e := h[i]
 	for {
-		c := 4*i + 1
-		if c >= n {
-			break
-		}
-		m := c
-		end := c + 4
-		if end > n {
-			end = n
-		}
-		for j := c + 1; j < end; j++ {
-			if less(&h[j], &h[m]) {
-				m = j
-			}
-		}
-		if !less(&h[m], &e) {
-			break
-		}
 		h[i] = h[m]
 		s.slots[h[i].slot].pos = int32(i)
 		i = m
+		m = s.minChild(i)
+		if m < 0 || !less(&h[m], &e) {
+			break
+		}
 	}
 	h[i] = e
 	s.slots[e.slot].pos = int32(i)
+}
+
+// minChild returns the index of the least of i's up to four children, or
+// -1 if it has none.
+func (s *Scheduler) minChild(i int) int {
+	h := s.heap
+	c := 4*i + 1
+	if c >= len(h) {
+		return -1
+	}
+	m := c
+	end := min(c+4, len(h))
+	for j := c + 1; j < end; j++ {
+		if less(&h[j], &h[m]) {
+			m = j
+		}
+	}
+	return m
 }

@@ -96,16 +96,16 @@ func Constant(v time.Duration) (Dist, error) {
 	if v < 0 {
 		return nil, errParam("constant", "value must be >= 0, got %v", v)
 	}
-	return constant{v}, nil
+	return &constant{v}, nil
 }
 
-func (d constant) Sample(r *sim.Rand) time.Duration {
+func (d *constant) Sample(r *sim.Rand) time.Duration {
 	r.Float64Open() // keep the stream in step (see the package doc)
 	return d.v
 }
-func (d constant) Mean() time.Duration { return d.v }
-func (d constant) String() string      { return "constant(" + d.v.String() + ")" }
-func (d constant) Quantile(p float64) time.Duration {
+func (d *constant) Mean() time.Duration { return d.v }
+func (d *constant) String() string      { return "constant(" + d.v.String() + ")" }
+func (d *constant) Quantile(p float64) time.Duration {
 	checkP(p)
 	return d.v
 }
@@ -125,18 +125,18 @@ func Uniform(min, max time.Duration) (Dist, error) {
 	if max < min {
 		return nil, errParam("uniform", "max (%v) must be >= min (%v)", max, min)
 	}
-	return uniform{min, max, float64(max - min)}, nil
+	return &uniform{min, max, float64(max - min)}, nil
 }
 
-func (d uniform) Sample(r *sim.Rand) time.Duration { return d.quantile(r.Float64Open()) }
-func (d uniform) quantile(p float64) time.Duration {
+func (d *uniform) Sample(r *sim.Rand) time.Duration { return d.quantile(r.Float64Open()) }
+func (d *uniform) quantile(p float64) time.Duration {
 	return d.min + toDuration(float64(p*d.span))
 }
-func (d uniform) Mean() time.Duration { return d.min + (d.max-d.min)/2 }
-func (d uniform) String() string {
+func (d *uniform) Mean() time.Duration { return d.min + (d.max-d.min)/2 }
+func (d *uniform) String() string {
 	return "uniform(min=" + d.min.String() + ", max=" + d.max.String() + ")"
 }
-func (d uniform) Quantile(p float64) time.Duration {
+func (d *uniform) Quantile(p float64) time.Duration {
 	checkP(p)
 	return d.quantile(p)
 }
@@ -154,19 +154,19 @@ func Exponential(mean time.Duration) (Dist, error) {
 	if mean <= 0 {
 		return nil, errParam("exponential", "mean must be > 0, got %v (use Constant(0) for no delay)", mean)
 	}
-	return exponential{mean, float64(mean)}, nil
+	return &exponential{mean, float64(mean)}, nil
 }
 
-func (d exponential) Sample(r *sim.Rand) time.Duration { return d.quantile(r.Float64Open()) }
+func (d *exponential) Sample(r *sim.Rand) time.Duration { return d.quantile(r.Float64Open()) }
 
 // quantile is -mean*ln(1-p); 1-p is exact for the uniforms Float64Open
 // returns (multiples of 2^-53).
-func (d exponential) quantile(p float64) time.Duration {
+func (d *exponential) quantile(p float64) time.Duration {
 	return toDuration(float64(-d.m * flog(1-p)))
 }
-func (d exponential) Mean() time.Duration { return d.mean }
-func (d exponential) String() string      { return "exponential(mean=" + d.mean.String() + ")" }
-func (d exponential) Quantile(p float64) time.Duration {
+func (d *exponential) Mean() time.Duration { return d.mean }
+func (d *exponential) String() string      { return "exponential(mean=" + d.mean.String() + ")" }
+func (d *exponential) Quantile(p float64) time.Duration {
 	checkP(p)
 	return d.quantile(p)
 }
@@ -189,14 +189,14 @@ func Erlang(k int, mean time.Duration) (Dist, error) {
 	if mean <= 0 {
 		return nil, errParam("erlang", "mean must be > 0, got %v", mean)
 	}
-	return erlang{k, mean, float64(mean) / float64(k)}, nil
+	return &erlang{k, mean, float64(mean) / float64(k)}, nil
 }
 
 // Sample returns -phase*ln((1-u1)*...*(1-uk)), so that Erlang(1, m) draws
 // exactly what Exponential(m) draws. The product is renormalised through a
 // logarithm before it can underflow: each factor is at least 2^-53, so it
 // stays above 2^-953.
-func (d erlang) Sample(r *sim.Rand) time.Duration {
+func (d *erlang) Sample(r *sim.Rand) time.Duration {
 	prod, logs := 1.0, 0.0
 	for range d.k {
 		prod *= 1 - r.Float64Open()
@@ -207,8 +207,8 @@ func (d erlang) Sample(r *sim.Rand) time.Duration {
 	}
 	return toDuration(float64(-d.phase * (logs + flog(prod))))
 }
-func (d erlang) Mean() time.Duration { return d.mean }
-func (d erlang) String() string {
+func (d *erlang) Mean() time.Duration { return d.mean }
+func (d *erlang) String() string {
 	return "erlang(k=" + strconv.Itoa(d.k) + ", mean=" + d.mean.String() + ")"
 }
 
@@ -243,17 +243,17 @@ func Hyperexponential(mean time.Duration, scv float64) (Dist, error) {
 	p2 := 1 / float64((scv+1)*(1+s))
 	p1 := 1 - p2
 	m := float64(mean)
-	return hyperexponential{mean, scv, p1, p2, m / (2 * p1), m / (2 * p2)}, nil
+	return &hyperexponential{mean, scv, p1, p2, m / (2 * p1), m / (2 * p2)}, nil
 }
 
-func (d hyperexponential) Sample(r *sim.Rand) time.Duration {
+func (d *hyperexponential) Sample(r *sim.Rand) time.Duration {
 	u := r.Float64Open()
 	if u < d.p1 {
 		return toDuration(float64(-d.m1 * flog(u/d.p1)))
 	}
 	return toDuration(float64(-d.m2 * flog((1-u)/d.p2)))
 }
-func (d hyperexponential) Mean() time.Duration { return d.mean }
-func (d hyperexponential) String() string {
+func (d *hyperexponential) Mean() time.Duration { return d.mean }
+func (d *hyperexponential) String() string {
 	return "hyperexponential(mean=" + d.mean.String() + ", scv=" + fmtFloat(d.scv) + ")"
 }

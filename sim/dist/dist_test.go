@@ -211,7 +211,7 @@ func quantileOf(sorted []time.Duration, p float64) time.Duration {
 // Quantiler returns the quantile at it.
 func TestSampleIsQuantileOfOneUniform(t *testing.T) {
 	for _, c := range cases {
-		if e, ok := c.d.(erlang); ok && e.k > 1 {
+		if e, ok := c.d.(*erlang); ok && e.k > 1 {
 			continue // draws k uniforms: checked below
 		}
 		t.Run(c.name, func(t *testing.T) {
@@ -398,7 +398,7 @@ func TestLognormalP99Bounds(t *testing.T) {
 	// (up to sqrt of the rounding of maxP99 to ns, about 6e-5).
 	d, err := LognormalMeanP99(mean, maxP99)
 	require.NoError(t, err)
-	assert.InDelta(t, z99, d.(lognormal).sigma, 1e-4)
+	assert.InDelta(t, z99, d.(*lognormal).sigma, 1e-4)
 	assert.InEpsilon(t, float64(maxP99), float64(d.(Quantiler).Quantile(0.99)), 1e-9)
 	// Just above the mean: nearly constant.
 	d, err = LognormalMeanP99(mean, mean+1)

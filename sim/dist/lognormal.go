@@ -41,7 +41,7 @@ func LognormalMeanP99(mean, p99 time.Duration) (Dist, error) {
 	disc := max(z99*z99-float64(2*flog(float64(p99)/float64(mean))), 0)
 	sigma := z99 - math.Sqrt(disc)
 	mu := flog(float64(mean)) - float64(float64(sigma*sigma)/2)
-	return lognormal{
+	return &lognormal{
 		mu:    mu,
 		sigma: sigma,
 		mean:  mean,
@@ -65,7 +65,7 @@ func LognormalMedianSigma(median time.Duration, sigma float64) (Dist, error) {
 	if !(mean < 0x1p63) {
 		return nil, errParam("lognormal", "sigma %v too large: the mean overflows time.Duration", sigma)
 	}
-	return lognormal{
+	return &lognormal{
 		mu:    mu,
 		sigma: sigma,
 		mean:  toDuration(mean),
@@ -73,13 +73,13 @@ func LognormalMedianSigma(median time.Duration, sigma float64) (Dist, error) {
 	}, nil
 }
 
-func (d lognormal) Sample(r *sim.Rand) time.Duration { return d.quantile(r.Float64Open()) }
-func (d lognormal) quantile(p float64) time.Duration {
+func (d *lognormal) Sample(r *sim.Rand) time.Duration { return d.quantile(r.Float64Open()) }
+func (d *lognormal) quantile(p float64) time.Duration {
 	return toDuration(fexp(d.mu + float64(d.sigma*probit(p))))
 }
-func (d lognormal) Mean() time.Duration { return d.mean }
-func (d lognormal) String() string      { return d.str }
-func (d lognormal) Quantile(p float64) time.Duration {
+func (d *lognormal) Mean() time.Duration { return d.mean }
+func (d *lognormal) String() string      { return d.str }
+func (d *lognormal) Quantile(p float64) time.Duration {
 	checkP(p)
 	return d.quantile(p)
 }

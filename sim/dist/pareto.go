@@ -31,7 +31,7 @@ func Pareto(scale time.Duration, shape float64) (Dist, error) {
 	if !(mean < 0x1p63) {
 		return nil, errParam("pareto", "shape %v too close to 1: the mean overflows time.Duration", shape)
 	}
-	return pareto{xm, shape, toDuration(mean),
+	return &pareto{xm, shape, toDuration(mean),
 		"pareto(scale=" + scale.String() + ", shape=" + fmtFloat(shape) + ")"}, nil
 }
 
@@ -46,7 +46,7 @@ func ParetoMean(mean time.Duration, shape float64) (Dist, error) {
 		return nil, err
 	}
 	xm := float64(float64(mean)*(shape-1)) / shape
-	return pareto{xm, shape, mean,
+	return &pareto{xm, shape, mean,
 		"pareto(mean=" + mean.String() + ", shape=" + fmtFloat(shape) + ")"}, nil
 }
 
@@ -57,15 +57,15 @@ func checkShape(shape float64) error {
 	return nil
 }
 
-func (d pareto) Sample(r *sim.Rand) time.Duration { return d.quantile(r.Float64Open()) }
+func (d *pareto) Sample(r *sim.Rand) time.Duration { return d.quantile(r.Float64Open()) }
 
 // quantile is xm*(1-p)^(-1/shape), computed as xm*exp(-ln(1-p)/shape).
-func (d pareto) quantile(p float64) time.Duration {
+func (d *pareto) quantile(p float64) time.Duration {
 	return toDuration(float64(d.xm * fexp(-flog(1-p)/d.shape)))
 }
-func (d pareto) Mean() time.Duration { return d.mean }
-func (d pareto) String() string      { return d.str }
-func (d pareto) Quantile(p float64) time.Duration {
+func (d *pareto) Mean() time.Duration { return d.mean }
+func (d *pareto) String() string      { return d.str }
+func (d *pareto) Quantile(p float64) time.Duration {
 	checkP(p)
 	return d.quantile(p)
 }
