@@ -519,18 +519,15 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 	c.record(a.host, outcomeResult(o))
 	hedged := a.hedged
 	c.putAttempt(a)
-	switch {
-	case o == mesh.OutcomeOK:
+	if o == mesh.OutcomeOK {
 		if hedged && cl.req.Measured {
 			c.stats.HedgeWins++
 		}
 		c.finish(cl, mesh.OutcomeOK)
-	case cl.ninflight > 0:
-		// Another attempt is still in flight: wait for it. (Envoy discards
-		// errors that arrive after a hedge was sent.)
-	}
-	if o == mesh.OutcomeOK || cl.ninflight > 0 {
 		return
+	}
+	if cl.ninflight > 0 {
+		return // another attempt is in flight: wait for it (Envoy discards errors after a hedge was sent)
 	}
 	switch o {
 	case mesh.OutcomeShed:
@@ -549,6 +546,9 @@ func (c *Cluster) retryOrFail(cl *call, class RetryOn, outcome mesh.Outcome) {
 	if rp.RetryOn&class == 0 || cl.attempts > rp.NumRetries {
 		c.finish(cl, outcome)
 		return
+	}
+	if c.s.Scheduled(cl.backoff) {
+		return // a hedge is already waiting in backoff: it is the next attempt
 	}
 	if c.retriesActive >= c.retryLimit() {
 		if cl.req.Measured {

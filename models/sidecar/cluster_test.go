@@ -580,3 +580,55 @@ func TestA429IsNotRetried(t *testing.T) {
 	assert.Equal(t, []string{"shed@1ms"}, cl.ended)
 	assert.Equal(t, int64(1), c.Stats().Attempts)
 }
+
+// failsLater answers its first request with a 500 after slow, and the
+// others ok after fast.
+type failsLater struct {
+	s          *sim.Scheduler
+	slow, fast time.Duration
+	n          int
+	arrived    []sim.Time
+}
+
+func (u *failsLater) Arrive(r *mesh.Request) {
+	u.arrived = append(u.arrived, u.s.Now())
+	d, o := u.fast, mesh.OutcomeOK
+	if u.n == 0 {
+		d, o = u.slow, mesh.OutcomeError
+	}
+	u.n++
+	u.s.After(d, u, sim.Event{Ptr: r, Arg: int64(o)})
+}
+
+func (u *failsLater) Handle(ev sim.Event) {
+	r := ev.Ptr.(*mesh.Request)
+	r.Origin.Finish(r, mesh.Outcome(ev.Arg))
+}
+
+func (u *failsLater) Weight() uint32 { return 1 }
+
+func TestHedgeInBackoffWhenTheFirstAttemptFails(t *testing.T) {
+	// The first attempt reaches its 50ms per-try timeout; the hedge waits
+	// in its backoff; meanwhile, at 51ms, the first attempt fails. The
+	// pending hedge is the next attempt: no second backoff, one more
+	// attempt only, and the call ends once.
+	s := sim.NewScheduler(sim.Config{})
+	u := &failsLater{s: s, slow: 51 * time.Millisecond, fast: 10 * time.Millisecond}
+	pool := &mesh.Pool{}
+	c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: []Upstream{u}, Pool: pool, Policy: Policy{
+		LB: "round_robin", PerTryTimeout: 50 * time.Millisecond, Hedge: HedgePolicy{OnPerTryTimeout: true},
+		Retries: RetryPolicy{NumRetries: 3, RetryOn: Retry5xx, BaseInterval: 50 * time.Millisecond, MaxInterval: 50 * time.Millisecond},
+	}})
+	require.NoError(t, err)
+	cl := &caller{s: s, pool: pool}
+	cl.send(c)
+	require.NoError(t, s.Run())
+	// The premise: with this seed the backoff draw puts the hedge after
+	// the failure (a draw of U[0, 50ms) above 1ms).
+	require.GreaterOrEqual(t, len(u.arrived), 2)
+	require.Greater(t, u.arrived[1], sim.Time(51*time.Millisecond), "the hedge must start after the first attempt failed")
+	require.Len(t, cl.ended, 1, "the call ends exactly once")
+	assert.Contains(t, cl.ended[0], "ok@")
+	assert.Equal(t, 2, u.n, "one hedge, no duplicate attempt")
+	assert.Equal(t, 0, s.Pending(), "no stray timer left")
+}
