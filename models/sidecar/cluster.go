@@ -639,10 +639,12 @@ func (c *Cluster) Handle(ev sim.Event) {
 		cl := ev.Ptr.(*call)
 		cl.hedge = sim.Timer{}
 		if cl.attempts < c.policy.Hedge.MaxAttempts {
-			c.start(cl, false)
-			if !cl.done && cl.attempts < c.policy.Hedge.MaxAttempts {
+			// Schedule the next hedge before starting this one: start may
+			// end the call (and recycle it), and finish cancels the timer.
+			if cl.attempts+1 < c.policy.Hedge.MaxAttempts {
 				cl.hedge = c.s.After(c.policy.Hedge.Delay, c, sim.Event{Kind: evHedge, Ptr: cl})
 			}
+			c.start(cl, false)
 		}
 	default:
 		panic(fmt.Sprintf("sidecar: cluster %s got event kind %d", c.name, ev.Kind))

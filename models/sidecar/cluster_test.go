@@ -632,3 +632,18 @@ func TestHedgeInBackoffWhenTheFirstAttemptFails(t *testing.T) {
 	assert.Equal(t, 2, u.n, "one hedge, no duplicate attempt")
 	assert.Equal(t, 0, s.Pending(), "no stray timer left")
 }
+
+func TestDelayHedgesEndWithTheCall(t *testing.T) {
+	// Hedges every 10ms up to 4 attempts against an upstream that never
+	// answers in time, with max_requests 2: the third attempt overflows,
+	// which ends the call; no hedge timer may outlive it.
+	s := sim.NewScheduler(sim.Config{})
+	u := &upstream{s: s, delay: time.Second, script: []mesh.Outcome{mesh.OutcomeOK}}
+	c, cl := newCluster(t, s, Policy{MaxRequests: 2, Hedge: HedgePolicy{Delay: 10 * time.Millisecond, MaxAttempts: 4}}, u)
+	cl.send(c)
+	require.NoError(t, s.RunUntil(sim.Time(500*time.Millisecond)))
+	assert.Equal(t, []string{"rejected@20ms"}, cl.ended)
+	assert.Equal(t, 2, s.Pending(), "only the two attempts' answers remain, no hedge timer")
+	require.NoError(t, s.Run())
+	assert.Len(t, cl.ended, 1)
+}
