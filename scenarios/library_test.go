@@ -40,13 +40,7 @@ func TestLibraryIsDeterministic(t *testing.T) {
 // peak EWMA's p99 below round robin's, with unpaired 95% intervals that do
 // not overlap, and round robin retrying the slow pod's overflow.
 func TestSlowPodShowsTheEffect(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a shipped scenario")
-	}
-	doc, err := scenarios.Load("slow-pod")
-	require.NoError(t, err)
-	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2})
-	require.NoError(t, err)
+	exp := runShipped(t, "slow-pod", 0)
 	s := results.Summarize(exp)
 	p99 := map[string]results.Interval{}
 	for _, v := range s.Variants {
@@ -68,13 +62,7 @@ func TestSlowPodShowsTheEffect(t *testing.T) {
 // request sends the fast-failing pod more than a sixth of the traffic (so
 // more errors than round robin), and outlier detection all but removes them.
 func TestFastFailingPodShowsTheEffect(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a shipped scenario")
-	}
-	doc, err := scenarios.Load("fast-failing-pod")
-	require.NoError(t, err)
-	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2})
-	require.NoError(t, err)
+	exp := runShipped(t, "fast-failing-pod", 0)
 	errRate := map[string]results.Estimate{}
 	for _, v := range results.Summarize(exp).Variants {
 		errRate[v.Name] = *v.Workloads[0].ErrorRate
@@ -89,13 +77,7 @@ func TestFastFailingPodShowsTheEffect(t *testing.T) {
 // every layer amplify the load on payments and blow up the p99; a retry
 // budget keeps both down.
 func TestRetryStormShowsTheEffect(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a shipped scenario")
-	}
-	doc, err := scenarios.Load("retry-storm")
-	require.NoError(t, err)
-	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2})
-	require.NoError(t, err)
+	exp := runShipped(t, "retry-storm", 0)
 	p99 := map[string]results.Interval{}
 	amp := map[string]float64{}
 	for _, v := range results.Summarize(exp).Variants {
@@ -114,13 +96,7 @@ func TestRetryStormShowsTheEffect(t *testing.T) {
 // TestHedgingTailShowsTheEffect checks hedging-tail's promise: hedging after
 // 40 ms cuts the p99.9 for a few percent more attempts.
 func TestHedgingTailShowsTheEffect(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a shipped scenario")
-	}
-	doc, err := scenarios.Load("hedging-tail")
-	require.NoError(t, err)
-	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2, Replications: 3})
-	require.NoError(t, err)
+	exp := runShipped(t, "hedging-tail", 3)
 	s := results.Summarize(exp)
 	none, hedged := s.Variants[0], s.Variants[1]
 	require.Equal(t, "hedge-after-40ms", hedged.Name)
@@ -134,13 +110,7 @@ func TestHedgingTailShowsTheEffect(t *testing.T) {
 // Envoy's defaults eject nothing in 3 hosts, panic mode brings the ejected
 // hosts back, and Istio's panic threshold of 0 keeps them out.
 func TestSmallClusterPanicShowsTheEffect(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a shipped scenario")
-	}
-	doc, err := scenarios.Load("small-cluster-panic")
-	require.NoError(t, err)
-	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2, Replications: 3})
-	require.NoError(t, err)
+	exp := runShipped(t, "small-cluster-panic", 3)
 	rate := map[string]float64{}
 	ejections := map[string]int64{}
 	for _, v := range results.Summarize(exp).Variants {
@@ -158,13 +128,7 @@ func TestSmallClusterPanicShowsTheEffect(t *testing.T) {
 // rate of /checkout is the canary's share times its 20% failure rate, and
 // /catalog is untouched by the split.
 func TestCanarySplitShowsTheEffect(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a shipped scenario")
-	}
-	doc, err := scenarios.Load("canary-split")
-	require.NoError(t, err)
-	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2, Replications: 3})
-	require.NoError(t, err)
+	exp := runShipped(t, "canary-split", 3)
 	want := map[string]float64{"canary-0pct": 0, "canary-10pct": 0.02, "canary-50pct": 0.10}
 	var catalog []float64
 	for _, v := range results.Summarize(exp).Variants {
@@ -183,19 +147,28 @@ func TestCanarySplitShowsTheEffect(t *testing.T) {
 	assert.Equal(t, catalog[0], catalog[2])
 }
 
-// TestReadmeLibraryExample is the README's "As a Go library" snippet, so
-// that it stays true.
+// TestReadmeLibraryExample checks the README's "As a Go library" snippet
+// (Load and Run as in runShipped, then its Compare and Quantile), so that
+// the claim it makes stays true.
 func TestReadmeLibraryExample(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a shipped scenario")
-	}
-	doc, err := scenarios.Load("slow-pod")
-	require.NoError(t, err)
-	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2})
-	require.NoError(t, err)
+	exp := runShipped(t, "slow-pod", 0)
 	cmp, err := exp.Compare("least-request", "round-robin")
 	require.NoError(t, err)
 	d, err := cmp.Quantile("web", 0.99)
 	require.NoError(t, err)
 	require.Less(t, d.Hi, 0.0)
+}
+
+// runShipped runs a shipped scenario on two workers, with its own
+// replications when reps is 0; it skips under -short.
+func runShipped(t *testing.T, name string, reps int) *results.Experiment {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a shipped scenario")
+	}
+	doc, err := scenarios.Load(name)
+	require.NoError(t, err)
+	exp, err := scenarios.Run(context.Background(), doc, scenarios.Options{Workers: 2, Replications: reps})
+	require.NoError(t, err)
+	return exp
 }
