@@ -139,7 +139,7 @@ func workloadRows(w *results.WorkloadSummary) [][2]string {
 		name string
 		n    int64
 	}{
-		{"error", o.Error}, {"timeout", o.Timeout}, {"rejected", o.Rejected}, {"shed", o.Shed},
+		{"error", o.Error}, {"timeout", o.Timeout}, {"rejected", o.Rejected}, {"shed", o.Shed}, {"denied", o.Denied},
 		{"dead_lettered", o.DeadLettered}, {"dropped", o.Dropped}, {"in_flight", o.InFlight},
 	} {
 		if oc.n != 0 {
@@ -202,7 +202,7 @@ func serviceRow(s *results.ServiceSummary) []string {
 // must equal the sum of the outcome counts.
 func conservation(w *results.WorkloadSummary) string {
 	o := w.Outcomes
-	sum := o.OK + o.Error + o.Timeout + o.Rejected + o.Shed + o.DeadLettered + o.Dropped + o.InFlight
+	sum := o.OK + o.Error + o.Timeout + o.Rejected + o.Shed + o.Denied + o.DeadLettered + o.Dropped + o.InFlight
 	verdict, rel := "conserved", " = "
 	if sum != w.Requests {
 		verdict, rel = "NOT CONSERVED", " ≠ "

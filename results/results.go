@@ -76,6 +76,7 @@ type Outcomes struct {
 	Timeout      int64 `json:"timeout"`
 	Rejected     int64 `json:"rejected"`
 	Shed         int64 `json:"shed"`
+	Denied       int64 `json:"denied"`
 	DeadLettered int64 `json:"dead_lettered"`
 	Dropped      int64 `json:"dropped"`
 	InFlight     int64 `json:"in_flight"`
@@ -83,14 +84,14 @@ type Outcomes struct {
 
 // Total returns the number of requests counted, over all outcomes.
 func (o Outcomes) Total() int64 {
-	return o.OK + o.Error + o.Timeout + o.Rejected + o.Shed + o.DeadLettered + o.Dropped + o.InFlight
+	return o.OK + o.Error + o.Timeout + o.Rejected + o.Shed + o.Denied + o.DeadLettered + o.Dropped + o.InFlight
 }
 
 // Add returns the field-wise sum of o and p.
 func (o Outcomes) Add(p Outcomes) Outcomes {
 	return Outcomes{
 		OK: o.OK + p.OK, Error: o.Error + p.Error, Timeout: o.Timeout + p.Timeout,
-		Rejected: o.Rejected + p.Rejected, Shed: o.Shed + p.Shed,
+		Rejected: o.Rejected + p.Rejected, Shed: o.Shed + p.Shed, Denied: o.Denied + p.Denied,
 		DeadLettered: o.DeadLettered + p.DeadLettered, Dropped: o.Dropped + p.Dropped,
 		InFlight: o.InFlight + p.InFlight,
 	}

@@ -271,7 +271,7 @@ func TestSummaryJSONShape(t *testing.T) {
 	for _, k := range []string{"name", "requests", "outcomes", "throughput_per_s", "error_rate", "latency_s"} {
 		assert.Contains(t, w, k)
 	}
-	assert.Len(t, w["outcomes"].(map[string]any), 8)
+	assert.Len(t, w["outcomes"].(map[string]any), 9)
 	lat := w["latency_s"].(map[string]any)
 	for _, k := range []string{"mean", "p50", "p90", "p99", "p999", "ci95"} {
 		assert.Contains(t, lat, k)

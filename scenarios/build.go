@@ -3,6 +3,8 @@ package scenarios
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/meshsim/meshsim/models/failure"
@@ -49,14 +51,16 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	streams := sim.NewStreams(seed, replication)
 	pool := &mesh.Pool{}
 	byName := make(map[string]*mesh.Service, len(sc.Services))
-	targets := make([][]string, len(sc.Services)) // each service's call targets, in order of first appearance
-	// Each distinct workload path gets a route id, in workload order.
-	var paths []string
+	targets := make([][]callTarget, len(sc.Services)) // each service's call targets, in order of first appearance
+	// Each distinct workload path and headers gets a route id, in workload
+	// order.
+	var classes []requestClass
 	routeID := map[string]int32{}
 	for _, wl := range sc.Workloads {
-		if _, ok := routeID[wl.Route]; wl.Route != "" && !ok {
-			routeID[wl.Route] = int32(len(paths))
-			paths = append(paths, wl.Route)
+		k := classKey(wl)
+		if _, ok := routeID[k]; wl.Route != "" && !ok {
+			routeID[k] = int32(len(classes))
+			classes = append(classes, requestClass{wl.Route, wl.Headers})
 		}
 	}
 	policies := make(map[string]Sidecar, len(sc.Services))
@@ -69,7 +73,10 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if !svcSpec.Queue.Unbounded {
 			bound = svcSpec.Queue.Bound
 		}
-		steps, tgts := callSteps(svcSpec, paths)
+		steps, tgts, err := callSteps(svcSpec, classes)
+		if err != nil {
+			return nil, err
+		}
 		targets[len(w.services)] = tgts
 		var limit mesh.RateLimit
 		if rl := svcSpec.RateLimit; rl != nil {
@@ -86,6 +93,8 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			ErrorOutcome: statusOutcome(svcSpec.Errors.Status),
 			Steps:        steps,
 			Pool:         pool,
+
+			PropagateDeadline: svcSpec.PropagateDeadline,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
@@ -109,13 +118,31 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	for i, svc := range w.services {
 		for k, in := range svc.Instances() {
 			var callers []mesh.Caller
+			clusters := map[string]*sidecar.Cluster{} // one per target service, shared by its routes
 			for _, t := range targets[i] {
-				c, err := newCluster(w.s, streams, in.Name(), byName[t], policies[t], pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t]], len(byName[t].Instances())))
-				if err != nil {
-					return nil, err
+				c, ok := clusters[t.to]
+				if !ok {
+					var err error
+					c, err = newCluster(w.s, streams, in.Name(), byName[t.to], policies[t.to], pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t.to]], len(byName[t.to].Instances())))
+					if err != nil {
+						return nil, err
+					}
+					clusters[t.to] = c
+					w.clusters = append(w.clusters, clusterOf{caller: svc.Name(), service: t.to, c: c})
 				}
-				callers = append(callers, c)
-				w.clusters = append(w.clusters, clusterOf{caller: svc.Name(), service: t, c: c})
+				if t.route == nil {
+					callers = append(callers, c)
+					continue
+				}
+				p, err := t.route.over(policies[t.to]).Policy()
+				if err != nil {
+					return nil, fmt.Errorf("scenario: service %s: route %s to %s: %w", svc.Name(), t.route.Match, t.to, err)
+				}
+				rc, err := c.WithRoute(p)
+				if err != nil {
+					return nil, fmt.Errorf("scenario: service %s: route %s: %w", svc.Name(), t.route.Match, err)
+				}
+				callers = append(callers, rc)
 			}
 			if len(callers) > 0 {
 				in.SetCallers(callers)
@@ -174,7 +201,8 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			Pool:         pool,
 			Warmup:       w.warmup,
 			End:          w.until,
-			Route:        routeOf(routeID, wl.Route),
+			Route:        routeOf(routeID, wl),
+			Deadline:     time.Duration(wl.Deadline),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
@@ -276,65 +304,107 @@ func zoneOf(zones []string, i int) string {
 	return zones[i%len(zones)]
 }
 
-// routeOf is the route id of a workload's path, -1 for none.
-func routeOf(ids map[string]int32, path string) int32 {
-	if id, ok := ids[path]; ok {
+// requestClass is what gateways route on: a workload's path and headers.
+type requestClass struct {
+	path    string
+	headers []Header
+}
+
+// classKey identifies a workload's request class: its path and its
+// headers, sorted, so that workloads listing the same headers in another
+// order share a route id.
+func classKey(wl Workload) string {
+	hs := make([]string, len(wl.Headers))
+	for i, h := range wl.Headers {
+		hs[i] = strings.ToLower(h.Name) + "=" + h.Value
+	}
+	slices.Sort(hs)
+	return wl.Route + "\x00" + strings.Join(hs, "\x00")
+}
+
+// routeOf is the route id of a workload's requests, -1 for none.
+func routeOf(ids map[string]int32, wl Workload) int32 {
+	if id, ok := ids[classKey(wl)]; ok && wl.Route != "" {
 		return id
 	}
 	return -1
 }
 
-// callSteps turns a service's call steps, or its routes, into the model's,
-// with calls as indexes into the service's distinct targets (in order of
-// first appearance), which it also returns. A gateway's routing table has
-// one entry per workload path (paths), from its longest matching route.
-func callSteps(svc Service, paths []string) ([]mesh.Step, []string) {
-	calls := svc.Calls
+// callTarget is one caller of an instance: its sidecar towards service
+// to, under the route's own settings when route is set.
+type callTarget struct {
+	to    string
+	route *RouteSpec
+}
+
+// callSteps turns a service's auth, call steps and routes into the
+// model's steps, with calls as indexes into the service's distinct call
+// targets (in order of first appearance), which it also returns. A
+// gateway's routing table has one entry per request class, from the route
+// that takes it (matchRoute).
+func callSteps(svc Service, classes []requestClass) ([]mesh.Step, []callTarget, error) {
 	var steps []mesh.Step
-	var targets []string
-	index := func(t string) int {
+	var targets []callTarget
+	index := func(t string, rt *RouteSpec) int {
 		for i, x := range targets {
-			if x == t {
+			if x.to == t && x.route == rt {
 				return i
 			}
 		}
-		targets = append(targets, t)
+		targets = append(targets, callTarget{t, rt})
 		return len(targets) - 1
 	}
+	if a := svc.Auth; a != nil {
+		auth := &mesh.Auth{Caller: -1, Deny: a.Deny, FailOpen: a.FailureModeAllow}
+		if a.Service != "" {
+			auth.Caller = index(a.Service, nil)
+		} else {
+			cost, err := a.Cost.Build()
+			if err != nil {
+				return nil, nil, fmt.Errorf("scenario: service %s: auth.cost: %w", svc.Name, err)
+			}
+			auth.Cost = cost
+		}
+		steps = append(steps, mesh.Step{Auth: auth})
+	}
 	if len(svc.Routes) > 0 {
-		table := make([]mesh.Route, len(paths))
-		for id, path := range paths {
-			k := matchRoute(svc.Routes, path)
+		table := make([]mesh.Route, len(classes))
+		for id, class := range classes {
+			k := matchRoute(svc.Routes, class.path, class.headers)
 			if k < 0 {
 				continue // no route: 404
 			}
-			rt := svc.Routes[k]
+			rt := &svc.Routes[k]
+			var own *RouteSpec
+			if rt.ownPolicy() {
+				own = rt
+			}
 			if rt.To != "" {
-				table[id] = mesh.Route{Callers: []int{index(rt.To)}, Weights: []int{1}}
+				table[id] = mesh.Route{Callers: []int{index(rt.To, own)}, Weights: []int{1}}
 				continue
 			}
 			for _, d := range rt.Split {
-				table[id].Callers = append(table[id].Callers, index(d.To))
+				table[id].Callers = append(table[id].Callers, index(d.To, own))
 				table[id].Weights = append(table[id].Weights, d.Weight)
 			}
 		}
-		return []mesh.Step{{Routes: table}}, targets
+		return append(steps, mesh.Step{Routes: table}), targets, nil
 	}
-	for _, st := range calls {
+	for _, st := range svc.Calls {
 		if st.To != "" {
-			steps = append(steps, mesh.Step{Calls: []int{index(st.To)}, Wait: 1})
+			steps = append(steps, mesh.Step{Calls: []int{index(st.To, nil)}, Wait: 1})
 			continue
 		}
 		step := mesh.Step{Wait: st.Wait}
 		for _, c := range st.Parallel {
-			step.Calls = append(step.Calls, index(c.To))
+			step.Calls = append(step.Calls, index(c.To, nil))
 		}
 		if step.Wait == 0 {
 			step.Wait = len(step.Calls)
 		}
 		steps = append(steps, step)
 	}
-	return steps, targets
+	return steps, targets, nil
 }
 
 // start schedules the first event of every workload and the end of the

@@ -38,8 +38,15 @@ func (d *Document) Explain() (string, error) {
 			if err != nil {
 				return "", err
 			}
-			fmt.Fprintf(&b, "  workload %s: %s inter-arrival times (%.6g/s), to %s\n",
+			fmt.Fprintf(&b, "  workload %s: %s inter-arrival times (%.6g/s), to %s",
 				w.Name, inter, float64(time.Second)/float64(inter.Mean()), w.Target)
+			if w.Route != "" {
+				fmt.Fprintf(&b, ", route %s%s", w.Route, headerList(w.Headers, " with ", ""))
+			}
+			if w.Deadline > 0 {
+				fmt.Fprintf(&b, ", deadline %v", time.Duration(w.Deadline))
+			}
+			b.WriteString("\n")
 		}
 		for _, svc := range v.Scenario.Services {
 			st, err := svc.ServiceTime.Build()
@@ -55,6 +62,9 @@ func (d *Document) Explain() (string, error) {
 			if len(svc.Zones) > 0 {
 				fmt.Fprintf(&b, "    zones: [%s] (instance i in zones[i mod %d])\n", strings.Join(svc.Zones, ", "), len(svc.Zones))
 			}
+			if err := explainHandler(&b, svc, v.Scenario); err != nil {
+				return "", err
+			}
 			p, err := svc.Sidecar.Policy()
 			if err != nil {
 				return "", err
@@ -68,6 +78,60 @@ func (d *Document) Explain() (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// explainHandler writes what a service's handler does besides its own
+// work: authentication, routes (with their own settings resolved over the
+// destination's sidecar block) and deadline propagation.
+func explainHandler(b *strings.Builder, svc Service, sc *Scenario) error {
+	if a := svc.Auth; a != nil {
+		check := "call " + a.Service
+		if a.Service == "" {
+			cost, err := a.Cost.Build()
+			if err != nil {
+				return err
+			}
+			check = "local, cost " + cost.String()
+		}
+		onFail := "deny"
+		if a.FailureModeAllow {
+			onFail = "allow"
+		}
+		fmt.Fprintf(b, "    auth: {check: %s, deny: %g, on auth failure: %s}\n", check, a.Deny, onFail)
+	}
+	for _, rt := range svc.Routes {
+		dest := rt.To
+		if dest == "" {
+			var parts []string
+			for _, d := range rt.Split {
+				parts = append(parts, fmt.Sprintf("%s %d", d.To, d.Weight))
+			}
+			dest = "split " + strings.Join(parts, ", ")
+		}
+		fmt.Fprintf(b, "    route %s%s -> %s\n", rt.Match, headerList(rt.Headers, " with ", ""), dest)
+		if !rt.ownPolicy() {
+			continue
+		}
+		to := rt.To
+		if to == "" {
+			to = rt.Split[0].To
+		}
+		for _, d := range sc.Services {
+			if d.Name != to {
+				continue
+			}
+			p, err := rt.over(d.Sidecar).Policy()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(b, "      route settings (over %s's sidecar): timeout %s, per_try_timeout %s, retries %d on [%s]\n",
+				to, durOr(p.RouteTimeout, "none"), durOr(p.PerTryTimeout, "none"), p.Retries.NumRetries, p.Retries.RetryOn)
+		}
+	}
+	if svc.PropagateDeadline {
+		b.WriteString("    propagate_deadline: true (calls carry what is left of the request's deadline)\n")
+	}
+	return nil
 }
 
 func writePolicy(b *strings.Builder, p sidecar.Policy) {

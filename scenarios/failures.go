@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/meshsim/meshsim/models/sidecar"
 )
 
 // failureKinds are the failure kinds modelled so far.
@@ -103,6 +105,22 @@ func (c *checker) calls(s *Scenario) {
 		}
 	}
 	for i, svc := range s.Services {
+		if a := svc.Auth; a != nil {
+			p := fmt.Sprintf("services[%d].auth", i)
+			switch {
+			case a.Service != "" && a.Cost != nil:
+				c.errorf(p, false, "use either service: or cost:", "auth is a call to a service or a local cost, not both")
+			case a.Service != "":
+				check(p+".service", a.Service, i)
+			case a.Cost != nil:
+				c.dist(p+".cost", a.Cost, false)
+			default:
+				c.errorf(p, false, "e.g. auth: {service: auth} or auth: {cost: {dist: constant, value: 200us}}", "auth needs service: or cost:")
+			}
+			if !(a.Deny >= 0 && a.Deny <= 1) {
+				c.errorf(p+".deny", false, "", "must be between 0 and 1, got %g", a.Deny)
+			}
+		}
 		if len(svc.Routes) > 0 && len(svc.Calls) > 0 {
 			c.errorf(fmt.Sprintf("services[%d].routes", i), false, "put the calls in the services the routes lead to", "a gateway (routes:) cannot also have calls:")
 		}
@@ -110,6 +128,14 @@ func (c *checker) calls(s *Scenario) {
 			p := fmt.Sprintf("services[%d].routes[%d]", i, k)
 			if !strings.HasPrefix(rt.Match, "/") {
 				c.errorf(p+".match", false, "e.g. match: /checkout", "a route matches a path prefix starting with /, got %q", rt.Match)
+			}
+			for m, h := range rt.Headers {
+				if h.Name == "" {
+					c.missing(fmt.Sprintf("%s.headers[%d].name", p, m), "a header name, e.g. x-canary")
+				}
+			}
+			if rt.ownPolicy() {
+				c.routePolicy(s, p, rt)
 			}
 			switch {
 			case rt.To != "" && len(rt.Split) > 0:
@@ -190,6 +216,29 @@ func (c *checker) calls(s *Scenario) {
 	}
 }
 
+// routePolicy checks a route's own timeouts, retries and hedging over
+// each of its destinations' sidecar blocks.
+func (c *checker) routePolicy(s *Scenario, path string, rt RouteSpec) {
+	dests := []string{rt.To}
+	if rt.To == "" {
+		dests = dests[:0]
+		for _, d := range rt.Split {
+			dests = append(dests, d.To)
+		}
+	}
+	for _, to := range dests {
+		for _, svc := range s.Services {
+			if svc.Name != to {
+				continue
+			}
+			if _, err := rt.over(svc.Sidecar).Policy(); err != nil {
+				c.errorf(path, false, "", "%s", strings.TrimPrefix(err.Error(), sidecar.ErrConfig.Error()+": "))
+				return
+			}
+		}
+	}
+}
+
 // network checks the network block and the zone names.
 func (c *checker) network(s *Scenario) {
 	if d := s.Network.SameZone; d != nil {
@@ -229,24 +278,70 @@ func (c *checker) routes(s *Scenario) {
 			c.errorf(fmt.Sprintf("workloads[%d].target", i), false, "add route: /path", "%s is a gateway: the workload needs a route", w.Target)
 			continue
 		}
-		if matchRoute(routes, w.Route) < 0 {
+		if matchRoute(routes, w.Route, w.Headers) < 0 {
 			var matches []string
 			for _, r := range routes {
-				matches = append(matches, r.Match)
+				matches = append(matches, r.Match+headerList(r.Headers, " (", ")"))
 			}
-			c.errorf(p, false, "routes of "+w.Target+": "+strings.Join(matches, ", "), "no route of %s matches %q", w.Target, w.Route)
+			with := ""
+			if len(w.Headers) > 0 {
+				with = " with headers" + headerList(w.Headers, " ", "")
+			} else if strings.Contains(strings.Join(matches, ""), "(") {
+				with = " with no headers"
+			}
+			c.errorf(p, false, "routes of "+w.Target+": "+strings.Join(matches, ", "), "no route of %s matches %q%s", w.Target, w.Route, with)
 		}
 	}
 }
 
-// matchRoute returns the index of the route whose match is the longest
-// prefix of path (the first of equal length), or -1.
-func matchRoute(routes []RouteSpec, path string) int {
-	best, bestLen := -1, -1
+// matchRoute returns the index of the route that takes a request with
+// path and headers, or -1. A route matches when its match is a prefix of
+// the path and the request carries each of its headers with that exact
+// value. Among matching routes, the Kubernetes Gateway API's precedence
+// applies (HTTPRoute "matches": the longest path match, then the most
+// header matches, then the first listed); Envoy and Istio take the first
+// match in listed order, which gives the same answer when routes are
+// listed from the most specific, as their docs advise.
+func matchRoute(routes []RouteSpec, path string, headers []Header) int {
+	best, bestLen, bestHeaders := -1, -1, -1
 	for i, r := range routes {
-		if strings.HasPrefix(path, r.Match) && len(r.Match) > bestLen {
-			best, bestLen = i, len(r.Match)
+		if !strings.HasPrefix(path, r.Match) || !hasHeaders(headers, r.Headers) {
+			continue
+		}
+		if len(r.Match) > bestLen || (len(r.Match) == bestLen && len(r.Headers) > bestHeaders) {
+			best, bestLen, bestHeaders = i, len(r.Match), len(r.Headers)
 		}
 	}
 	return best
+}
+
+// headerList formats headers as "name: value, ...", between before and
+// after, or "" when there are none.
+func headerList(hs []Header, before, after string) string {
+	if len(hs) == 0 {
+		return ""
+	}
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = h.Name + ": " + h.Value
+	}
+	return before + strings.Join(parts, ", ") + after
+}
+
+// hasHeaders reports whether every header of want is in have with the
+// same value. Header names are case-insensitive, as in HTTP.
+func hasHeaders(have, want []Header) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if strings.EqualFold(h.Name, w.Name) && h.Value == w.Value {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }

@@ -208,6 +208,7 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			Timeout:      st.Outcomes[mesh.OutcomeTimeout],
 			Rejected:     st.Outcomes[mesh.OutcomeRejected],
 			Shed:         st.Outcomes[mesh.OutcomeShed],
+			Denied:       st.Outcomes[mesh.OutcomeDenied],
 			DeadLettered: st.Outcomes[mesh.OutcomeDeadLettered],
 			Dropped:      st.Outcomes[mesh.OutcomeDropped],
 			InFlight:     st.InFlight,

@@ -51,6 +51,14 @@ type Workload struct {
 	// Route is the requests' path, matched by gateways' routes, e.g.
 	// /checkout/cart.
 	Route string `yaml:"route"`
+	// Headers are the request headers every request of the workload
+	// carries, for routes that match on headers.
+	Headers []Header `yaml:"headers"`
+	// Deadline is the client's timeout: each request carries it as its
+	// deadline (gRPC's grpc-timeout), its proxy ends it by then, and
+	// services that propagate deadlines pass what is left to their calls.
+	// Default none.
+	Deadline Duration `yaml:"deadline"`
 }
 
 // Service is a set of identical instances behind callers' load balancers.
@@ -79,7 +87,37 @@ type Service struct {
 	// RateLimit is Envoy's local rate limit on each instance: over it a
 	// request is answered 429 at once (outcome shed; not retried on 5xx).
 	RateLimit *RateLimit `yaml:"rate_limit"`
-	Sidecar   Sidecar    `yaml:"sidecar"`
+	// PropagateDeadline passes each request's deadline on to the
+	// handler's calls (as a gRPC server calling on with the incoming
+	// context), so that their proxies give up when the caller has. Default
+	// false, as Envoy.
+	PropagateDeadline bool `yaml:"propagate_deadline"`
+	// Auth authenticates every request at the edge before the routes or
+	// calls (Envoy's ext_authz filter).
+	Auth    *Auth   `yaml:"auth"`
+	Sidecar Sidecar `yaml:"sidecar"`
+}
+
+// Auth is an authentication step: a call to an auth service, or a local
+// check that costs some time, after which a share of the requests is
+// denied (401/403, outcome denied).
+//
+//	auth: {service: auth, deny: 0.02}
+//	auth: {cost: {dist: constant, value: 200us}}
+type Auth struct {
+	Service string    `yaml:"service"`
+	Cost    *DistSpec `yaml:"cost"`
+	// Deny is the share of checked requests refused, in [0, 1].
+	Deny float64 `yaml:"deny"`
+	// FailureModeAllow lets a request through when the auth call fails
+	// (Envoy's failure_mode_allow); by default such a request is denied.
+	FailureModeAllow bool `yaml:"failure_mode_allow"`
+}
+
+// Header is one request header, or one exact header match of a route.
+type Header struct {
+	Name  string `yaml:"name"`
+	Value string `yaml:"value"`
 }
 
 // CallStep is one step of a handler: a call to one service, or calls to
@@ -101,10 +139,47 @@ type CallStep struct {
 //	routes:
 //	  - {match: /checkout, split: [{to: checkout, weight: 90}, {to: checkout-canary, weight: 10}]}
 //	  - {match: /, to: frontend}
+//
+// A route may also require headers (exact values) and carry its own
+// timeout, per-try timeout, retries and hedging, which replace those of
+// the destination's sidecar block for requests on this route (Envoy sets
+// them per route; load balancing, circuit breakers and outlier detection
+// stay per destination).
+//
+//   - {match: /api, headers: [{name: x-canary, value: "true"}], to: api-canary, timeout: 2s}
 type RouteSpec struct {
-	Match string        `yaml:"match"`
-	To    string        `yaml:"to"`
-	Split []Destination `yaml:"split"`
+	Match         string        `yaml:"match"`
+	Headers       []Header      `yaml:"headers"`
+	To            string        `yaml:"to"`
+	Split         []Destination `yaml:"split"`
+	Timeout       *Duration     `yaml:"timeout"`
+	PerTryTimeout *Duration     `yaml:"per_try_timeout"`
+	Retries       *Retries      `yaml:"retries"`
+	Hedging       *Hedging      `yaml:"hedging"`
+}
+
+// ownPolicy reports whether the route replaces any of its destinations'
+// route-level settings.
+func (r RouteSpec) ownPolicy() bool {
+	return r.Timeout != nil || r.PerTryTimeout != nil || r.Retries != nil || r.Hedging != nil
+}
+
+// over returns the destination's sidecar block with the route's own
+// settings in place of its route-level ones.
+func (r RouteSpec) over(sc Sidecar) Sidecar {
+	if r.Timeout != nil {
+		sc.Timeout = *r.Timeout
+	}
+	if r.PerTryTimeout != nil {
+		sc.PerTryTimeout = *r.PerTryTimeout
+	}
+	if r.Retries != nil {
+		sc.Retries = *r.Retries
+	}
+	if r.Hedging != nil {
+		sc.Hedging = *r.Hedging
+	}
+	return sc
 }
 
 // Destination is one weighted destination of a split.

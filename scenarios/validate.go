@@ -293,6 +293,14 @@ func (c *checker) workload(i int, w *Workload, known map[string]bool, services [
 			return "services are " + sortedList(services)
 		}, "unknown service %q", w.Target)
 	}
+	if w.Deadline < 0 {
+		c.errorf(p+"deadline", false, "", "must be positive, got %s", fmtDur(w.Deadline))
+	}
+	for k, h := range w.Headers {
+		if h.Name == "" {
+			c.missing(fmt.Sprintf("%sheaders[%d].name", p, k), "a header name, e.g. x-canary")
+		}
+	}
 	d := c.dist(p+"arrival", &w.Arrival, true)
 	if d != nil && d.Mean() <= 0 {
 		c.errorf(p+"arrival", false, "", "mean inter-arrival time must be positive")

@@ -1,6 +1,11 @@
 package mesh
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
+)
 
 // Caller is where an instance sends its downstream calls: the instance's
 // own sidecar towards one service. Send must eventually call r.Origin.Finish
@@ -23,6 +28,23 @@ type Step struct {
 	// weight, or none (no route matched: the handler answers 404, an
 	// error). Calls and Wait are then unused.
 	Routes []Route
+	// Auth, when set, makes this step the edge's authentication (Envoy's
+	// ext_authz filter); Calls, Wait and Routes are then unused.
+	Auth *Auth
+}
+
+// Auth is an authentication step. The check is a call to the callers
+// entry Caller (an auth service), or, with Caller < 0, local work that
+// takes Cost. A share Deny of the checked requests is refused: the
+// handler answers OutcomeDenied (401/403) and stops. A failed auth call
+// denies the request (ext_authz answers 403 on error) unless FailOpen
+// (ext_authz failure_mode_allow). Deny is drawn from the instance's
+// "auth" stream.
+type Auth struct {
+	Caller   int
+	Cost     dist.Dist
+	Deny     float64
+	FailOpen bool
 }
 
 // Route is where a routing step sends one route: Callers (indexes into
@@ -107,6 +129,15 @@ func (in *Instance) runStep(f *frame) {
 	f.sending = true
 	now := in.s.Now()
 	calls := st.Calls
+	if a := st.Auth; a != nil {
+		if a.Caller < 0 { // local check: its cost, then settle
+			f.sending = false
+			in.s.After(a.Cost.Sample(in.authRnd), in, sim.Event{Kind: evAuthDone, Ptr: f})
+			return
+		}
+		in.oneCall[0] = a.Caller
+		calls = in.oneCall[:]
+	}
 	if st.Routes != nil {
 		rt := int(f.req.Route)
 		if rt < 0 || rt >= len(st.Routes) || len(st.Routes[rt].Callers) == 0 {
@@ -124,6 +155,9 @@ func (in *Instance) runStep(f *frame) {
 		child := in.pool.Get()
 		child.Key = f.req.Key
 		child.Route = f.req.Route
+		if in.propagateDeadline {
+			child.Deadline = f.req.Deadline
+		}
 		child.Created = now
 		child.Measured = f.req.Measured
 		child.Origin = f
@@ -143,8 +177,16 @@ func (in *Instance) runStep(f *frame) {
 func (in *Instance) settle(f *frame) {
 	st := &in.steps[f.step]
 	calls, wait := len(st.Calls), st.Wait
-	if st.Routes != nil {
+	if st.Routes != nil || st.Auth != nil {
 		calls, wait = 1, 1
+	}
+	if a := st.Auth; a != nil && (f.stepOK > 0 || f.stepFailed > 0) {
+		if (f.stepFailed > 0 && !a.FailOpen) || (a.Deny > 0 && in.authRnd.Bernoulli(a.Deny)) {
+			in.respond(f.req, OutcomeDenied)
+			in.detach(f)
+			return
+		}
+		f.stepOK, f.stepFailed = 1, 0
 	}
 	switch {
 	case f.stepOK >= wait:

@@ -127,3 +127,104 @@ func TestRoutingStep(t *testing.T) {
 	}
 	assert.Equal(t, 2, errors, "no route and an unknown route: 404")
 }
+
+func TestAuthStep(t *testing.T) {
+	// The edge authenticates, then calls on: a local check adds its cost;
+	// a call to an auth service adds the call; a denied request (or a
+	// failed auth call, unless failing open) is answered "denied" and
+	// goes no further.
+	ms := time.Millisecond
+	cost, _ := dist.Constant(2 * ms)
+	for _, tc := range []struct {
+		name   string
+		auth   Auth
+		authOK Outcome // the auth service's answer
+		ended  string
+		next   int // requests the next step received
+	}{
+		{"local check", Auth{Caller: -1, Cost: cost}, OutcomeOK, "ok@17ms", 1},
+		{"local check denies", Auth{Caller: -1, Cost: cost, Deny: 1}, OutcomeOK, "denied@12ms", 0},
+		{"auth service", Auth{Caller: 1}, OutcomeOK, "ok@19ms", 1},
+		{"auth service denies", Auth{Caller: 1, Deny: 1}, OutcomeOK, "denied@14ms", 0},
+		{"auth service fails closed", Auth{Caller: 1}, OutcomeError, "denied@14ms", 0},
+		{"auth service fails open", Auth{Caller: 1, FailOpen: true}, OutcomeTimeout, "ok@19ms", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sim.NewScheduler(sim.Config{})
+			st, _ := dist.Constant(10 * ms)
+			o := &origin{s: s}
+			a := tc.auth
+			svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+				Name: "edge", Replicas: 1, Concurrency: 1, QueueBound: Unbounded, ServiceTime: st, Pool: &o.pool,
+				Steps: []Step{{Auth: &a}, {Calls: []int{0}, Wait: 1}},
+			})
+			require.NoError(t, err)
+			next := &dependency{s: s, delay: 5 * ms}
+			authSvc := &dependency{s: s, delay: 4 * ms, outcome: tc.authOK}
+			svc.Instances()[0].SetCallers([]Caller{next, authSvc})
+			o.send(svc.Instances()[0])
+			require.NoError(t, s.Run())
+			require.Len(t, o.ended, 1)
+			assert.Equal(t, tc.ended, o.ended[0][:len(tc.ended)])
+			assert.Equal(t, tc.next, next.got)
+			assert.Len(t, svc.Instances()[0].frames, 1)
+		})
+	}
+	// A share of denials: Binomial(4000, 0.25), sd 27.
+	s := sim.NewScheduler(sim.Config{})
+	st, _ := dist.Constant(ms)
+	o := &origin{s: s}
+	svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+		Name: "edge", Replicas: 1, Concurrency: 1, QueueBound: Unbounded, ServiceTime: st, Pool: &o.pool,
+		Steps: []Step{{Auth: &Auth{Caller: -1, Cost: cost, Deny: 0.25}}},
+	})
+	require.NoError(t, err)
+	for i := 0; i < 4000; i++ {
+		o.send(svc.Instances()[0])
+	}
+	require.NoError(t, s.Run())
+	denied := 0
+	for _, e := range o.ended {
+		if strings.HasPrefix(e, "denied") {
+			denied++
+		}
+	}
+	assert.InDelta(t, 1000, denied, 120)
+}
+
+func TestDeadlinePropagation(t *testing.T) {
+	// Children carry the request's deadline only when the service
+	// propagates deadlines.
+	for _, propagate := range []bool{false, true} {
+		s := sim.NewScheduler(sim.Config{})
+		st, _ := dist.Constant(time.Millisecond)
+		o := &origin{s: s}
+		svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+			Name: "api", Replicas: 1, Concurrency: 1, QueueBound: Unbounded, ServiceTime: st, Pool: &o.pool,
+			Steps: []Step{{Calls: []int{0}, Wait: 1}}, PropagateDeadline: propagate,
+		})
+		require.NoError(t, err)
+		rec := &deadlines{s: s}
+		svc.Instances()[0].SetCallers([]Caller{rec})
+		r := o.pool.Get()
+		r.Origin, r.Deadline = o, sim.Time(0).Add(time.Second)
+		svc.Instances()[0].Arrive(r)
+		require.NoError(t, s.Run())
+		want := sim.Time(0)
+		if propagate {
+			want = sim.Time(0).Add(time.Second)
+		}
+		assert.Equal(t, []sim.Time{want}, rec.got, "propagate %v", propagate)
+	}
+}
+
+// deadlines answers every child at once and records its deadline.
+type deadlines struct {
+	s   *sim.Scheduler
+	got []sim.Time
+}
+
+func (d *deadlines) Send(r *Request) {
+	d.got = append(d.got, r.Deadline)
+	r.Origin.Finish(r, OutcomeOK)
+}

@@ -14,7 +14,8 @@ const Unbounded = -1
 
 // Event kinds handled by an Instance.
 const (
-	evFinish int32 = iota + 1 // a request's service ends; Ptr is the *Request
+	evFinish   int32 = iota + 1 // a request's service ends; Ptr is the *Request
+	evAuthDone                  // a local auth check ends; Ptr is the *frame
 )
 
 // Instance is one replica of a service: Concurrency requests are served at
@@ -60,7 +61,10 @@ type Instance struct {
 	pool     *Pool
 	frames   []*frame
 	routeRnd *sim.Rand // weighted splits of routing steps: "<name>"/"route"
-	oneCall  [1]int
+	authRnd  *sim.Rand // auth cost and denials: "<name>"/"auth"
+	// propagateDeadline passes each request's deadline on to its calls.
+	propagateDeadline bool
+	oneCall           [1]int
 
 	// Busy and waiting time are summed per request rather than sampled at
 	// every change: busyArea holds the service time, within the window, of
@@ -135,6 +139,10 @@ func (in *Instance) Handle(ev sim.Event) {
 	switch ev.Kind {
 	case evFinish:
 		in.finish(ev.Ptr.(*Request))
+	case evAuthDone:
+		f := ev.Ptr.(*frame)
+		f.stepOK = 1
+		in.settle(f)
 	default:
 		panic(fmt.Sprintf("mesh: instance %s got event kind %d", in.name, ev.Kind))
 	}

@@ -19,10 +19,11 @@ const (
 	OutcomeShed                        // dropped by load shedding
 	OutcomeDeadLettered                // moved to a dead-letter queue
 	OutcomeDropped                     // dropped by policy or lost to a failure
+	OutcomeDenied                      // refused by authentication at the edge (401/403)
 	NumOutcomes                        // the number of outcomes
 )
 
-var outcomeNames = [NumOutcomes]string{"ok", "error", "timeout", "rejected", "shed", "dead_lettered", "dropped"}
+var outcomeNames = [NumOutcomes]string{"ok", "error", "timeout", "rejected", "shed", "dead_lettered", "dropped", "denied"}
 
 func (o Outcome) String() string {
 	if o < NumOutcomes {
@@ -62,7 +63,12 @@ type Request struct {
 	// Route is the request's route (its path), as an index into the
 	// routing tables of the gateways it passes; -1 for none.
 	Route int32
-	live  bool // between Get and Put: catches a request finished twice
+	// Deadline is the instant by which the request's origin wants an
+	// answer, carried with the request (gRPC's grpc-timeout); 0 for none.
+	// Proxies shorten their route timeout to it, and handlers that
+	// propagate deadlines pass it on to their calls.
+	Deadline sim.Time
+	live     bool // between Get and Put: catches a request finished twice
 }
 
 // Hop is a proxy's per-request forwarding state; see Request.Hop.

@@ -33,6 +33,10 @@ type ServiceConfig struct {
 	// RateLimit, when MaxTokens > 0, is Envoy's local rate limit on each
 	// instance.
 	RateLimit RateLimit
+	// PropagateDeadline passes each request's deadline on to the
+	// handler's calls, as a gRPC server does when it calls on with the
+	// incoming context; off, calls carry no deadline (Envoy's default).
+	PropagateDeadline bool
 }
 
 // RateLimit is a token bucket: MaxTokens, refilled with TokensPerFill every
@@ -98,6 +102,9 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 			steps:       cfg.Steps,
 			pool:        cfg.Pool,
 			routeRnd:    streams.Get(name, "route"),
+			authRnd:     streams.Get(name, "auth"),
+
+			propagateDeadline: cfg.PropagateDeadline,
 		}
 		in.SetErrors(cfg.ErrorProb, cfg.ErrorOutcome)
 		if rl := cfg.RateLimit; rl.MaxTokens > 0 {
@@ -166,6 +173,12 @@ func (svc *Service) Stats(now sim.Time) ServiceStats {
 
 func stepsValid(steps []Step) bool {
 	for _, st := range steps {
+		if a := st.Auth; a != nil {
+			if (a.Caller < 0 && a.Cost == nil) || !(a.Deny >= 0 && a.Deny <= 1) {
+				return false
+			}
+			continue
+		}
 		if st.Routes != nil {
 			for _, r := range st.Routes {
 				if len(r.Callers) != len(r.Weights) || (len(r.Callers) > 0 && r.total() < 1) {

@@ -45,8 +45,11 @@ type Stats struct {
 	RouteTimeouts  int64 // calls ended by the route timeout
 	Hedges         int64 // attempts started while another of the call was in flight
 	HedgeWins      int64 // calls answered by such a hedged attempt
-	Outcomes       [mesh.NumOutcomes]int64
-	HostAttempts   []int64 // attempts per host, in host order
+	// DeadlineExceeded counts calls failed at once because the request's
+	// propagated deadline had already passed (nothing was sent).
+	DeadlineExceeded int64
+	Outcomes         [mesh.NumOutcomes]int64
+	HostAttempts     []int64 // attempts per host, in host order
 }
 
 // Cluster is one proxy's view of one upstream service. It implements
@@ -138,7 +141,7 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		c.latency = cfg.Latency
 		c.netRnd = streams.Get(cfg.Name, "net")
 	}
-	c.direct = p.RouteTimeout == 0 && p.PerTryTimeout == 0 && p.Retries.NumRetries == 0 && p.Hedge.Delay == 0
+	c.direct = p.direct()
 	for _, up := range cfg.Upstreams {
 		c.hosts = append(c.hosts, &host{up: up})
 	}
@@ -230,7 +233,7 @@ func (c *Cluster) record(h int, r outlier.Result) {
 // a 500 is a 5xx, a 503 a gateway failure.
 func outcomeResult(o mesh.Outcome) outlier.Result {
 	switch o {
-	case mesh.OutcomeOK, mesh.OutcomeShed: // a 429 is a 4xx: not a failure to the detector
+	case mesh.OutcomeOK, mesh.OutcomeShed, mesh.OutcomeDenied: // a 4xx is not a failure to the detector
 		return outlier.Success
 	case mesh.OutcomeRejected:
 		return outlier.GatewayFailure
@@ -254,6 +257,7 @@ func (c *Cluster) Stats() Stats {
 type call struct {
 	c         *Cluster
 	req       *mesh.Request // the downstream request; its Origin gets the outcome
+	pol       *Policy       // the route's settings: the cluster's, or a route's (WithRoute)
 	worker    int
 	attempts  int                   // attempts started
 	inflight  [maxInflight]*attempt // attempts the call waits for
@@ -282,17 +286,38 @@ type attempt struct {
 	abandoned bool // the call no longer waits for it
 }
 
-// Send runs r through the proxy: r.Origin.Finish is called exactly once,
-// with OK, Error (the upstream failed and retries did not help), Timeout
-// (the route timeout fired) or Rejected (an upstream 503, or a local one:
-// max_requests overflow or no healthy upstream).
+// Send runs r through the proxy with the cluster's own route settings:
+// r.Origin.Finish is called exactly once, with OK, Error (the upstream
+// failed and retries did not help), Timeout (the route timeout fired, or
+// the request's propagated deadline) or Rejected (an upstream 503, or a
+// local one: max_requests overflow or no healthy upstream).
 func (c *Cluster) Send(r *mesh.Request) {
-	if c.direct {
+	if c.direct && r.Deadline == 0 {
 		c.forward(r)
+		return
+	}
+	c.send(r, &c.policy)
+}
+
+// send runs r as a call under the route settings of pol: its timeouts,
+// retries and hedging. Everything else (balancing, breakers, outlier
+// detection) is the cluster's.
+func (c *Cluster) send(r *mesh.Request, pol *Policy) {
+	now := c.s.Now()
+	if r.Deadline != 0 && r.Deadline <= now {
+		// The propagated deadline has passed: gRPC fails the call with
+		// DEADLINE_EXCEEDED before sending anything.
+		if r.Measured {
+			c.stats.Calls++
+			c.stats.DeadlineExceeded++
+			c.stats.Outcomes[mesh.OutcomeTimeout]++
+		}
+		r.Origin.Finish(r, mesh.OutcomeTimeout)
 		return
 	}
 	cl := c.getCall()
 	cl.req = r
+	cl.pol = pol
 	cl.worker = 0
 	if len(c.pickers) > 1 {
 		// Envoy pins a downstream connection to a worker; meshsim draws a
@@ -304,13 +329,66 @@ func (c *Cluster) Send(r *mesh.Request) {
 		c.stats.Calls++
 		c.openMeasured++
 	}
-	if d := c.policy.RouteTimeout; d > 0 {
+	if d := routeTimeout(pol.RouteTimeout, r.Deadline, now); d > 0 {
 		cl.deadline = c.s.After(d, c, sim.Event{Kind: evRouteTimeout, Ptr: cl})
 	}
-	if d := c.policy.Hedge.Delay; d > 0 {
+	if d := pol.Hedge.Delay; d > 0 {
 		cl.hedge = c.s.After(d, c, sim.Event{Kind: evHedge, Ptr: cl})
 	}
 	c.start(cl, false)
+}
+
+// routeTimeout is the timeout of a call sent at now: the route timeout
+// (0: none), shortened to what is left of the request's propagated
+// deadline (0: none), as gRPC does with a context deadline and Envoy with
+// grpc-timeout when max_grpc_timeout is set.
+func routeTimeout(route time.Duration, deadline, now sim.Time) time.Duration {
+	if deadline == 0 {
+		return route
+	}
+	left := deadline.Sub(now)
+	if route == 0 || left < route {
+		return left
+	}
+	return route
+}
+
+// Route is a caller that sends through a cluster with a route's own
+// timeouts, retries and hedging: Envoy configures those per route, and
+// load balancing, circuit breakers and outlier detection per cluster, so
+// every route to one service shares the cluster's breakers and detector.
+type Route struct {
+	c      *Cluster
+	pol    Policy
+	direct bool
+}
+
+// WithRoute returns a caller that sends through c with the route-level
+// settings of p: RouteTimeout, PerTryTimeout, Hedge, and Retries except
+// the circuit-breaker fields MaxRetries and Budget, which stay the
+// cluster's. The other fields of p are ignored. p is validated (and its
+// defaults filled) like a cluster's policy.
+func (c *Cluster) WithRoute(p Policy) (*Route, error) {
+	p.LB, p.LBConfig = c.policy.LB, c.policy.LBConfig
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("cluster %s route: %w", c.name, err)
+	}
+	pol := c.policy
+	pol.RouteTimeout, pol.PerTryTimeout, pol.Hedge = p.RouteTimeout, p.PerTryTimeout, p.Hedge
+	maxRetries, budget := pol.Retries.MaxRetries, pol.Retries.Budget
+	pol.Retries = p.Retries
+	pol.Retries.MaxRetries, pol.Retries.Budget = maxRetries, budget
+	return &Route{c: c, pol: pol, direct: pol.direct()}, nil
+}
+
+// Send runs r through the route's cluster under the route's settings; see
+// Cluster.Send.
+func (rt *Route) Send(r *mesh.Request) {
+	if rt.direct && r.Deadline == 0 {
+		rt.c.forward(r)
+		return
+	}
+	rt.c.send(r, &rt.pol)
 }
 
 // forward sends r itself as the only attempt, in direct mode: the same
@@ -444,11 +522,13 @@ func (c *Cluster) start(cl *call, retry bool) {
 			c.stats.Retries++
 		}
 	}
-	if d := c.policy.PerTryTimeout; d > 0 {
+	if d := cl.pol.PerTryTimeout; d > 0 {
 		a.perTry = c.s.After(d, c, sim.Event{Kind: evPerTryTimeout, Ptr: a})
 	}
 	up := c.reqs.Get()
 	up.Key = cl.req.Key
+	up.Route = cl.req.Route       // gateways upstream route it
+	up.Deadline = cl.req.Deadline // and services may pass it on
 	up.Created = now
 	up.Measured = cl.req.Measured
 	up.Origin = a
@@ -461,8 +541,8 @@ func (c *Cluster) start(cl *call, retry bool) {
 func (c *Cluster) pick(cl *call, now sim.Time) (h, local int, ok bool) {
 	info := lb.PickInfo{HashKey: cl.req.Key, Attempt: cl.attempts + 1, Now: now}
 	tries := 1
-	if c.policy.Retries.PreviousHosts {
-		tries += c.policy.Retries.HostSelectionAttempts
+	if cl.pol.Retries.PreviousHosts {
+		tries += cl.pol.Retries.HostSelectionAttempts
 	}
 	for t := 0; t < tries; t++ {
 		i, l, err := c.pickHost(cl.worker, info)
@@ -530,8 +610,8 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 		return // another attempt is in flight: wait for it (Envoy discards errors after a hedge was sent)
 	}
 	switch o {
-	case mesh.OutcomeShed:
-		c.finish(cl, mesh.OutcomeShed) // a 429 is not a 5xx: not retried
+	case mesh.OutcomeShed, mesh.OutcomeDenied:
+		c.finish(cl, o) // a 429, 401 or 403 is not a 5xx: not retried
 	case mesh.OutcomeRejected:
 		c.retryOrFail(cl, fail503, mesh.OutcomeRejected)
 	default:
@@ -542,7 +622,7 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 // retryOrFail schedules a retry if the policy allows one for this failure
 // class, and otherwise ends the call with outcome.
 func (c *Cluster) retryOrFail(cl *call, class RetryOn, outcome mesh.Outcome) {
-	rp := &c.policy.Retries
+	rp := &cl.pol.Retries
 	if rp.RetryOn&class == 0 || cl.attempts > rp.NumRetries {
 		c.finish(cl, outcome)
 		return
@@ -557,7 +637,7 @@ func (c *Cluster) retryOrFail(cl *call, class RetryOn, outcome mesh.Outcome) {
 		c.finish(cl, outcome)
 		return
 	}
-	cl.backoff = c.s.After(c.backoff(cl.attempts), c, sim.Event{Kind: evBackoff, Ptr: cl})
+	cl.backoff = c.s.After(c.backoff(cl, cl.attempts), c, sim.Event{Kind: evBackoff, Ptr: cl})
 }
 
 // retryLimit is the number of retries allowed in flight: max_retries, or
@@ -572,8 +652,8 @@ func (c *Cluster) retryLimit() int {
 
 // backoff draws the delay before retry n (n >= 1) from
 // U[0, min(base*2^(n-1), max)): Envoy's coded formula.
-func (c *Cluster) backoff(n int) time.Duration {
-	rp := &c.policy.Retries
+func (c *Cluster) backoff(cl *call, n int) time.Duration {
+	rp := &cl.pol.Retries
 	limit := rp.MaxInterval
 	if n-1 < 32 {
 		if d := rp.BaseInterval << (n - 1); d > 0 && d < limit {
@@ -607,7 +687,7 @@ func (c *Cluster) Handle(ev sim.Event) {
 			c.stats.PerTryTimeouts++
 		}
 		c.record(a.host, outlier.LocalOriginFailure)
-		if c.policy.Hedge.OnPerTryTimeout {
+		if cl.pol.Hedge.OnPerTryTimeout {
 			c.hedgeOnTimeout(cl)
 			return
 		}
@@ -638,11 +718,11 @@ func (c *Cluster) Handle(ev sim.Event) {
 	case evHedge:
 		cl := ev.Ptr.(*call)
 		cl.hedge = sim.Timer{}
-		if cl.attempts < c.policy.Hedge.MaxAttempts {
+		if cl.attempts < cl.pol.Hedge.MaxAttempts {
 			// Schedule the next hedge before starting this one: start may
 			// end the call (and recycle it), and finish cancels the timer.
-			if cl.attempts+1 < c.policy.Hedge.MaxAttempts {
-				cl.hedge = c.s.After(c.policy.Hedge.Delay, c, sim.Event{Kind: evHedge, Ptr: cl})
+			if cl.attempts+1 < cl.pol.Hedge.MaxAttempts {
+				cl.hedge = c.s.After(cl.pol.Hedge.Delay, c, sim.Event{Kind: evHedge, Ptr: cl})
 			}
 			c.start(cl, false)
 		}
@@ -655,7 +735,7 @@ func (c *Cluster) Handle(ev sim.Event) {
 // stays in flight and, if retries remain, a new one starts after the retry
 // backoff; with none left the call waits for the attempts in flight.
 func (c *Cluster) hedgeOnTimeout(cl *call) {
-	rp := &c.policy.Retries
+	rp := &cl.pol.Retries
 	if cl.attempts > rp.NumRetries || rp.RetryOn&failPerTry == 0 || c.s.Scheduled(cl.backoff) {
 		return
 	}
@@ -665,7 +745,7 @@ func (c *Cluster) hedgeOnTimeout(cl *call) {
 		}
 		return
 	}
-	cl.backoff = c.s.After(c.backoff(cl.attempts), c, sim.Event{Kind: evBackoff, Ptr: cl})
+	cl.backoff = c.s.After(c.backoff(cl, cl.attempts), c, sim.Event{Kind: evBackoff, Ptr: cl})
 }
 
 // drop removes a from the attempts the call waits for.

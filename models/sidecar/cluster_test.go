@@ -126,12 +126,12 @@ func TestBackoffFollowsEnvoysCode(t *testing.T) {
 	var sum time.Duration
 	const draws = 20000
 	for i := 0; i < draws; i++ {
-		d := c.backoff(3)
+		d := c.backoff(&call{pol: &c.policy}, 3)
 		require.Less(t, d, 100*time.Millisecond)
 		sum += d
 	}
 	assert.InDelta(t, 50e6, float64(sum)/draws, 1e6) // sd of the mean 0.2ms
-	assert.Less(t, c.backoff(30), 250*time.Millisecond, "capped at 10 x base")
+	assert.Less(t, c.backoff(&call{pol: &c.policy}, 30), 250*time.Millisecond, "capped at 10 x base")
 }
 
 func TestRouteTimeoutBoundsRetriesAndBackoff(t *testing.T) {
@@ -646,4 +646,83 @@ func TestDelayHedgesEndWithTheCall(t *testing.T) {
 	assert.Equal(t, 2, s.Pending(), "only the two attempts' answers remain, no hedge timer")
 	require.NoError(t, s.Run())
 	assert.Len(t, cl.ended, 1)
+}
+
+func TestPropagatedDeadline(t *testing.T) {
+	// The route timeout is shortened to what is left of the request's
+	// deadline; a request whose deadline has passed is failed at once,
+	// without an attempt; direct mode (no timeouts, no retries) switches
+	// to a call when a request carries a deadline.
+	cases := []struct {
+		name     string
+		policy   Policy
+		deadline time.Duration // after the send; 0 none, < 0 already passed
+		want     string
+		attempts int64
+	}{
+		{"route timeout shorter", Policy{RouteTimeout: 100 * time.Millisecond}, 300 * time.Millisecond, "timeout@100ms", 1},
+		{"deadline shorter", Policy{RouteTimeout: 15 * time.Second}, 300 * time.Millisecond, "timeout@300ms", 1},
+		{"deadline in direct mode", Policy{}, 300 * time.Millisecond, "timeout@300ms", 1},
+		{"no deadline in direct mode", Policy{}, 0, "ok@1s", 1},
+		{"deadline passed", Policy{RouteTimeout: 15 * time.Second}, -1, "timeout@0s", 0},
+		{"deadline passed in direct mode", Policy{}, -1, "timeout@0s", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sim.NewScheduler(sim.Config{})
+			u := &upstream{s: s, delay: time.Second, script: []mesh.Outcome{mesh.OutcomeOK}}
+			c, cl := newCluster(t, s, tc.policy, u)
+			r := cl.pool.Get()
+			r.Origin, r.Measured = cl, true
+			switch {
+			case tc.deadline > 0:
+				r.Deadline = sim.Time(0).Add(tc.deadline)
+			case tc.deadline < 0:
+				require.NoError(t, s.RunUntil(sim.Time(0).Add(time.Millisecond)))
+				r.Deadline = sim.Time(1)
+			}
+			c.Send(r)
+			require.NoError(t, s.Run())
+			want := tc.want
+			if tc.deadline < 0 {
+				want = "timeout@1ms"
+			}
+			assert.Equal(t, []string{want}, cl.ended)
+			st := c.Stats()
+			assert.Equal(t, tc.attempts, st.Attempts)
+			assert.Equal(t, int64(1), st.Calls)
+			assert.Equal(t, int64(0), c.Open())
+			if tc.deadline < 0 {
+				assert.Equal(t, int64(1), st.DeadlineExceeded)
+			}
+		})
+	}
+}
+
+func TestWithRouteOverridesRouteSettingsOnly(t *testing.T) {
+	// The cluster retries nothing; a route through it retries 5xx twice
+	// with its own timeout. Both share the cluster's hosts, counters and
+	// max_retries breaker.
+	s := sim.NewScheduler(sim.Config{})
+	u := &upstream{s: s, delay: 10 * time.Millisecond, script: []mesh.Outcome{mesh.OutcomeError}}
+	c, cl := newCluster(t, s, Policy{Retries: RetryPolicy{MaxRetries: 7}}, u)
+	rt, err := c.WithRoute(Policy{RouteTimeout: 5 * time.Second, Retries: RetryPolicy{NumRetries: 2, RetryOn: Retry5xx, MaxRetries: 1}})
+	require.NoError(t, err)
+	assert.Equal(t, 7, rt.pol.Retries.MaxRetries, "max_retries is the cluster's circuit breaker")
+	assert.Equal(t, 5*time.Second, rt.pol.RouteTimeout)
+
+	cl.send(c) // the cluster's own settings: one attempt
+	r := cl.pool.Get()
+	r.Origin, r.Measured = cl, true
+	rt.Send(r) // the route's: three attempts
+	require.NoError(t, s.Run())
+	require.Len(t, cl.ended, 2)
+	assert.Equal(t, "error@10ms", cl.ended[0])
+	st := c.Stats()
+	assert.Equal(t, int64(2), st.Calls)
+	assert.Equal(t, int64(4), st.Attempts)
+	assert.Equal(t, int64(2), st.Retries)
+
+	_, err = c.WithRoute(Policy{RouteTimeout: -1})
+	assert.ErrorIs(t, err, ErrConfig)
 }

@@ -109,6 +109,12 @@ type Policy struct {
 	PanicThreshold int
 }
 
+// direct reports whether a call under p is exactly one attempt with no
+// timer: no timeouts, no retries, no delay hedging.
+func (p *Policy) direct() bool {
+	return p.RouteTimeout == 0 && p.PerTryTimeout == 0 && p.Retries.NumRetries == 0 && p.Hedge.Delay == 0
+}
+
 // NoPanic is the PanicThreshold that disables panic mode (Envoy's 0%).
 const NoPanic = -1
 

@@ -7,6 +7,7 @@ package workload
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/sim"
@@ -36,6 +37,10 @@ type OpenConfig struct {
 	// Route is the requests' route for gateways (an index the builder
 	// assigns to each distinct path); -1 for none.
 	Route int32
+	// Deadline is the client's timeout, carried with each request as its
+	// deadline (gRPC's grpc-timeout): proxies end the request by then.
+	// 0 means none.
+	Deadline time.Duration
 }
 
 // Open is an open-loop workload. It draws inter-arrival times from the
@@ -61,6 +66,8 @@ func NewOpen(s *sim.Scheduler, streams sim.Streams, cfg OpenConfig) (*Open, erro
 		return nil, fmt.Errorf("%w: workload %s: no inter-arrival distribution", ErrConfig, cfg.Name)
 	case cfg.Interarrival.Mean() <= 0:
 		return nil, fmt.Errorf("%w: workload %s: mean inter-arrival time must be > 0", ErrConfig, cfg.Name)
+	case cfg.Deadline < 0:
+		return nil, fmt.Errorf("%w: workload %s: deadline %v < 0", ErrConfig, cfg.Name, cfg.Deadline)
 	case cfg.Target == nil || cfg.Pool == nil:
 		return nil, fmt.Errorf("%w: workload %s: no target or pool", ErrConfig, cfg.Name)
 	}
@@ -79,6 +86,9 @@ func (w *Open) Handle(sim.Event) {
 	w.sent++
 	r.Key = w.sent
 	r.Route = w.cfg.Route
+	if w.cfg.Deadline > 0 {
+		r.Deadline = now.Add(w.cfg.Deadline)
+	}
 	r.Created = now
 	r.Measured = now >= w.cfg.Warmup && (w.cfg.End == 0 || now < w.cfg.End)
 	r.Origin = w
