@@ -108,7 +108,7 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary) variantView 
 		vv.Services.Rows = append(vv.Services.Rows, serviceRow(&svc))
 	}
 	vv.Sidecars.Header = []string{"caller → service", "requests", "attempts", "attempts per request",
-		"retries", "retry overflows", "max_requests overflows", "per-try timeouts", "route timeouts", "ejections", "hedges (won)", "instance share"}
+		"retries", "retry overflows", "breaker overflows", "per-try timeouts", "route timeouts", "ejections", "hedges (won)", "connections (failed)", "instance share"}
 	for _, sc := range vs.Sidecars {
 		amp := "-"
 		if sc.Amplification != nil {
@@ -126,7 +126,8 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary) variantView 
 			sc.Caller + " → " + sc.Service, count(sc.Calls), count(sc.Attempts), amp,
 			count(sc.Retries), count(sc.RetryOverflows), count(sc.Overflows),
 			count(sc.PerTryTimeouts), count(sc.RouteTimeouts), count(sc.Ejections),
-			count(sc.Hedges) + " (" + count(sc.HedgeWins) + ")", share,
+			count(sc.Hedges) + " (" + count(sc.HedgeWins) + ")",
+			count(sc.ConnectionsOpened) + " (" + count(sc.ConnectFailures) + ")", share,
 		})
 	}
 	return vv

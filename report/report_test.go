@@ -466,5 +466,5 @@ func TestSidecarsTable(t *testing.T) {
 	assert.Contains(t, md, "### Sidecars")
 	// Sums over the three replications: calls 1006+1007+1008, attempts
 	// 1100+1101+1102.
-	assert.Contains(t, md, "| web → checkout | 3021 | 3303 | 1.09 | 282 | 9 | 0 | 120 | 6 | 0 | 0 (0) | 36.3% / 36.3% / 27.3% |")
+	assert.Contains(t, md, "| web → checkout | 3021 | 3303 | 1.09 | 282 | 9 | 0 | 120 | 6 | 0 | 0 (0) | 0 (0) | 36.3% / 36.3% / 27.3% |")
 }

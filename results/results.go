@@ -39,17 +39,24 @@ type Replication struct {
 // for requests created in the measurement window.
 type Sidecar struct {
 	Caller, Service string
-	Calls           int64   // requests the proxy received
-	Attempts        int64   // upstream requests it sent, retries included
-	Retries         int64   // attempts after the first
-	RetryOverflows  int64   // retries refused by max_retries or the retry budget
-	Overflows       int64   // requests refused by max_requests (local 503)
-	PerTryTimeouts  int64   // attempts abandoned at the per-try timeout
-	RouteTimeouts   int64   // requests ended by the route timeout
-	Ejections       int64   // outlier ejections that started in the window
-	Hedges          int64   // attempts started while another was in flight
-	HedgeWins       int64   // requests answered by a hedged attempt
-	HostAttempts    []int64 // attempts per upstream instance, in instance order
+	Calls           int64 // requests the proxy received
+	Attempts        int64 // upstream requests it sent, retries included
+	Retries         int64 // attempts after the first
+	RetryOverflows  int64 // retries refused by max_retries or the retry budget
+	Overflows       int64 // requests refused by max_requests (local 503)
+	PerTryTimeouts  int64 // attempts abandoned at the per-try timeout
+	RouteTimeouts   int64 // requests ended by the route timeout
+	Ejections       int64 // outlier ejections that started in the window
+	Hedges          int64 // attempts started while another was in flight
+	HedgeWins       int64 // requests answered by a hedged attempt
+	// DeadlineExceeded counts requests failed at once because their
+	// propagated deadline had passed; ConnectionsOpened and
+	// ConnectFailures count the connection pool's handshakes in the window
+	// (for every request: connections are shared).
+	DeadlineExceeded  int64
+	ConnectionsOpened int64
+	ConnectFailures   int64
+	HostAttempts      []int64 // attempts per upstream instance, in instance order
 }
 
 // Measured returns the measurement window: the duration minus the warm-up.

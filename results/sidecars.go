@@ -9,16 +9,23 @@ type SidecarSummary struct {
 	Attempts int64  `json:"attempts"`
 	// Amplification is attempts per call: 1 without retries, up to
 	// 1 + retries.attempts. Omitted when there were no calls.
-	Amplification  *float64  `json:"amplification,omitempty"`
-	Retries        int64     `json:"retries"`
-	RetryOverflows int64     `json:"retry_overflows"`
-	Overflows      int64     `json:"overflows"`
-	PerTryTimeouts int64     `json:"per_try_timeouts"`
-	RouteTimeouts  int64     `json:"route_timeouts"`
-	Ejections      int64     `json:"ejections"`
-	Hedges         int64     `json:"hedges"`
-	HedgeWins      int64     `json:"hedge_wins"`
-	HostShare      []float64 `json:"host_share,omitempty"` // each instance's share of the attempts
+	Amplification  *float64 `json:"amplification,omitempty"`
+	Retries        int64    `json:"retries"`
+	RetryOverflows int64    `json:"retry_overflows"`
+	Overflows      int64    `json:"overflows"`
+	PerTryTimeouts int64    `json:"per_try_timeouts"`
+	RouteTimeouts  int64    `json:"route_timeouts"`
+	Ejections      int64    `json:"ejections"`
+	Hedges         int64    `json:"hedges"`
+	HedgeWins      int64    `json:"hedge_wins"`
+	// DeadlineExceeded counts calls failed before sending because the
+	// request's propagated deadline had passed.
+	DeadlineExceeded int64 `json:"deadline_exceeded"`
+	// ConnectionsOpened and ConnectFailures count connection handshakes
+	// that succeeded and failed (0 without a connection pool).
+	ConnectionsOpened int64     `json:"connections_opened"`
+	ConnectFailures   int64     `json:"connect_failures"`
+	HostShare         []float64 `json:"host_share,omitempty"` // each instance's share of the attempts
 }
 
 // summarizeSidecars sums each (caller, service) proxy over the
@@ -48,6 +55,9 @@ func summarizeSidecars(v *Variant) []SidecarSummary {
 			s.Ejections += sc.Ejections
 			s.Hedges += sc.Hedges
 			s.HedgeWins += sc.HedgeWins
+			s.DeadlineExceeded += sc.DeadlineExceeded
+			s.ConnectionsOpened += sc.ConnectionsOpened
+			s.ConnectFailures += sc.ConnectFailures
 			for len(hosts[i]) < len(sc.HostAttempts) {
 				hosts[i] = append(hosts[i], 0)
 			}

@@ -123,7 +123,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				c, ok := clusters[t.to]
 				if !ok {
 					var err error
-					c, err = newCluster(w.s, streams, in.Name(), byName[t.to], policies[t.to], pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t.to]], len(byName[t.to].Instances())))
+					c, err = newCluster(w.s, streams, in.Name(), byName[t.to], policies[t.to], sc.Network, pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t.to]], len(byName[t.to].Instances())))
 					if err != nil {
 						return nil, err
 					}
@@ -185,7 +185,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if !ok {
 			return nil, fmt.Errorf("scenario: workload %s: unknown target %q", wl.Name, wl.Target)
 		}
-		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())))
+		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], sc.Network, pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())))
 		if err != nil {
 			return nil, err
 		}
@@ -215,9 +215,12 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 // statusOutcome maps a modelled HTTP status to the outcome an instance
 // answers with: 503 is unavailable (what a full queue answers too), and
 // anything else an error (500).
-func statusOutcome(status int) mesh.Outcome {
-	if status == 503 {
+func statusOutcome(status Status) mesh.Outcome {
+	switch status {
+	case 503:
 		return mesh.OutcomeRejected
+	case StatusReset:
+		return mesh.OutcomeReset
 	}
 	return mesh.OutcomeError
 }
@@ -232,8 +235,19 @@ type clusterOf struct {
 
 // newCluster builds caller's proxy towards svc under the target's sidecar
 // policy.
-func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.Service, sc Sidecar, pool *mesh.Pool, latency []dist.Dist) (*sidecar.Cluster, error) {
+func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.Service, sc Sidecar, n Network, pool *mesh.Pool, latency []dist.Dist) (*sidecar.Cluster, error) {
 	policy, err := sc.Policy()
+	if err == nil && n.ConnectFailure > 0 {
+		// Connections that can fail need a connection pool to fail in.
+		if policy.Connections == nil {
+			policy.Connections = &sidecar.Connections{
+				MaxConnections:     sc.CircuitBreakers.MaxConnections,
+				MaxPendingRequests: sc.CircuitBreakers.MaxPendingRequests,
+			}
+		}
+		policy.Connections.ConnectFailure = n.ConnectFailure
+		err = policy.Validate()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("scenario: service %s: sidecar: %w", svc.Name(), err)
 	}
@@ -429,6 +443,9 @@ type warmupEnd struct{ w *world }
 func (e warmupEnd) Handle(sim.Event) {
 	for _, svc := range e.w.services {
 		svc.ResetStats(e.w.s.Now())
+	}
+	for _, co := range e.w.clusters {
+		co.c.ResetConnStats()
 	}
 }
 

@@ -35,6 +35,7 @@ var (
 	durationType  = reflect.TypeFor[Duration]()
 	rateType      = reflect.TypeFor[Rate]()
 	queueType     = reflect.TypeFor[Queue]()
+	statusType    = reflect.TypeFor[Status]()
 	distSpecType  = reflect.TypeFor[DistSpec]()
 	overridesType = reflect.TypeFor[[]Override]()
 )
@@ -453,6 +454,11 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	case queueType:
 		d.queue(n, v.Addr().Interface().(*Queue), path)
 		return
+	case statusType:
+		if st, ok := d.status(n, path); ok {
+			v.SetInt(int64(st))
+		}
+		return
 	case distSpecType:
 		d.distSpec(n, v.Addr().Interface().(*DistSpec), path)
 		return
@@ -726,6 +732,35 @@ func (d *decoder) duration(n *yaml.Node, path string) (Duration, bool) {
 		return 0, false
 	}
 	d.errorf(n, path, durationHint, "expected a duration, got %s", describe(n))
+	return 0, false
+}
+
+// statusHint says which answers a failing request can get.
+const statusHint = "meshsim models 500 (an error), 503 (unavailable) and reset (the stream reset)"
+
+// status parses an error status: 500, 503 or reset.
+func (d *decoder) status(n *yaml.Node, path string) (Status, bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, path, statusHint, "expected a status, got %s", describe(n))
+		return 0, false
+	}
+	v := strings.TrimSpace(n.Value)
+	if n.ShortTag() == "!!int" {
+		i, err := strconv.Atoi(v)
+		if err != nil || (i != 500 && i != 503) {
+			d.errorf(n, path, statusHint, "unsupported status %s", v)
+			return 0, false
+		}
+		return Status(i), true
+	}
+	if v == "reset" {
+		return StatusReset, true
+	}
+	hint := didYouMean(v, []string{"reset"})
+	if hint == "" {
+		hint = statusHint
+	}
+	d.errorf(n, path, hint, "unsupported status %q", v)
 	return 0, false
 }
 

@@ -185,6 +185,17 @@ func writePolicy(b *strings.Builder, p sidecar.Policy) {
 	} else {
 		b.WriteString("      outlier_detection: off\n")
 	}
+	if cn := p.Connections; cn != nil {
+		fmt.Fprintf(b, "      connections: {protocol: %s, idle_timeout: %v, max_connections: %d, max_pending_requests: %d, connect_failure: %g}\n",
+			cn.Protocol, cn.IdleTimeout, cn.MaxConnections, cn.MaxPendingRequests, cn.ConnectFailure)
+		if m := cn.MTLS; m != nil {
+			fmt.Fprintf(b, "      mtls: {handshake: %s, per_request: %s} (plus a TLS round trip per new connection)\n", m.Handshake, m.PerRequest)
+		} else {
+			b.WriteString("      mtls: off\n")
+		}
+	} else {
+		b.WriteString("      connections: free and always open (no connection_pool or mtls)\n")
+	}
 	if r.Budget != nil {
 		fmt.Fprintf(b, "      retry_budget: {percent: %g, min_retry_concurrency: %d}\n", r.Budget.Percent, r.Budget.MinConcurrency)
 		fmt.Fprintf(b, "      circuit_breakers: {max_requests: %d}\n", p.MaxRequests)

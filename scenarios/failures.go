@@ -34,9 +34,6 @@ func (c *checker) failures(s *Scenario) {
 			if !(f.Probability >= 0 && f.Probability <= 1) {
 				c.errorf(p+"probability", false, "", "must be between 0 and 1, got %g", f.Probability)
 			}
-			if f.Status != 0 && f.Status != 500 && f.Status != 503 {
-				c.errorf(p+"status", false, "meshsim models 500 (an error) and 503 (unavailable)", "unsupported status %d", f.Status)
-			}
 		default:
 			hint := didYouMean(f.Kind, failureKinds)
 			if hint == "" {
@@ -246,6 +243,9 @@ func (c *checker) network(s *Scenario) {
 	}
 	if d := s.Network.CrossZone; d != nil {
 		c.dist("network.cross_zone", d, false)
+	}
+	if f := s.Network.ConnectFailure; !(f >= 0 && f <= 1) {
+		c.errorf("network.connect_failure", false, "", "must be between 0 and 1, got %g", f)
 	}
 	for i, svc := range s.Services {
 		for k, z := range svc.Zones {

@@ -23,6 +23,8 @@ var presets = map[string]func(sc *Sidecar, set func(field string) bool){
 		setDuration(&sc.Timeout, 15*time.Second, set("timeout"))
 		setInt(&sc.CircuitBreakers.MaxRequests, 1024, set("circuit_breakers.max_requests"))
 		setInt(&sc.CircuitBreakers.MaxRetries, 3, set("circuit_breakers.max_retries"))
+		setInt(&sc.CircuitBreakers.MaxConnections, 1024, set("circuit_breakers.max_connections"))
+		setInt(&sc.CircuitBreakers.MaxPendingRequests, 1024, set("circuit_breakers.max_pending_requests"))
 	},
 	// Istio's sidecar as istiod configures it (1.14+): LEAST_REQUEST, no
 	// route timeout ("default is disabled"), 2 retries on connect-failure
@@ -39,6 +41,8 @@ var presets = map[string]func(sc *Sidecar, set func(field string) bool){
 		setInt(&sc.Retries.HostSelectionAttempts, 5, set("retries.host_selection_retry_max_attempts"))
 		setInt(&sc.CircuitBreakers.MaxRequests, math.MaxUint32, set("circuit_breakers.max_requests"))
 		setInt(&sc.CircuitBreakers.MaxRetries, math.MaxUint32, set("circuit_breakers.max_retries"))
+		setInt(&sc.CircuitBreakers.MaxConnections, math.MaxUint32, set("circuit_breakers.max_connections"))
+		setInt(&sc.CircuitBreakers.MaxPendingRequests, math.MaxUint32, set("circuit_breakers.max_pending_requests"))
 		// With a DestinationRule outlierDetection, Istio disables
 		// success-rate ejection and sets healthy_panic_threshold to
 		// minHealthPercent, default 0: no panic (applyOutlierDetection).
@@ -59,6 +63,8 @@ var presets = map[string]func(sc *Sidecar, set func(field string) bool){
 		setString(&sc.LB.Policy, "peak_ewma", set("lb.policy"))
 		setInt(&sc.CircuitBreakers.MaxRequests, math.MaxUint32, set("circuit_breakers.max_requests"))
 		setInt(&sc.CircuitBreakers.MaxRetries, math.MaxUint32, set("circuit_breakers.max_retries"))
+		setInt(&sc.CircuitBreakers.MaxConnections, math.MaxUint32, set("circuit_breakers.max_connections"))
+		setInt(&sc.CircuitBreakers.MaxPendingRequests, math.MaxUint32, set("circuit_breakers.max_pending_requests"))
 	},
 	// A gRPC client channel: the deadline is the application's (no route
 	// timeout), no retries without a retryPolicy, no circuit breakers.
@@ -68,6 +74,8 @@ var presets = map[string]func(sc *Sidecar, set func(field string) bool){
 		setString(&sc.LB.Policy, "round_robin", set("lb.policy"))
 		setInt(&sc.CircuitBreakers.MaxRequests, math.MaxUint32, set("circuit_breakers.max_requests"))
 		setInt(&sc.CircuitBreakers.MaxRetries, math.MaxUint32, set("circuit_breakers.max_retries"))
+		setInt(&sc.CircuitBreakers.MaxConnections, math.MaxUint32, set("circuit_breakers.max_connections"))
+		setInt(&sc.CircuitBreakers.MaxPendingRequests, math.MaxUint32, set("circuit_breakers.max_pending_requests"))
 	},
 }
 

@@ -254,7 +254,9 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			Calls: st.Calls, Attempts: st.Attempts, Retries: st.Retries,
 			RetryOverflows: st.RetryOverflows, Overflows: st.Overflows,
 			PerTryTimeouts: st.PerTryTimeouts, RouteTimeouts: st.RouteTimeouts,
-			HostAttempts: st.HostAttempts,
+			HostAttempts:      st.HostAttempts,
+			DeadlineExceeded:  st.DeadlineExceeded,
+			ConnectionsOpened: co.c.ConnStats().Opened, ConnectFailures: co.c.ConnStats().ConnectFailures,
 		})
 	}
 	// Two independent books on each side of the proxies: the origins' in

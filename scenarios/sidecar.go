@@ -1,7 +1,10 @@
 package scenarios
 
 import (
+	"fmt"
 	"time"
+
+	"github.com/meshsim/meshsim/sim/dist"
 
 	"github.com/meshsim/meshsim/models/outlier"
 	"github.com/meshsim/meshsim/models/sidecar"
@@ -54,6 +57,13 @@ func (sc Sidecar) Policy() (sidecar.Policy, error) {
 		c := od.config()
 		p.Outlier = &c
 	}
+	if sc.ConnectionPool != nil || sc.MTLS != nil {
+		conns, err := sc.connections()
+		if err != nil {
+			return sidecar.Policy{}, err
+		}
+		p.Connections = conns
+	}
 	err = p.Validate()
 	return p, err
 }
@@ -87,4 +97,42 @@ func (od OutlierDetection) config() outlier.Config {
 		FailurePercentageMinimumHosts:      od.FailurePercentageMinimumHosts,
 		FailurePercentageRequestVolume:     od.FailurePercentageRequestVolume,
 	}
+}
+
+// connections resolves the connection pool and mTLS blocks.
+func (sc Sidecar) connections() (*sidecar.Connections, error) {
+	c := &sidecar.Connections{
+		MaxConnections:     sc.CircuitBreakers.MaxConnections,
+		MaxPendingRequests: sc.CircuitBreakers.MaxPendingRequests,
+	}
+	if cp := sc.ConnectionPool; cp != nil {
+		switch cp.Protocol {
+		case "", "http2":
+		case "http1":
+			c.Protocol = sidecar.HTTP1
+		default:
+			return nil, fmt.Errorf("%w: unknown protocol %q (http1 or http2)", sidecar.ErrConfig, cp.Protocol)
+		}
+		c.IdleTimeout = time.Duration(cp.IdleTimeout)
+	}
+	if m := sc.MTLS; m != nil {
+		hs, err := distOr(m.Handshake, time.Millisecond)
+		if err != nil {
+			return nil, fmt.Errorf("mtls.handshake: %w", err)
+		}
+		pr, err := distOr(m.PerRequest, 5*time.Microsecond)
+		if err != nil {
+			return nil, fmt.Errorf("mtls.per_request: %w", err)
+		}
+		c.MTLS = &sidecar.MTLS{Handshake: hs, PerRequest: pr}
+	}
+	return c, nil
+}
+
+// distOr builds spec, or a constant d when it is left out.
+func distOr(spec *DistSpec, d time.Duration) (dist.Dist, error) {
+	if spec == nil {
+		return dist.Constant(d)
+	}
+	return spec.Build()
 }

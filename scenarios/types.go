@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -200,6 +201,10 @@ type Call struct {
 type Network struct {
 	SameZone  *DistSpec `yaml:"same_zone"`
 	CrossZone *DistSpec `yaml:"cross_zone"`
+	// ConnectFailure is the probability that opening a connection fails
+	// (refused or reset in the handshake). Setting it gives every proxy a
+	// connection pool.
+	ConnectFailure float64 `yaml:"connect_failure"`
 }
 
 // RateLimit is Envoy's local_ratelimit token bucket: max_tokens, full at
@@ -214,7 +219,7 @@ type RateLimit struct {
 // with: 500 (an application error, the default) or 503 (unavailable).
 type ErrorRate struct {
 	Probability float64 `yaml:"probability"`
-	Status      int     `yaml:"status"`
+	Status      Status  `yaml:"status"` // 500 (default), 503 or reset
 }
 
 // Failure is one failure on the timeline: from At, for For (0: until the
@@ -230,7 +235,22 @@ type Failure struct {
 	Target      string   `yaml:"target"`      // "service" or "service[i]"
 	Factor      float64  `yaml:"factor"`      // slow: service time multiplier, > 0
 	Probability float64  `yaml:"probability"` // errors: in [0, 1]
-	Status      int      `yaml:"status"`      // errors: 500 (default) or 503
+	Status      Status   `yaml:"status"`      // errors: 500 (default), 503 or reset
+}
+
+// Status is how a failing request is answered: an HTTP status (500 or
+// 503), or reset, the stream reset without an answer (retried under
+// retry_on reset, and answered 503 by the caller's proxy). 0 means 500.
+type Status int
+
+// StatusReset is the Status written "reset".
+const StatusReset Status = -1
+
+func (s Status) String() string {
+	if s == StatusReset {
+		return "reset"
+	}
+	return fmt.Sprint(int(s))
 }
 
 // Queue is an instance's FIFO waiting room: a non-negative integer bound,
@@ -272,6 +292,32 @@ type Sidecar struct {
 	// it the proxy balances over all hosts, ejected ones included. Default
 	// 50; 0 disables panic mode (what Istio sets with outlier detection).
 	PanicThreshold *int `yaml:"panic_threshold"`
+	// ConnectionPool, when present, models the proxy's connections:
+	// opening one costs a TCP round trip, and requests wait for it.
+	// Left out, connections are free and always open.
+	ConnectionPool *ConnectionPool `yaml:"connection_pool"`
+	// MTLS, when present, secures connections with mutual TLS: each new
+	// connection costs a TLS round trip and the handshake's work, and each
+	// request and answer the encryption cost. It implies a connection pool.
+	MTLS *MTLS `yaml:"mtls"`
+}
+
+// ConnectionPool is Envoy's HTTP connection pool, one per proxy worker
+// and upstream instance.
+type ConnectionPool struct {
+	// Protocol is http2 (default: one multiplexed connection per worker
+	// and instance) or http1 (one request per connection at a time).
+	Protocol    string   `yaml:"protocol"`
+	IdleTimeout Duration `yaml:"idle_timeout"` // default 1h (Envoy)
+}
+
+// MTLS is the cost of mutual TLS between sidecars. The defaults are
+// assumptions, not measurements: 1ms of handshake work (two certificate
+// verifications and an ECDHE exchange) and 5us per message of AES-GCM;
+// set them from a benchmark of your own proxies.
+type MTLS struct {
+	Handshake  *DistSpec `yaml:"handshake"`
+	PerRequest *DistSpec `yaml:"per_request"`
 }
 
 // OutlierDetection mirrors Envoy's outlier_detection block. Percentages
@@ -337,6 +383,11 @@ type RetryBudget struct {
 type CircuitBreakers struct {
 	MaxRequests int `yaml:"max_requests"` // requests in flight; default 1024
 	MaxRetries  int `yaml:"max_retries"`  // retries in flight; default 3
+	// MaxConnections and MaxPendingRequests apply with a connection pool
+	// (connection_pool or mtls): connections open, and requests waiting
+	// for one; default 1024 each.
+	MaxConnections     int `yaml:"max_connections"`
+	MaxPendingRequests int `yaml:"max_pending_requests"`
 }
 
 // LB selects the load-balancing policy and its settings. A setting left

@@ -328,6 +328,19 @@ func (c *checker) service(i int, svc *Service) dist.Dist {
 			c.errorf(p+"sidecar.preset", false, hint, "unknown preset %q", pr)
 		}
 	}
+	connOK := true // connection settings are checked field by field, then the whole policy
+	if cp := svc.Sidecar.ConnectionPool; cp != nil && cp.Protocol != "" && cp.Protocol != "http1" && cp.Protocol != "http2" {
+		c.errorf(p+"sidecar.connection_pool.protocol", false, didYouMean(cp.Protocol, []string{"http1", "http2"}), "unknown protocol %q (http1 or http2)", cp.Protocol)
+		connOK = false
+	}
+	if m := svc.Sidecar.MTLS; m != nil {
+		if m.Handshake != nil && c.dist(p+"sidecar.mtls.handshake", m.Handshake, false) == nil {
+			connOK = false
+		}
+		if m.PerRequest != nil && c.dist(p+"sidecar.mtls.per_request", m.PerRequest, false) == nil {
+			connOK = false
+		}
+	}
 	if policy, names := svc.Sidecar.LB.Policy, lb.Names(); !slices.Contains(names, policy) {
 		hint := didYouMean(policy, names)
 		if hint == "" {
@@ -336,7 +349,7 @@ func (c *checker) service(i int, svc *Service) dist.Dist {
 		c.errorf(p+"sidecar.lb.policy", false, hint, "unknown load-balancing policy %q", policy)
 	} else if err := lb.Validate(policy, svc.Sidecar.LB.Config()); err != nil {
 		c.errorf(p+"sidecar.lb", false, "", "%s", strings.TrimPrefix(err.Error(), lb.ErrConfig.Error()+": "))
-	} else if _, err := svc.Sidecar.Policy(); err != nil {
+	} else if _, err := svc.Sidecar.Policy(); err != nil && connOK {
 		c.errorf(p+"sidecar", false, "", "%s", strings.TrimPrefix(err.Error(), sidecar.ErrConfig.Error()+": "))
 	}
 	if e := svc.Errors; !(e.Probability >= 0 && e.Probability <= 1) {
@@ -352,9 +365,6 @@ func (c *checker) service(i int, svc *Service) dist.Dist {
 		if rl.FillInterval <= 0 {
 			c.errorf(p+"rate_limit.fill_interval", false, "e.g. fill_interval: 1s", "must be > 0")
 		}
-	}
-	if st := svc.Errors.Status; st != 0 && st != 500 && st != 503 {
-		c.errorf(p+"errors.status", false, "meshsim models 500 (an error) and 503 (unavailable)", "unsupported status %d", st)
 	}
 	return c.dist(p+"service_time", &svc.ServiceTime, false)
 }

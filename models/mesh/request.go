@@ -20,10 +20,15 @@ const (
 	OutcomeDeadLettered                // moved to a dead-letter queue
 	OutcomeDropped                     // dropped by policy or lost to a failure
 	OutcomeDenied                      // refused by authentication at the edge (401/403)
-	NumOutcomes                        // the number of outcomes
+	// OutcomeReset is an attempt's answer, never a request's terminal
+	// state: the upstream reset the stream, or the connection failed. A
+	// proxy retries it or answers its origin 503 (OutcomeRejected), as
+	// Envoy answers "upstream connect error or disconnect/reset".
+	OutcomeReset
+	NumOutcomes // the number of outcomes
 )
 
-var outcomeNames = [NumOutcomes]string{"ok", "error", "timeout", "rejected", "shed", "dead_lettered", "dropped", "denied"}
+var outcomeNames = [NumOutcomes]string{"ok", "error", "timeout", "rejected", "shed", "dead_lettered", "dropped", "denied", "reset"}
 
 func (o Outcome) String() string {
 	if o < NumOutcomes {
@@ -79,6 +84,7 @@ type Hop struct {
 	Worker int32  // the picker
 	Epoch  uint32 // the picker generation Local refers to
 	Sent   sim.Time
+	Stream bool // holds a stream of a pooled connection
 }
 
 // Pool recycles requests so that steady-state operation allocates nothing.

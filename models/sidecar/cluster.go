@@ -90,6 +90,15 @@ type Cluster struct {
 	latency        []dist.Dist
 	netRnd         *sim.Rand
 	transitMeasure int64
+	// Connection pools, one per worker and host (conn.go); nil conns
+	// means connections are free and always open.
+	conns        *Connections
+	pools        []connPool
+	open         int // connections open or being opened, all pools
+	pendingTotal int // requests waiting for a connection, all pools
+	connRnd      *sim.Rand
+	tlsRnd       *sim.Rand
+	connStats    ConnStats
 	// direct is set when the policy has no timeouts and no retries: a call
 	// is then exactly one attempt, and the proxy forwards the request
 	// itself instead of making a call and a second request (the hot path
@@ -142,10 +151,21 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		c.netRnd = streams.Get(cfg.Name, "net")
 	}
 	c.direct = p.direct()
+	if p.Connections != nil {
+		c.conns = p.Connections
+		c.connRnd = streams.Get(cfg.Name, "conn")
+		c.tlsRnd = streams.Get(cfg.Name, "tls")
+	}
 	for _, up := range cfg.Upstreams {
 		c.hosts = append(c.hosts, &host{up: up})
 	}
 	c.stats.HostAttempts = make([]int64, len(c.hosts))
+	if c.conns != nil {
+		c.pools = make([]connPool, p.Workers*len(c.hosts))
+		for i := range c.pools {
+			c.pools[i].worker, c.pools[i].host = i/len(c.hosts), i%len(c.hosts)
+		}
+	}
 	c.builder, _ = lb.Get(p.LB)
 	for w := 0; w < p.Workers; w++ {
 		c.lbRands = append(c.lbRands, streams.Get(cfg.Name, fmt.Sprintf("lb#%d", w)))
@@ -237,6 +257,8 @@ func outcomeResult(o mesh.Outcome) outlier.Result {
 		return outlier.Success
 	case mesh.OutcomeRejected:
 		return outlier.GatewayFailure
+	case mesh.OutcomeReset:
+		return outlier.LocalOriginFailure
 	default:
 		return outlier.Error5xx
 	}
@@ -274,16 +296,18 @@ type call struct {
 // attempt is one upstream request. It is the Origin of that request, so
 // the upstream's answer comes back to it.
 type attempt struct {
-	call      *call
-	host      int
-	hedged    bool   // started while another attempt of the call was in flight
-	local     int    // the picker's index for host
-	epoch     uint32 // the picker generation local refers to
-	retry     bool
-	started   sim.Time
-	perTry    sim.Timer
-	counted   bool // still counted in the active and retry counters
-	abandoned bool // the call no longer waits for it
+	call          *call
+	host          int
+	hedged        bool   // started while another attempt of the call was in flight
+	local         int    // the picker's index for host
+	epoch         uint32 // the picker generation local refers to
+	retry         bool
+	started       sim.Time
+	perTry        sim.Timer
+	stream        bool // holds a stream of a pooled connection
+	connectFailed bool // its connection could not be opened
+	counted       bool // still counted in the active and retry counters
+	abandoned     bool // the call no longer waits for it
 }
 
 // Send runs r through the proxy with the cluster's own route settings:
@@ -411,9 +435,15 @@ func (c *Cluster) forward(r *mesh.Request) {
 	}
 	now := c.s.Now()
 	h, local, err := c.pickHost(worker, lb.PickInfo{HashKey: r.Key, Attempt: 1, Now: now})
-	if err != nil { // local 503 "no healthy upstream"
+	if err != nil || !c.canSend(worker, h) { // local 503: "no healthy upstream", or pending overflow
 		if r.Measured {
+			if err == nil {
+				c.stats.Overflows++
+			}
 			c.stats.Outcomes[mesh.OutcomeRejected]++
+		}
+		if err == nil {
+			c.connStats.PendingOverflow++
 		}
 		r.Origin.Finish(r, mesh.OutcomeRejected)
 		return
@@ -428,31 +458,56 @@ func (c *Cluster) forward(r *mesh.Request) {
 	}
 	r.Hop = mesh.Hop{Origin: r.Origin, Host: int32(h), Local: int32(local), Worker: int32(worker), Epoch: c.epoch, Sent: now}
 	r.Origin = c
-	c.deliver(h, r)
+	c.deliver(worker, h, r)
 }
 
-// deliver hands r to host h, after the network delay if there is one.
-func (c *Cluster) deliver(h int, r *mesh.Request) {
-	if c.latency == nil {
+// deliver hands r to host h over worker's connection pool, if there are
+// pools, or at once.
+func (c *Cluster) deliver(worker, h int, r *mesh.Request) {
+	if c.conns == nil {
+		c.transmit(h, r)
+		return
+	}
+	c.connect(worker, h, r)
+}
+
+// transmit puts r on the wire to host h: it arrives after the network delay
+// and the mTLS encryption cost, if there are any.
+func (c *Cluster) transmit(h int, r *mesh.Request) {
+	var d time.Duration
+	if c.latency != nil {
+		d = c.latency[h].Sample(c.netRnd)
+	}
+	if c.conns != nil && c.conns.MTLS != nil {
+		d += c.conns.MTLS.PerRequest.Sample(c.tlsRnd)
+	}
+	if c.latency == nil && d == 0 {
 		c.hosts[h].up.Arrive(r)
 		return
 	}
 	if r.Measured {
 		c.transitMeasure++
 	}
-	c.s.After(c.latency[h].Sample(c.netRnd), c, sim.Event{Kind: evDeliver, Arg: int64(h), Ptr: r})
+	c.s.After(d, c, sim.Event{Kind: evDeliver, Arg: int64(h), Ptr: r})
 }
 
 // delayAnswer sends the answer o to r back over the network from host h
 // and reports whether it did; false means there is no network delay.
 func (c *Cluster) delayAnswer(h int, r *mesh.Request, o mesh.Outcome) bool {
-	if c.latency == nil {
+	var d time.Duration
+	if c.latency != nil {
+		d = c.latency[h].Sample(c.netRnd)
+	}
+	if c.conns != nil && c.conns.MTLS != nil {
+		d += c.conns.MTLS.PerRequest.Sample(c.tlsRnd)
+	}
+	if c.latency == nil && d == 0 {
 		return false
 	}
 	if r.Measured {
 		c.transitMeasure++
 	}
-	c.s.After(c.latency[h].Sample(c.netRnd), c, sim.Event{Kind: evReturn, Arg: int64(o), Ptr: r})
+	c.s.After(d, c, sim.Event{Kind: evReturn, Arg: int64(o), Ptr: r})
 	return true
 }
 
@@ -471,10 +526,16 @@ func (c *Cluster) answerDirect(r *mesh.Request, o mesh.Outcome) {
 	hop := r.Hop
 	c.active--
 	c.hosts[hop.Host].active--
+	if hop.Stream {
+		c.released(c.pool(int(hop.Worker), int(hop.Host)), false)
+	}
 	if ob := c.obs[hop.Worker]; ob != nil && hop.Epoch == c.epoch {
 		ob.Observe(int(hop.Local), now.Sub(hop.Sent), now)
 	}
 	c.record(int(hop.Host), outcomeResult(o))
+	if o == mesh.OutcomeReset {
+		o = mesh.OutcomeRejected // Envoy answers 503 for a reset or a connection failure
+	}
 	if r.Measured {
 		c.openMeasured--
 		c.unansweredMeasured--
@@ -497,6 +558,14 @@ func (c *Cluster) start(cl *call, retry bool) {
 	h, local, ok := c.pick(cl, now)
 	if !ok {
 		c.finish(cl, mesh.OutcomeRejected) // local 503 "no healthy upstream", never retried
+		return
+	}
+	if !c.canSend(cl.worker, h) {
+		c.connStats.PendingOverflow++
+		if cl.req.Measured {
+			c.stats.Overflows++
+		}
+		c.finish(cl, mesh.OutcomeRejected) // local 503 pending overflow: never retried
 		return
 	}
 	a := c.getAttempt()
@@ -522,9 +591,9 @@ func (c *Cluster) start(cl *call, retry bool) {
 			c.stats.Retries++
 		}
 	}
-	if d := cl.pol.PerTryTimeout; d > 0 {
+	if d := cl.pol.PerTryTimeout; d > 0 && c.conns == nil {
 		a.perTry = c.s.After(d, c, sim.Event{Kind: evPerTryTimeout, Ptr: a})
-	}
+	} // with connection pools it starts when the attempt has its connection (markStream)
 	up := c.reqs.Get()
 	up.Key = cl.req.Key
 	up.Route = cl.req.Route       // gateways upstream route it
@@ -532,7 +601,7 @@ func (c *Cluster) start(cl *call, retry bool) {
 	up.Created = now
 	up.Measured = cl.req.Measured
 	up.Origin = a
-	c.deliver(h, up) // may answer before it returns
+	c.deliver(cl.worker, h, up) // may answer before it returns
 }
 
 // pick chooses a host with the call's worker's picker, re-picking hosts
@@ -575,6 +644,11 @@ const (
 	fail500    = Retry5xx
 	fail503    = Retry5xx | RetryGatewayError | RetryRetriableStatusCodes
 	failPerTry = Retry5xx | RetryGatewayError // no answer before the per-try timeout: 504
+	// A reset, and a connection failure, are retried under 5xx,
+	// gateway-error and reset; a connection failure also under
+	// connect-failure (Envoy's RetryStateImpl::wouldRetryFromReset).
+	failReset   = Retry5xx | RetryGatewayError | RetryReset
+	failConnect = failReset | RetryConnectFailure
 )
 
 // answer handles the upstream's answer to attempt a.
@@ -592,12 +666,16 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 	}
 	now := c.s.Now()
 	c.s.Cancel(a.perTry)
+	if a.stream {
+		a.stream = false
+		c.released(c.pool(cl.worker, a.host), false)
+	}
 	cl.drop(a)
 	if ob := c.obs[cl.worker]; ob != nil && a.epoch == c.epoch {
 		ob.Observe(a.local, now.Sub(a.started), now)
 	}
 	c.record(a.host, outcomeResult(o))
-	hedged := a.hedged
+	hedged, connectFailed := a.hedged, a.connectFailed
 	c.putAttempt(a)
 	if o == mesh.OutcomeOK {
 		if hedged && cl.req.Measured {
@@ -612,6 +690,12 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 	switch o {
 	case mesh.OutcomeShed, mesh.OutcomeDenied:
 		c.finish(cl, o) // a 429, 401 or 403 is not a 5xx: not retried
+	case mesh.OutcomeReset:
+		class := failReset
+		if connectFailed {
+			class = failConnect
+		}
+		c.retryOrFail(cl, class, mesh.OutcomeRejected) // Envoy answers 503
 	case mesh.OutcomeRejected:
 		c.retryOrFail(cl, fail503, mesh.OutcomeRejected)
 	default:
@@ -726,6 +810,10 @@ func (c *Cluster) Handle(ev sim.Event) {
 			}
 			c.start(cl, false)
 		}
+	case evConnected:
+		c.connected(ev.Ptr.(*connPool))
+	case evConnectFailed:
+		c.connectFailed(ev.Ptr.(*connPool))
 	default:
 		panic(fmt.Sprintf("sidecar: cluster %s got event kind %d", c.name, ev.Kind))
 	}
@@ -765,6 +853,10 @@ func (cl *call) drop(a *attempt) {
 // is discarded when it comes.
 func (c *Cluster) abandon(a *attempt) {
 	c.s.Cancel(a.perTry)
+	if a.stream {
+		a.stream = false
+		c.released(c.pool(a.call.worker, a.host), true)
+	}
 	a.abandoned = true
 	c.uncount(a)
 	a.call.drop(a)

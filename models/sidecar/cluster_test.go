@@ -22,15 +22,20 @@ type upstream struct {
 	s       *sim.Scheduler
 	delay   time.Duration
 	script  []mesh.Outcome
+	delays  []time.Duration // per request, the last repeating; delay when empty
 	arrived []sim.Time
 	keys    []uint64
 }
 
 func (u *upstream) Arrive(r *mesh.Request) {
 	o := u.script[min(len(u.arrived), len(u.script)-1)]
+	d := u.delay
+	if len(u.delays) > 0 {
+		d = u.delays[min(len(u.arrived), len(u.delays)-1)]
+	}
 	u.arrived = append(u.arrived, u.s.Now())
 	u.keys = append(u.keys, r.Key)
-	u.s.After(u.delay, u, sim.Event{Ptr: r, Arg: int64(o)})
+	u.s.After(d, u, sim.Event{Ptr: r, Arg: int64(o)})
 }
 
 func (u *upstream) Handle(ev sim.Event) {

@@ -107,6 +107,10 @@ type Policy struct {
 	// is Envoy's 0%, never panic, which Istio sets whenever outlier
 	// detection is configured.
 	PanicThreshold int
+	// Connections, when set, models connection pools (and mTLS): opening
+	// a connection costs round trips, and requests wait for one. Nil
+	// means connections are free and always open.
+	Connections *Connections
 }
 
 // direct reports whether a call under p is exactly one attempt with no
@@ -195,6 +199,13 @@ func (p *Policy) Validate() error {
 			return err
 		}
 		p.Outlier = &c
+	}
+	if p.Connections != nil {
+		c := *p.Connections
+		if err := c.validate(); err != nil {
+			return err
+		}
+		p.Connections = &c
 	}
 	r := &p.Retries
 	if r.BaseInterval == 0 {

@@ -1,0 +1,398 @@
+package sidecar
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
+)
+
+// Protocol is the upstream protocol of a connection pool.
+type Protocol uint8
+
+// The protocols modelled.
+const (
+	// HTTP2 multiplexes every request to a host over one connection per
+	// worker (Envoy's HTTP/2 pool with its default max_concurrent_streams
+	// of 2^31-1; Linkerd and Istio's sidecar-to-sidecar traffic).
+	HTTP2 Protocol = iota
+	// HTTP1 carries one request at a time per connection: a request takes
+	// an idle connection, or opens one, or waits for one (Envoy's HTTP/1.1
+	// pool). Resetting a request (a per-try or route timeout) closes its
+	// connection, as HTTP/1.1 has no way to cancel one request.
+	HTTP1
+)
+
+func (p Protocol) String() string {
+	if p == HTTP1 {
+		return "http1"
+	}
+	return "http2"
+}
+
+// Connections configures a proxy's connection pools: one pool per worker
+// and host, as Envoy keeps them. Opening a connection takes one network
+// round trip for TCP and, with mTLS, another for the TLS 1.3 handshake
+// plus its cryptographic cost; requests wait for it. A nil *Connections in
+// a Policy means connections are free and always open (the default).
+type Connections struct {
+	Protocol Protocol
+	// IdleTimeout closes a connection with no request for this long
+	// (Envoy's idle_timeout, default 1h).
+	IdleTimeout time.Duration
+	// MaxConnections caps the connections open from the proxy to the
+	// service (Envoy's max_connections circuit breaker, default 1024);
+	// over it, requests wait for one to be released.
+	MaxConnections int
+	// MaxPendingRequests caps the requests waiting for a connection
+	// (Envoy's max_pending_requests, default 1024); over it a request is
+	// answered a local 503 at once (an overflow, not retried).
+	MaxPendingRequests int
+	// ConnectFailure is the probability that opening a connection fails
+	// (refused or reset during the handshake): every request waiting for
+	// it fails with a connect failure, which retry_on connect-failure and
+	// 5xx retry.
+	ConnectFailure float64
+	// MTLS, when set, secures every connection with mutual TLS.
+	MTLS *MTLS
+}
+
+// MTLS is the cost of mutual TLS between sidecars: Handshake is the
+// cryptographic work of the TLS 1.3 handshake (both certificates
+// verified, ECDHE), added to the handshake's extra round trip when a
+// connection opens; PerRequest is the symmetric encryption and decryption
+// of one request or answer, added to each direction.
+type MTLS struct {
+	Handshake  dist.Dist
+	PerRequest dist.Dist
+}
+
+// withDefaults fills Envoy's defaults and validates.
+func (c *Connections) validate() error {
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = time.Hour
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = 1024
+	}
+	if c.MaxPendingRequests == 0 {
+		c.MaxPendingRequests = 1024
+	}
+	switch {
+	case c.Protocol > HTTP1:
+		return fmt.Errorf("%w: unknown protocol %d", ErrConfig, c.Protocol)
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("%w: idle_timeout must be positive, got %v", ErrConfig, c.IdleTimeout)
+	case c.MaxConnections < 1 || c.MaxPendingRequests < 1:
+		return fmt.Errorf("%w: max_connections and max_pending_requests must be >= 1", ErrConfig)
+	case !(c.ConnectFailure >= 0 && c.ConnectFailure <= 1):
+		return fmt.Errorf("%w: connect_failure must be between 0 and 1, got %g", ErrConfig, c.ConnectFailure)
+	case c.MTLS != nil && (c.MTLS.Handshake == nil || c.MTLS.PerRequest == nil):
+		return fmt.Errorf("%w: mtls needs a handshake and a per_request cost", ErrConfig)
+	}
+	return nil
+}
+
+// connPool is one worker's connections to one host. With HTTP/2 it holds
+// at most one connection, with any number of streams; with HTTP/1 each
+// connection carries one request at a time, and idle ones wait in a LIFO
+// stack (Envoy reuses the most recently used).
+type connPool struct {
+	worker, host int
+	connecting   int        // connections being opened
+	ready        int        // HTTP/2: 1 when the connection is open
+	streams      int        // requests in flight on open connections
+	idleSince    sim.Time   // HTTP/2: when streams last fell to 0
+	idle         []sim.Time // HTTP/1: idle connections, by when they became idle
+	pending      []*mesh.Request
+}
+
+// Event kinds of connections.
+const (
+	evConnected     int32 = iota + 100 // Ptr is the *connPool: a connection opened
+	evConnectFailed                    // Ptr is the *connPool: opening one failed
+)
+
+// ConnStats counts what the connection pools did for all requests,
+// measured or not (connections are shared by both).
+type ConnStats struct {
+	Opened          int64 // connections opened (handshakes completed)
+	ConnectFailures int64 // connection attempts that failed
+	Closed          int64 // connections closed: idle timeout, or a reset request on HTTP/1
+	PendingOverflow int64 // requests refused because too many were waiting
+	MaxOpen         int   // the most connections open at once
+}
+
+// pool returns worker's pool towards host h.
+func (c *Cluster) pool(worker, h int) *connPool {
+	return &c.pools[worker*len(c.hosts)+h]
+}
+
+// canSend reports whether an attempt to host h can be sent or queued:
+// false when it would have to wait for a connection and the pending
+// queue is full (Envoy's max_pending_requests overflow).
+func (c *Cluster) canSend(worker, h int) bool {
+	if c.conns == nil || c.pendingTotal < c.conns.MaxPendingRequests {
+		return true
+	}
+	p := c.pool(worker, h)
+	now := c.s.Now()
+	c.expire(p, now)
+	if c.conns.Protocol == HTTP2 {
+		return p.ready > 0
+	}
+	return len(p.idle) > 0
+}
+
+// expire closes the pool's connections that have been idle for the idle
+// timeout. It runs lazily, when the pool is next used: a closed
+// connection costs nothing until then.
+func (c *Cluster) expire(p *connPool, now sim.Time) {
+	limit := c.conns.IdleTimeout
+	if c.conns.Protocol == HTTP2 {
+		if p.ready > 0 && p.streams == 0 && now.Sub(p.idleSince) >= limit {
+			p.ready = 0
+			c.closeConn()
+		}
+		return
+	}
+	// The stack is ordered by idle time, oldest at the bottom.
+	n := 0
+	for n < len(p.idle) && now.Sub(p.idle[n]) >= limit {
+		n++
+	}
+	if n > 0 {
+		p.idle = append(p.idle[:0], p.idle[n:]...)
+		for ; n > 0; n-- {
+			c.closeConn()
+		}
+	}
+}
+
+func (c *Cluster) closeConn() {
+	c.open--
+	c.connStats.Closed++
+}
+
+// connect sends r to host h over worker's pool: at once on an open
+// connection, or after one opens.
+func (c *Cluster) connect(worker, h int, r *mesh.Request) {
+	p := c.pool(worker, h)
+	now := c.s.Now()
+	c.expire(p, now)
+	switch {
+	case c.conns.Protocol == HTTP2 && p.ready > 0:
+		p.streams++
+		c.markStream(r)
+		c.transmit(h, r)
+		return
+	case c.conns.Protocol == HTTP1 && len(p.idle) > 0:
+		p.idle = p.idle[:len(p.idle)-1]
+		p.streams++
+		c.markStream(r)
+		c.transmit(h, r)
+		return
+	}
+	p.pending = append(p.pending, r)
+	c.pendingTotal++
+	if r.Measured {
+		c.transitMeasure++ // waiting in the proxy: neither at the host nor answered
+	}
+	// HTTP/2 opens one connection for all waiting requests; HTTP/1 one
+	// per waiting request, within max_connections.
+	if (c.conns.Protocol == HTTP2 && p.connecting == 0) ||
+		(c.conns.Protocol == HTTP1 && p.connecting < len(p.pending)) {
+		c.open1(p)
+	}
+}
+
+// open1 starts opening one connection of p, if max_connections allows.
+// The set-up takes a TCP round trip, and with mTLS a TLS round trip plus
+// the handshake's cost; it fails with the ConnectFailure probability.
+func (c *Cluster) open1(p *connPool) {
+	if c.open >= c.conns.MaxConnections {
+		// Close the connections that have idled out in any pool first.
+		// Idle timeouts are applied when a pool is used, not on a timer,
+		// so a pool waiting at max_connections is woken when a connection
+		// is closed or released, not at the instant another idles out.
+		now := c.s.Now()
+		for i := range c.pools {
+			c.expire(&c.pools[i], now)
+		}
+		if c.open >= c.conns.MaxConnections {
+			return // the requests wait for a connection to be closed
+		}
+	}
+	c.open++
+	c.connStats.MaxOpen = max(c.connStats.MaxOpen, c.open)
+	p.connecting++
+	var d time.Duration
+	if c.latency != nil {
+		d = 2 * c.latency[p.host].Sample(c.connRnd) // SYN, SYN-ACK; the request follows the ACK
+	}
+	if m := c.conns.MTLS; m != nil {
+		if c.latency != nil {
+			d += 2 * c.latency[p.host].Sample(c.connRnd) // ClientHello .. server Finished
+		}
+		d += m.Handshake.Sample(c.connRnd)
+	}
+	kind := evConnected
+	if c.conns.ConnectFailure > 0 && c.connRnd.Bernoulli(c.conns.ConnectFailure) {
+		kind = evConnectFailed
+	}
+	c.s.After(d, c, sim.Event{Kind: kind, Ptr: p})
+}
+
+// connected handles a connection of p that opened: HTTP/2 sends every
+// waiting request over it, HTTP/1 the first waiting one.
+func (c *Cluster) connected(p *connPool) {
+	p.connecting--
+	c.connStats.Opened++
+	now := c.s.Now()
+	if c.conns.Protocol == HTTP2 {
+		p.ready = 1
+		p.idleSince = now
+		for len(p.pending) > 0 {
+			c.flush1(p)
+		}
+		return
+	}
+	c.handOut(p)
+}
+
+// handOut gives a free HTTP/1 connection of p to the first waiting
+// request, or keeps it idle.
+func (c *Cluster) handOut(p *connPool) {
+	if len(p.pending) > 0 {
+		c.flush1(p)
+		return
+	}
+	p.idle = append(p.idle, c.s.Now())
+}
+
+// flush1 sends the first waiting request of p over a connection it just
+// got, or drops it if its attempt was abandoned while it waited.
+func (c *Cluster) flush1(p *connPool) {
+	r := p.pending[0]
+	copy(p.pending, p.pending[1:])
+	p.pending[len(p.pending)-1] = nil
+	p.pending = p.pending[:len(p.pending)-1]
+	c.pendingTotal--
+	if r.Measured {
+		c.transitMeasure--
+	}
+	if a, ok := r.Origin.(*attempt); ok && a.abandoned {
+		// Nobody waits for it any more: it never leaves the proxy, and the
+		// connection it would have used stays free.
+		c.answer(a, r, mesh.OutcomeReset)
+		c.reqs.Put(r)
+		if c.conns.Protocol == HTTP1 {
+			c.handOut(p) // the connection it was to take is still free
+		}
+		return
+	}
+	p.streams++
+	c.markStream(r)
+	c.transmit(p.host, r)
+}
+
+// connectFailed fails every request waiting on p that no other connection
+// being opened will carry.
+func (c *Cluster) connectFailed(p *connPool) {
+	p.connecting--
+	c.open--
+	c.connStats.ConnectFailures++
+	keep := 0
+	if c.conns.Protocol == HTTP1 {
+		keep = p.connecting // each connection being opened will take one
+	}
+	for len(p.pending) > keep {
+		r := p.pending[len(p.pending)-1]
+		p.pending[len(p.pending)-1] = nil
+		p.pending = p.pending[:len(p.pending)-1]
+		c.pendingTotal--
+		if r.Measured {
+			c.transitMeasure--
+		}
+		c.failConnect(r)
+	}
+}
+
+// failConnect answers r, which never reached its host, with a connect
+// failure.
+func (c *Cluster) failConnect(r *mesh.Request) {
+	if a, ok := r.Origin.(*attempt); ok {
+		a.connectFailed = true
+		c.answer(a, r, mesh.OutcomeReset)
+		c.reqs.Put(r)
+		return
+	}
+	c.answerDirect(r, mesh.OutcomeReset)
+}
+
+// markStream records that r has its connection and is being sent. For
+// an attempt it starts the per-try timeout: Envoy arms it when the
+// connection pool is ready (UpstreamRequest::onPoolReady), so waiting for
+// a connection counts against the route timeout only.
+func (c *Cluster) markStream(r *mesh.Request) {
+	if a, ok := r.Origin.(*attempt); ok {
+		a.stream = true
+		if d := a.call.pol.PerTryTimeout; d > 0 {
+			a.perTry = c.s.After(d, c, sim.Event{Kind: evPerTryTimeout, Ptr: a})
+		}
+		return
+	}
+	r.Hop.Stream = true
+}
+
+// released ends a request's use of a connection of p: its answer came
+// back (reset false), or the proxy reset it (a timeout: reset true).
+// HTTP/1 closes a reset connection and otherwise gives it to the next
+// waiting request or keeps it idle; HTTP/2 only counts the stream.
+func (c *Cluster) released(p *connPool, reset bool) {
+	now := c.s.Now()
+	if c.conns.Protocol == HTTP2 {
+		p.streams--
+		if p.streams == 0 {
+			p.idleSince = now
+		}
+		return
+	}
+	p.streams--
+	if reset {
+		c.closeConn()
+		if len(p.pending) > p.connecting {
+			c.open1(p)
+		}
+		c.wakeOthers()
+		return
+	}
+	c.handOut(p)
+}
+
+// wakeOthers opens a connection for a pool that is waiting for
+// max_connections to allow one, in pool order, when a slot is free.
+func (c *Cluster) wakeOthers() {
+	if c.pendingTotal == 0 {
+		return
+	}
+	for i := range c.pools {
+		if c.open >= c.conns.MaxConnections {
+			return
+		}
+		p := &c.pools[i]
+		if len(p.pending) > p.connecting && (c.conns.Protocol == HTTP1 || p.connecting == 0) {
+			c.open1(p)
+		}
+	}
+}
+
+// ConnStats returns the connection pools' counts since the start, or
+// since the last ResetConnStats.
+func (c *Cluster) ConnStats() ConnStats { return c.connStats }
+
+// ResetConnStats restarts the connection counts (at the end of the
+// warm-up): the most connections open starts from those open now.
+func (c *Cluster) ResetConnStats() { c.connStats = ConnStats{MaxOpen: c.open} }

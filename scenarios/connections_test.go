@@ -1,0 +1,103 @@
+package scenarios
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMTLSCostsAndConnectionReuse(t *testing.T) {
+	// Requests every 10ms to one instance 1ms away (5ms of service). With
+	// mTLS over HTTP/2 the first request pays the connection set-up (TCP
+	// and TLS round trips, 2ms each, plus 1ms of handshake) and every
+	// request 2 x 5us of encryption; the one connection is reused.
+	const base = `version: 1
+name: mtls
+duration: 10s
+workloads: [{name: web, arrival: {dist: constant, value: 10ms}, target: api}]
+services:
+  - name: api
+    service_time: {dist: constant, value: 5ms}
+    sidecar: SIDECAR
+network: {same_zone: {dist: constant, value: 1ms}}
+`
+	plain := runYAML(t, replace(base, "SIDECAR", "{}")).Variants[0].Replications[0]
+	tls := runYAML(t, replace(base, "SIDECAR", "{mtls: {}}")).Variants[0].Replications[0]
+	assert.Equal(t, int64(7*time.Millisecond), plain.Workloads[0].Latency.Max())
+	assert.Equal(t, int64(7*time.Millisecond+10*time.Microsecond), tls.Workloads[0].Latency.Min())
+	assert.Equal(t, int64(12*time.Millisecond+10*time.Microsecond), tls.Workloads[0].Latency.Max(), "the first request waits 5ms for the connection")
+	assert.Equal(t, int64(1), tls.Sidecars[0].ConnectionsOpened)
+	assert.Zero(t, plain.Sidecars[0].ConnectionsOpened, "no connection pool without connection_pool or mtls")
+
+	// HTTP/1 with a 1ms idle timeout, and requests 20ms apart, closes the
+	// connection between requests: every request pays the handshake.
+	h1text := replace(base, "SIDECAR", "{mtls: {}, connection_pool: {protocol: http1, idle_timeout: 1ms}}")
+	h1 := runYAML(t, replace(h1text, "value: 10ms}, target", "value: 20ms}, target")).Variants[0].Replications[0]
+	assert.Equal(t, int64(12*time.Millisecond+10*time.Microsecond), h1.Workloads[0].Latency.Min())
+	assert.Equal(t, h1.Workloads[0].Arrived, h1.Sidecars[0].ConnectionsOpened)
+}
+
+func TestConnectFailuresAreRetried(t *testing.T) {
+	// A third of connection attempts fail. Istio's default retries
+	// (connect-failure) hide most of them; without retries the failures
+	// reach the client as 503s.
+	const base = `version: 1
+name: cf
+duration: 20s
+workloads: [{name: web, arrival: {dist: constant, value: 10ms}, target: api}]
+services:
+  - name: api
+    service_time: {dist: constant, value: 1ms}
+    sidecar: {preset: istio, connection_pool: {protocol: http1, idle_timeout: 1ms}, retries: {attempts: ATTEMPTS}}
+network: {connect_failure: 0.3333}
+`
+	none := runYAML(t, replace(base, "ATTEMPTS", "0")).Variants[0].Replications[0]
+	two := runYAML(t, replace(base, "ATTEMPTS", "2")).Variants[0].Replications[0]
+	n := float64(none.Workloads[0].Arrived)
+	require.Positive(t, n)
+	// Binomial(2000, 1/3): sd 21; with two retries 1/27: sd 8.
+	assert.InDelta(t, n/3, float64(none.Workloads[0].Outcomes.Rejected), 100)
+	assert.InDelta(t, n/27, float64(two.Workloads[0].Outcomes.Rejected), 40)
+	assert.Positive(t, two.Sidecars[0].ConnectFailures)
+}
+
+func TestResetStatus(t *testing.T) {
+	// An instance that resets 10% of its streams: retry_on reset retries
+	// them, retriable-status-codes does not.
+	const base = `version: 1
+name: reset
+duration: 20s
+workloads: [{name: web, arrival: {dist: constant, value: 10ms}, target: api}]
+services:
+  - name: api
+    service_time: {dist: constant, value: 1ms}
+    errors: {probability: 0.1, status: reset}
+    sidecar: {retries: {attempts: 2, retry_on: [RETRY_ON]}}
+`
+	reset := runYAML(t, replace(base, "RETRY_ON", "reset")).Variants[0].Replications[0]
+	codes := runYAML(t, replace(base, "RETRY_ON", "retriable-status-codes")).Variants[0].Replications[0]
+	n := float64(reset.Workloads[0].Arrived)
+	assert.InDelta(t, n*0.001, float64(reset.Workloads[0].Outcomes.Rejected), 8)
+	assert.InDelta(t, n*0.1, float64(codes.Workloads[0].Outcomes.Rejected), 50)
+	assert.Equal(t, codes.Sidecars[0].Calls, codes.Sidecars[0].Attempts)
+
+	_, err := parseText(`version: 1
+duration: 1m
+workloads: [{name: web, arrival: {rate: 10/s}, target: api}]
+services: [{name: api, service_time: {dist: constant, value: 1ms}, errors: {probability: 0.1, status: rest}}]
+`)
+	assert.EqualError(t, err, `t.yaml:4:103: services[0].errors.status: unsupported status "rest"; did you mean "reset"?`)
+	_, err = parseText(`version: 1
+duration: 1m
+workloads: [{name: web, arrival: {rate: 10/s}, target: api}]
+services: [{name: api, service_time: {dist: constant, value: 1ms}, sidecar: {connection_pool: {protocol: http3}}}]
+`)
+	assert.EqualError(t, err, `t.yaml:4:106: services[0].sidecar.connection_pool.protocol: unknown protocol "http3" (http1 or http2); did you mean "http1"?`)
+}
+
+func replace(s, old, new string) string { return strings.ReplaceAll(s, old, new) }
+
+func parseText(text string) (*Document, error) { return Parse("t.yaml", []byte(text)) }
