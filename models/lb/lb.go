@@ -36,6 +36,26 @@ type Host interface {
 	Weight() uint32
 }
 
+// Warming is implemented by hosts that can be in slow start (Envoy's slow
+// start mode, honoured by round_robin and least_request when
+// Config.SlowStartWindow is set). It is optional: a Host that does not
+// implement it is never in slow start, so existing Host implementations keep
+// working unchanged.
+//
+// WarmingSince returns the instant the host entered slow start and true, or
+// false if it never did. Envoy starts a host's window when the balancer
+// first sees it healthy: on joining the cluster when there is no active
+// health checking (including every host present when the balancer is
+// created), or on an unhealthy to healthy transition of the active health
+// check. The host leaves slow start when the window has elapsed (the picker
+// checks that, so the host need not), when it leaves the host list, or when
+// it fails a health check, after which it should report a new instant when
+// it is healthy again. The picker calls WarmingSince at Build and at every
+// pick of the host on the weighted path; it must not block or allocate.
+type Warming interface {
+	WarmingSince() (since sim.Time, ok bool)
+}
+
 // PickInfo is what a picker may know about the request being routed. It is
 // passed by value so that a pick allocates nothing.
 type PickInfo struct {
@@ -44,7 +64,7 @@ type PickInfo struct {
 	// Attempt is 1 for the first try, 2 for the first retry, and so on.
 	Attempt int
 	// Now is the virtual time of the pick, for policies whose state decays
-	// with time (peak EWMA).
+	// with time (peak EWMA) and for the slow start ramp.
 	Now sim.Time
 }
 
@@ -74,6 +94,27 @@ type Config struct {
 	MaxRingSize int // default 8M (Envoy)
 	// maglev
 	TableSize int // prime; default 65537
+
+	// Slow start (Envoy SlowStartConfig, round_robin and least_request
+	// only; other policies ignore these fields). A host that reports
+	// lb.Warming has its weight scaled, for SlowStartWindow after it entered
+	// slow start, by max(min_weight_percent/100, time_factor^(1/aggression))
+	// with time_factor = max(elapsed, 1ms)/SlowStartWindow, both in whole
+	// milliseconds as in Envoy.
+	//
+	// SlowStartWindow is the length of the ramp; 0 (the default) turns slow
+	// start off. It must be 0 or at least 1ms, and is truncated to whole
+	// milliseconds, as Envoy converts slow_start_window to milliseconds.
+	SlowStartWindow time.Duration
+	// SlowStartAggression is the ramp's aggression, a finite number > 0
+	// (default 1.0, linear); above 1 the weight rises faster early on.
+	SlowStartAggression float64
+	// SlowStartMinWeightPercent is the least share of its weight, in
+	// percent (0 to 100), that a host in slow start gets (default 10).
+	SlowStartMinWeightPercent float64
+	// SlowStartMinWeightPercentSet tells an explicit minimum weight of 0%
+	// from "not set".
+	SlowStartMinWeightPercentSet bool
 }
 
 // Picker picks the index, in the host list it was built with, of the host a
@@ -91,6 +132,11 @@ type BuildOptions struct {
 	Rand *sim.Rand
 	// Config holds the policy settings; zero fields take the defaults.
 	Config Config
+	// Now is the virtual time of the build. Pickers with slow start use it
+	// to tell which hosts are in slow start and to weight the initial
+	// schedule; a picker is expected to be rebuilt when its host list or a
+	// host's health changes, as Envoy refreshes its schedulers then.
+	Now sim.Time
 }
 
 // Builder makes pickers of one policy.

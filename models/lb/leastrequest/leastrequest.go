@@ -38,6 +38,18 @@
 // are clamped to 10, and weights are ignored. This package models Envoy
 // only and does not clamp.
 //
+// Slow start (lb.Config.SlowStartWindow, models/lb/internal/slowstart), as
+// in Envoy's LeastRequestLoadBalancer::hostWeight: the weight of a host in
+// slow start is the biased weight above times the ramp factor. A host in
+// slow start at Build (BuildOptions.Now) forces the EDF path even when all
+// weights are equal, and the path is kept until the next Build, even after
+// every window has ended (Envoy chooses it in refresh, on host-set updates
+// only). The ramp is evaluated when a weight is: for every host at Build
+// (the initial schedule) and for the picked host at each pick, at
+// PickInfo.Now, exactly when the load term is refreshed. With the window
+// unset (the default) nothing of this runs and picks are exactly those of a
+// build without slow start.
+//
 // Envoy's random() is a 64-bit value; every draw here is one Uint64 from the
 // balancer's stream, reduced the same way (% n). Weights are read at Build
 // time; a weight change is expected to rebuild the picker.
@@ -49,6 +61,7 @@ import (
 
 	"github.com/meshsim/meshsim/models/lb"
 	"github.com/meshsim/meshsim/models/lb/internal/edf"
+	"github.com/meshsim/meshsim/models/lb/internal/slowstart"
 	"github.com/meshsim/meshsim/sim"
 	"github.com/meshsim/meshsim/sim/dist"
 )
@@ -74,6 +87,7 @@ type config struct {
 	choices  int
 	bias     float64
 	fullScan bool
+	ramp     slowstart.Ramp
 }
 
 // parse fills the defaults of zero fields and validates the result.
@@ -95,6 +109,11 @@ func parse(c lb.Config) (config, error) {
 		// value; a scenario is validated up front instead.
 		return config{}, fmt.Errorf("%w: %s: active_request_bias must be a finite number >= 0, got %v", lb.ErrConfig, Name, cfg.bias)
 	}
+	ramp, err := slowstart.Parse(Name, c)
+	if err != nil {
+		return config{}, err
+	}
+	cfg.ramp = ramp
 	return cfg, nil
 }
 
@@ -122,13 +141,14 @@ func (builder) Build(opts lb.BuildOptions) (lb.Picker, error) {
 		lbWeights[i] = float64(w)
 		equal = equal && w == opts.Hosts[0].Weight()
 	}
-	if equal {
+	p.warm = slowstart.NewHosts(cfg.ramp, opts.Hosts)
+	if equal && !p.warm.Any(opts.Now) {
 		return p, nil
 	}
 	p.lbWeights = lbWeights
 	initial := make([]float64, n)
 	for i := range initial {
-		initial[i] = p.weight(i)
+		initial[i] = p.weight(i, opts.Now)
 	}
 	p.sched = edf.New(initial, uint32(seed))
 	return p, nil
@@ -143,18 +163,19 @@ type picker struct {
 	// Weighted path; sched is nil when all weights are equal.
 	sched     *edf.Scheduler
 	lbWeights []float64
+	warm      *slowstart.Hosts // nil without slow start
 }
 
 // Pick returns a host index. The complexity is O(ChoiceCount) for
 // N_CHOICES, O(n) for FullScan and O(log n) for the weighted path.
-func (p *picker) Pick(lb.PickInfo) (int, error) {
+func (p *picker) Pick(info lb.PickInfo) (int, error) {
 	n := len(p.hosts)
 	switch {
 	case n == 0:
 		return -1, lb.ErrNoHost
 	case p.sched != nil:
 		id := p.sched.Pick()
-		p.sched.Add(id, p.weight(id))
+		p.sched.Add(id, p.weight(id, info.Now))
 		return id, nil
 	case p.fullScan:
 		return p.pickFullScan(), nil
@@ -198,15 +219,16 @@ func (p *picker) pickFullScan() int {
 	return best
 }
 
-// weight is Envoy's LeastRequestLoadBalancer::hostWeight:
+// weight is Envoy's LeastRequestLoadBalancer::hostWeight at time now:
 // lb_weight / (active+1)^bias, with bias 1 computed as a plain division and
-// bias 0 ignoring load. A weight that underflows to 0 (huge bias and load)
+// bias 0 ignoring load, then scaled by the slow start ramp if the host is in
+// slow start. A weight that underflows to 0 (huge bias and load)
 // is raised to the smallest positive float, whose deadline is +Inf: the host
 // then waits behind every other one, as in Envoy release builds.
 //
 // For a bias other than 0 and 1 the power is sim/dist's portable Pow, so
 // picks are bit-identical on every architecture.
-func (p *picker) weight(i int) float64 {
+func (p *picker) weight(i int, now sim.Time) float64 {
 	w := p.lbWeights[i]
 	active := p.hosts[i].ActiveRequests()
 	if active < 0 {
@@ -215,12 +237,13 @@ func (p *picker) weight(i int) float64 {
 	d := float64(active) + 1
 	switch p.bias {
 	case 0:
-		return w
+		// Load is ignored: plain weighted round robin.
 	case 1:
 		w /= d
 	default:
 		w /= dist.Pow(d, p.bias)
 	}
+	w = p.warm.Scale(i, w, now)
 	if w == 0 {
 		w = math.SmallestNonzeroFloat64
 	}

@@ -63,3 +63,48 @@ func Pick(t testing.TB, p lb.Picker, key uint64) int {
 	require.NoError(t, err)
 	return h
 }
+
+// WarmHost is a Host that also reports when it entered slow start, with
+// the signature of lb.Warming. With Warming false it reports none.
+type WarmHost struct {
+	Host
+	Since   sim.Time
+	Warming bool
+}
+
+// WarmingSince implements lb.Warming.
+func (h *WarmHost) WarmingSince() (sim.Time, bool) { return h.Since, h.Warming }
+
+// Drive makes n picks with p, the i-th at time now(i), and returns them.
+// After each pick the picked host gets one more active request, and host
+// i%len(hs) one fewer (if it has any), so that a least-request picker sees
+// a load that changes deterministically, as in a simulation. The hosts must
+// be *Host or *WarmHost.
+func Drive(t testing.TB, p lb.Picker, hs []lb.Host, n int, now func(i int) sim.Time) []int {
+	t.Helper()
+	active := func(h lb.Host) *int {
+		switch h := h.(type) {
+		case *Host:
+			return &h.Active
+		case *WarmHost:
+			return &h.Active
+		}
+		t.Fatalf("lbtest: Drive needs *Host or *WarmHost, got %T", h)
+		return nil
+	}
+	seq := make([]int, n)
+	for i := range seq {
+		var at sim.Time
+		if now != nil {
+			at = now(i)
+		}
+		h, err := p.Pick(lb.PickInfo{Attempt: 1, Now: at})
+		require.NoError(t, err)
+		seq[i] = h
+		*active(hs[h])++
+		if a := active(hs[i%len(hs)]); *a > 0 {
+			*a--
+		}
+	}
+	return seq
+}
