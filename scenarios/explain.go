@@ -148,6 +148,16 @@ func writePolicy(b *strings.Builder, p sidecar.Policy) {
 	case "maglev":
 		fmt.Fprintf(b, " {table_size: %s}", orDefault(lc.TableSize, "65537"))
 	}
+	if w := lc.SlowStartWindow; w > 0 && (p.LB == "round_robin" || p.LB == "least_request") {
+		agg, minw := lc.SlowStartAggression, lc.SlowStartMinWeightPercent
+		if agg == 0 {
+			agg = 1
+		}
+		if !lc.SlowStartMinWeightPercentSet {
+			minw = 10
+		}
+		fmt.Fprintf(b, " slow_start {window: %v, aggression: %g, min_weight_percent: %g}", w, agg, minw)
+	}
 	r := p.Retries
 	fmt.Fprintf(b, "\n      workers: %d\n      timeout: %s\n      per_try_timeout: %s\n",
 		p.Workers, durOr(p.RouteTimeout, "none"), durOr(p.PerTryTimeout, "none"))

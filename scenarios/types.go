@@ -403,6 +403,17 @@ type LB struct {
 	MinRingSize       int      `yaml:"min_ring_size"`       // ring_hash
 	MaxRingSize       int      `yaml:"max_ring_size"`       // ring_hash
 	TableSize         int      `yaml:"table_size"`          // maglev: a prime
+	// SlowStart ramps up the weight of a host that joins (round_robin and
+	// least_request; Envoy's slow_start_config, Istio's warmup).
+	SlowStart *SlowStart `yaml:"slow_start"`
+}
+
+// SlowStart is Envoy's slow_start_config: a new host's weight is scaled
+// by max(min_weight_percent, (t/window)^(1/aggression)) during window.
+type SlowStart struct {
+	Window           Duration `yaml:"window"`
+	Aggression       float64  `yaml:"aggression"`         // default 1 (linear)
+	MinWeightPercent *float64 `yaml:"min_weight_percent"` // default 10
 }
 
 // Config returns the settings in the form models/lb takes.
@@ -415,6 +426,14 @@ func (l LB) Config() lb.Config {
 	if l.ActiveRequestBias != nil {
 		c.ActiveRequestBias = *l.ActiveRequestBias
 		c.ActiveRequestBiasSet = true
+	}
+	if ss := l.SlowStart; ss != nil {
+		c.SlowStartWindow = time.Duration(ss.Window)
+		c.SlowStartAggression = ss.Aggression
+		if ss.MinWeightPercent != nil {
+			c.SlowStartMinWeightPercent = *ss.MinWeightPercent
+			c.SlowStartMinWeightPercentSet = true
+		}
 	}
 	return c
 }

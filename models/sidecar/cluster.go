@@ -111,10 +111,17 @@ type Cluster struct {
 type host struct {
 	up     Upstream
 	active int
+	joined sim.Time
 }
 
 func (h *host) ActiveRequests() int { return h.active }
-func (h *host) Weight() uint32      { return h.up.Weight() }
+
+// WarmingSince implements lb.Warming: a host is in slow start from when
+// it joined the cluster. Every host of a cluster built at the start joined
+// at 0, as Envoy starts slow start for the hosts present when a balancer
+// is created (so that, all being new, the ramp changes nothing).
+func (h *host) WarmingSince() (sim.Time, bool) { return h.joined, true }
+func (h *host) Weight() uint32                 { return h.up.Weight() }
 
 // Config is what NewCluster needs besides the policy.
 type Config struct {
@@ -208,7 +215,7 @@ func (c *Cluster) rebuild() error {
 	}
 	c.pickers, c.obs = c.pickers[:0], c.obs[:0]
 	for w := range c.lbRands {
-		pk, err := c.builder.Build(lb.BuildOptions{Hosts: subset, Rand: c.lbRands[w], Config: c.policy.LBConfig})
+		pk, err := c.builder.Build(lb.BuildOptions{Hosts: subset, Rand: c.lbRands[w], Config: c.policy.LBConfig, Now: c.s.Now()})
 		if err != nil {
 			return err
 		}
