@@ -103,3 +103,49 @@ type at struct{ fn func() }
 func (a at) Handle(sim.Event) { a.fn() }
 
 func (r *logRig) at(t time.Duration, fn func()) { r.s.Schedule(sim.Time(t), at{fn}, sim.Event{}) }
+
+// queueRig is a queue with a producer and competing consumers.
+type queueRig struct {
+	s    *sim.Scheduler
+	pool *Pool
+	q    *Queue
+	prod *Producer
+	cons *QueueConsumers
+}
+
+func newQueueRig(t testing.TB, seed uint64, qc QueueConfig, pc ProducerConfig, cc QueueConsumerConfig) *queueRig {
+	t.Helper()
+	s := sim.NewScheduler(sim.Config{MaxEvents: 50_000_000})
+	streams := sim.NewStreams(seed, 0)
+	r := &queueRig{s: s, pool: &Pool{}}
+	var err error
+	if qc.Name == "" {
+		qc.Name = "jobs"
+	}
+	r.q, err = NewQueue(s, streams, r.pool, qc)
+	require.NoError(t, err)
+	if pc.Name == "" {
+		pc.Name = "producer"
+	}
+	r.prod, err = NewProducer(s, streams, r.pool, r.q, pc)
+	require.NoError(t, err)
+	if cc.Name == "" {
+		cc.Name = "worker"
+	}
+	r.cons, err = NewQueueConsumers(s, streams, r.q, cc)
+	require.NoError(t, err)
+	r.cons.Start()
+	return r
+}
+
+func (r *queueRig) feed(gap time.Duration, n int, keys uint64) *feeder {
+	f := &feeder{s: r.s, p: r.prod, gap: gap, n: n, keys: keys}
+	f.start()
+	return f
+}
+
+func (r *queueRig) check(t testing.TB) Counts {
+	t.Helper()
+	require.NoError(t, r.q.Ledger().CheckHeld(r.q.Held()+r.prod.Held()))
+	return r.q.Ledger().Counts()
+}

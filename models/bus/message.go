@@ -38,6 +38,8 @@ type Message struct {
 	inReady   bool      // queue: in the ready FIFO
 	gone      bool      // removed from its log or acked while in a batch or FIFO
 	truncated bool      // log: dropped from the head while fetched
+	holders   int32     // queue: consumers holding a delivery of it
+	slot      int32     // queue: index in the in-flight list, -1 if not in flight
 	live      bool      // between Get and Put
 }
 
@@ -89,40 +91,52 @@ func (p *Pool) Put(m *Message) {
 // Live returns the number of messages taken and not yet returned. O(1).
 func (p *Pool) Live() int64 { return p.live }
 
-// ring is a FIFO of messages in a growable circular buffer. push, pop and
-// at are O(1) (push amortised); it only grows, so a steady state allocates
-// nothing.
-type ring struct {
-	buf  []*Message
+// ring is a FIFO in a growable circular buffer. push, pushFront, pop and
+// at are O(1) (pushes amortised); it only grows, so a steady state
+// allocates nothing.
+type ring[T any] struct {
+	buf  []T
 	head int
 	n    int
 }
 
-func (q *ring) len() int { return q.n }
+func (q *ring[T]) len() int { return q.n }
 
-func (q *ring) push(m *Message) {
-	if q.n == len(q.buf) {
-		size := max(16, 2*len(q.buf))
-		buf := make([]*Message, size)
-		for i := 0; i < q.n; i++ {
-			buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
-		}
-		q.buf, q.head = buf, 0
+func (q *ring[T]) grow() {
+	if q.n < len(q.buf) {
+		return
 	}
-	q.buf[(q.head+q.n)&(len(q.buf)-1)] = m
+	size := max(16, 2*len(q.buf))
+	buf := make([]T, size)
+	for i := 0; i < q.n; i++ {
+		buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+	}
+	q.buf, q.head = buf, 0
+}
+
+func (q *ring[T]) push(v T) {
+	q.grow()
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
 	q.n++
 }
 
-func (q *ring) pop() *Message {
-	if q.n == 0 {
-		return nil
-	}
-	m := q.buf[q.head]
-	q.buf[q.head] = nil
-	q.head = (q.head + 1) & (len(q.buf) - 1)
-	q.n--
-	return m
+// pushFront puts v at the head.
+func (q *ring[T]) pushFront(v T) {
+	q.grow()
+	q.head = (q.head - 1) & (len(q.buf) - 1)
+	q.buf[q.head] = v
+	q.n++
 }
 
-// at returns the i-th message from the head.
-func (q *ring) at(i int) *Message { return q.buf[(q.head+i)&(len(q.buf)-1)] }
+// pop removes the head; the ring must not be empty.
+func (q *ring[T]) pop() T {
+	var zero T
+	v := q.buf[q.head]
+	q.buf[q.head] = zero
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	return v
+}
+
+// at returns the i-th element from the head.
+func (q *ring[T]) at(i int) T { return q.buf[(q.head+i)&(len(q.buf)-1)] }

@@ -61,7 +61,7 @@ type Producer struct {
 	sticky     int32
 	stickyLeft int
 
-	blocked    ring // messages waiting for room, in publish order
+	blocked    ring[*Message] // messages waiting for room, in publish order
 	blockTimer sim.Timer
 	wakePosted bool
 

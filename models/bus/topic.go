@@ -145,7 +145,7 @@ type Partition struct {
 	topic     *Topic
 	index     int32
 	leader    int
-	log       ring // messages at offsets [start, end)
+	log       ring[*Message] // messages at offsets [start, end)
 	start     int64
 	end       int64
 	hw        int64
