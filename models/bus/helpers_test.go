@@ -149,3 +149,5 @@ func (r *queueRig) check(t testing.TB) Counts {
 	require.NoError(t, r.q.Ledger().CheckHeld(r.q.Held()+r.prod.Held()))
 	return r.q.Ledger().Counts()
 }
+
+func distConstant(d time.Duration) (dist.Dist, error) { return dist.Constant(d) }
