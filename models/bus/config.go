@@ -1,0 +1,470 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meshsim/meshsim/models/bus/assign"
+	"github.com/meshsim/meshsim/sim/dist"
+)
+
+// ErrConfig is wrapped by every configuration error of this package. The
+// message names the offending field by its scenario (snake_case) name.
+var ErrConfig = errors.New("bus: invalid configuration")
+
+func errField(owner, name, field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s %q: %s %s", ErrConfig, owner, name, field, fmt.Sprintf(format, args...))
+}
+
+// Limits (TIGER_STYLE: limits on everything).
+const (
+	MaxPartitions  = 10000               // per topic
+	MaxConsumers   = 1000                // per group or queue
+	MaxCapacity    = 1 << 30             // messages per partition or queue
+	MaxSpan        = 24 * time.Hour * 14 // any configured duration (SQS retention maximum)
+	MaxPollRecords = 1 << 20
+)
+
+// Overflow is what a full partition or queue does with a new message.
+type Overflow uint8
+
+// The overflow policies. OverflowDefault resolves to the destination's
+// real-system default: block for a log topic (a Kafka producer blocks for
+// max.block.ms when it cannot hand a record over), drop-head for a queue
+// (RabbitMQ x-overflow default; JetStream DiscardOld).
+const (
+	OverflowDefault  Overflow = iota
+	OverflowReject            // refuse the new message (RabbitMQ reject-publish, JetStream DiscardNew)
+	OverflowDropHead          // drop the oldest message to make room
+	OverflowBlock             // the producer waits for room, up to its max_block
+	numOverflows
+)
+
+var overflowNames = [numOverflows]string{"default", "reject", "drop_head", "block"}
+
+func (o Overflow) String() string {
+	if o < numOverflows {
+		return overflowNames[o]
+	}
+	return fmt.Sprintf("Overflow(%d)", uint8(o))
+}
+
+// ParseOverflow returns the policy named "reject", "drop_head" or "block".
+func ParseOverflow(s string) (Overflow, error) {
+	for i := OverflowReject; i < numOverflows; i++ {
+		if overflowNames[i] == s {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: overflow %q (want reject, drop_head or block)", ErrConfig, s)
+}
+
+// TopicConfig describes a log topic (Kafka-like).
+type TopicConfig struct {
+	Name string
+	// Partitions defaults to 1 (Kafka broker num.partitions).
+	Partitions int
+	// Brokers is the number of brokers; partition p's leader is broker
+	// p mod Brokers (Kafka places leaders round-robin from a random start
+	// broker; the start is fixed at 0 here). Defaults to 1.
+	Brokers int
+	// ReplicationFactor defaults to 1 (default.replication.factor). With
+	// more than one replica a write becomes visible to consumers (the
+	// high watermark passes it) and acks=all producers are acknowledged
+	// only after ReplicationDelay, drawn per write from the stream
+	// "<topic>"/"replication". Writes become visible in offset order.
+	ReplicationFactor int
+	ReplicationDelay  dist.Dist
+	// Capacity bounds the messages a partition retains (not yet committed
+	// by the group); 0 means no bound, as Kafka, which bounds logs by
+	// retention only. Overflow applies when it is reached.
+	Capacity int
+	Overflow Overflow
+}
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c TopicConfig) withDefaults() TopicConfig {
+	c.Partitions = orInt(c.Partitions, 1)
+	c.Brokers = orInt(c.Brokers, 1)
+	c.ReplicationFactor = orInt(c.ReplicationFactor, 1)
+	if c.Overflow == OverflowDefault {
+		c.Overflow = OverflowBlock
+	}
+	return c
+}
+
+// Validate reports the first invalid field, as an error wrapping ErrConfig
+// that names it. Zero fields are valid: they mean the default.
+func (c TopicConfig) Validate() error {
+	const o = "topic"
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("%w: topic without a name", ErrConfig)
+	case c.Partitions < 0 || c.Partitions > MaxPartitions:
+		return errField(o, c.Name, "partitions", "must be in [1, %d], got %d", MaxPartitions, c.Partitions)
+	case c.Brokers < 0 || c.Brokers > MaxPartitions:
+		return errField(o, c.Name, "brokers", "must be in [1, %d], got %d", MaxPartitions, c.Brokers)
+	case c.ReplicationFactor < 0 || c.ReplicationFactor > max(c.Brokers, 1):
+		return errField(o, c.Name, "replication_factor", "must be in [1, brokers=%d], got %d", max(c.Brokers, 1), c.ReplicationFactor)
+	case c.ReplicationFactor > 1 && c.ReplicationDelay == nil:
+		return errField(o, c.Name, "replication_delay", "is required when replication_factor > 1")
+	case c.Capacity < 0 || c.Capacity > MaxCapacity:
+		return errField(o, c.Name, "capacity", "must be in [0, %d], got %d", MaxCapacity, c.Capacity)
+	case c.Overflow >= numOverflows:
+		return errField(o, c.Name, "overflow", "unknown policy %d", c.Overflow)
+	}
+	return nil
+}
+
+// Acks is the producer's acknowledgement level.
+type Acks int8
+
+// The levels, as Kafka's acks setting. AcksDefault resolves to AcksAll,
+// the Kafka 3.0+ producer default.
+const (
+	AcksDefault Acks = iota
+	AcksNone         // acks=0: acknowledged when sent, never told of a failure
+	AcksLeader       // acks=1: acknowledged when the leader appended it
+	AcksAll          // acks=all: acknowledged when every in-sync replica has it
+)
+
+func (a Acks) String() string {
+	switch a {
+	case AcksNone:
+		return "0"
+	case AcksLeader:
+		return "1"
+	case AcksAll:
+		return "all"
+	}
+	return "default"
+}
+
+// KeyMode says how a producer fed by a workload keys its messages.
+type KeyMode uint8
+
+// The key modes.
+const (
+	KeyNone    KeyMode = iota // null keys: sticky partitioning
+	KeyRequest                // the request's key (a workload sets it from its sequence: all distinct)
+	KeyUniform                // uniform over [0, KeySpace), from the stream "<producer>"/"key"
+)
+
+// ProducerConfig describes a producer.
+type ProducerConfig struct {
+	Name string
+	// Acks defaults to all (Kafka >= 3.0, enable.idempotence=true).
+	Acks Acks
+	// Keys and KeySpace choose the keys of messages published through
+	// Send (a workload's requests).
+	Keys     KeyMode
+	KeySpace int
+	// StickyBatch is the number of null-key messages sent to one partition
+	// before the sticky partitioner (KIP-794) picks another one at random
+	// from the stream "<producer>"/"partition". Kafka switches after
+	// batch.size bytes (16384); the default 16 assumes 1 KiB records.
+	StickyBatch int
+	// MaxBlock bounds how long a message waits for room in a full
+	// destination with the block policy, then it is dropped
+	// (DropBlockTimeout). Defaults to 60 s (Kafka max.block.ms).
+	MaxBlock time.Duration
+}
+
+// Producer defaults.
+const (
+	DefaultStickyBatch = 16
+	DefaultMaxBlock    = 60 * time.Second
+)
+
+func (c ProducerConfig) withDefaults() ProducerConfig {
+	if c.Acks == AcksDefault {
+		c.Acks = AcksAll
+	}
+	c.StickyBatch = orInt(c.StickyBatch, DefaultStickyBatch)
+	c.MaxBlock = orDur(c.MaxBlock, DefaultMaxBlock)
+	return c
+}
+
+// Validate reports the first invalid field, as an error wrapping ErrConfig
+// that names it.
+func (c ProducerConfig) Validate() error {
+	const o = "producer"
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("%w: producer without a name", ErrConfig)
+	case c.Acks < AcksDefault || c.Acks > AcksAll:
+		return errField(o, c.Name, "acks", "must be 0, 1 or all, got %d", c.Acks)
+	case c.Keys > KeyUniform:
+		return errField(o, c.Name, "keys", "unknown key mode %d", c.Keys)
+	case c.Keys == KeyUniform && c.KeySpace < 1:
+		return errField(o, c.Name, "key_space", "must be >= 1 with uniform keys, got %d", c.KeySpace)
+	case c.StickyBatch < 0:
+		return errField(o, c.Name, "sticky_batch", "must be >= 1, got %d", c.StickyBatch)
+	case c.MaxBlock < 0 || c.MaxBlock > MaxSpan:
+		return errField(o, c.Name, "max_block", "must be in [0, %v], got %v", MaxSpan, c.MaxBlock)
+	}
+	return nil
+}
+
+// CommitMode is when a consumer group member commits its offsets.
+type CommitMode uint8
+
+// The commit modes.
+const (
+	// CommitAuto is Kafka's default enable.auto.commit=true: at a poll, if
+	// AutoCommitInterval has passed since the last auto-commit, commit the
+	// positions (everything returned by earlier polls, all processed in a
+	// single-threaded loop); also before revoking partitions. At least
+	// once, with up to an interval of duplicates after a crash.
+	CommitAuto CommitMode = iota
+	// CommitAfterProcessing commits (commitSync) after each batch is
+	// processed: at least once, duplicates limited to one batch.
+	CommitAfterProcessing
+	// CommitBeforeProcessing commits a batch as soon as it is fetched: at
+	// most once, a crash loses the rest of the batch.
+	CommitBeforeProcessing
+	numCommitModes
+)
+
+var commitNames = [numCommitModes]string{"auto", "after_processing", "before_processing"}
+
+func (c CommitMode) String() string {
+	if c < numCommitModes {
+		return commitNames[c]
+	}
+	return fmt.Sprintf("CommitMode(%d)", uint8(c))
+}
+
+// GroupConfig describes a consumer group on a log topic (Kafka's classic
+// group protocol).
+type GroupConfig struct {
+	Name      string
+	Consumers int // members, each named "<group>[i]"; defaults to 1
+	// Strategy defaults to range, the first of Kafka's default list
+	// [range, cooperative-sticky], which wins until every member supports
+	// cooperative. Range and round_robin rebalance eagerly,
+	// cooperative_sticky cooperatively.
+	Strategy assign.Strategy
+	// ProcessingTime is drawn per message from the stream
+	// "<group>[i]"/"processing". Messages of a batch are processed one
+	// after the other (one poll loop per member).
+	ProcessingTime dist.Dist
+	MaxPollRecords int // defaults to 500 (max.poll.records)
+	Commit         CommitMode
+	// AutoCommitInterval defaults to 5 s (auto.commit.interval.ms).
+	AutoCommitInterval time.Duration
+	// SessionTimeout defaults to 45 s (session.timeout.ms, Kafka >= 3.0):
+	// the coordinator notices a crashed member this long after its last
+	// heartbeat. HeartbeatInterval defaults to 3 s
+	// (heartbeat.interval.ms): members learn that a rebalance started at
+	// their next heartbeat, and rejoin at their next poll.
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
+	// SyncDelay is the time from the last member joining to every member
+	// receiving its assignment (JoinGroup and SyncGroup round trips).
+	// Zero by default: the pause a rebalance causes is dominated by the
+	// heartbeat and the members finishing their batches.
+	SyncDelay time.Duration
+}
+
+// Consumer group defaults (Kafka 3.x ConsumerConfig).
+const (
+	DefaultMaxPollRecords     = 500
+	DefaultAutoCommitInterval = 5 * time.Second
+	DefaultSessionTimeout     = 45 * time.Second
+	DefaultHeartbeatInterval  = 3 * time.Second
+)
+
+func (c GroupConfig) withDefaults() GroupConfig {
+	c.Consumers = orInt(c.Consumers, 1)
+	c.MaxPollRecords = orInt(c.MaxPollRecords, DefaultMaxPollRecords)
+	c.AutoCommitInterval = orDur(c.AutoCommitInterval, DefaultAutoCommitInterval)
+	c.SessionTimeout = orDur(c.SessionTimeout, DefaultSessionTimeout)
+	c.HeartbeatInterval = orDur(c.HeartbeatInterval, DefaultHeartbeatInterval)
+	return c
+}
+
+// Validate reports the first invalid field, as an error wrapping ErrConfig
+// that names it.
+func (c GroupConfig) Validate() error {
+	const o = "consumer group"
+	f := c.withDefaults()
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("%w: consumer group without a name", ErrConfig)
+	case c.Consumers < 0 || c.Consumers > MaxConsumers:
+		return errField(o, c.Name, "consumers", "must be in [1, %d], got %d", MaxConsumers, c.Consumers)
+	case c.Strategy > assign.CooperativeSticky:
+		return errField(o, c.Name, "strategy", "unknown strategy %d", c.Strategy)
+	case c.ProcessingTime == nil:
+		return errField(o, c.Name, "processing_time", "is required")
+	case c.MaxPollRecords < 0 || c.MaxPollRecords > MaxPollRecords:
+		return errField(o, c.Name, "max_poll_records", "must be in [1, %d], got %d", MaxPollRecords, c.MaxPollRecords)
+	case c.Commit >= numCommitModes:
+		return errField(o, c.Name, "commit", "unknown mode %d", c.Commit)
+	case c.AutoCommitInterval < 0 || c.AutoCommitInterval > MaxSpan:
+		return errField(o, c.Name, "auto_commit_interval", "must be in (0, %v], got %v", MaxSpan, c.AutoCommitInterval)
+	case c.SessionTimeout < 0 || c.SessionTimeout > MaxSpan:
+		return errField(o, c.Name, "session_timeout", "must be in (0, %v], got %v", MaxSpan, c.SessionTimeout)
+	case c.HeartbeatInterval < 0 || f.HeartbeatInterval >= f.SessionTimeout:
+		// Kafka requires heartbeat.interval.ms < session.timeout.ms.
+		return errField(o, c.Name, "heartbeat_interval", "must be in (0, session_timeout=%v), got %v", f.SessionTimeout, f.HeartbeatInterval)
+	case c.SyncDelay < 0 || c.SyncDelay > MaxSpan:
+		return errField(o, c.Name, "sync_delay", "must be in [0, %v], got %v", MaxSpan, c.SyncDelay)
+	}
+	return nil
+}
+
+// FailureAction is what a queue consumer does with a message it failed to
+// process.
+type FailureAction uint8
+
+// The failure actions.
+const (
+	// NackRequeue returns it to the queue for immediate redelivery
+	// (RabbitMQ basic.nack requeue=true; JetStream -NAK).
+	NackRequeue FailureAction = iota
+	// NackDiscard rejects it without requeue: dead-lettered if the queue
+	// has a dead-letter queue, else dropped (RabbitMQ requeue=false).
+	NackDiscard
+	// Abandon does nothing: it is redelivered when its visibility timeout
+	// expires (SQS).
+	Abandon
+	numFailureActions
+)
+
+var failureNames = [numFailureActions]string{"nack_requeue", "nack_discard", "abandon"}
+
+func (a FailureAction) String() string {
+	if a < numFailureActions {
+		return failureNames[a]
+	}
+	return fmt.Sprintf("FailureAction(%d)", uint8(a))
+}
+
+// QueueConfig describes a queue with competing consumers (SQS or
+// RabbitMQ-like).
+type QueueConfig struct {
+	Name string
+	// Capacity bounds the ready messages (RabbitMQ x-max-length counts
+	// ready messages only, not unacknowledged ones); 0 means no bound
+	// (SQS). Overflow defaults to drop_head (RabbitMQ); a message dropped
+	// from the head is dead-lettered when DeadLetter is set, as RabbitMQ
+	// does with a dead-letter exchange.
+	Capacity int
+	Overflow Overflow
+	// VisibilityTimeout defaults to 30 s (SQS). A delivery not acked within
+	// it becomes visible again and is redelivered.
+	VisibilityTimeout time.Duration
+	// MaxDeliveries, when > 0, is the SQS maxReceiveCount: a message
+	// delivered that many times that needs another delivery goes to the
+	// dead-letter queue (or is dropped without one). 0 means unlimited
+	// (SQS without a redrive policy, JetStream MaxDeliver -1).
+	MaxDeliveries int
+	// DeadLetter says whether the queue has a dead-letter queue.
+	DeadLetter bool
+	// ReplicationDelay, if set, delays a message's visibility and an
+	// acks=all publisher's confirmation (a quorum queue commits through
+	// Raft first). Drawn from the stream "<queue>"/"replication".
+	ReplicationDelay dist.Dist
+}
+
+// DefaultVisibilityTimeout is the SQS default.
+const DefaultVisibilityTimeout = 30 * time.Second
+
+func (c QueueConfig) withDefaults() QueueConfig {
+	if c.Overflow == OverflowDefault {
+		c.Overflow = OverflowDropHead
+	}
+	c.VisibilityTimeout = orDur(c.VisibilityTimeout, DefaultVisibilityTimeout)
+	return c
+}
+
+// Validate reports the first invalid field, as an error wrapping ErrConfig
+// that names it.
+func (c QueueConfig) Validate() error {
+	const o = "queue"
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("%w: queue without a name", ErrConfig)
+	case c.Capacity < 0 || c.Capacity > MaxCapacity:
+		return errField(o, c.Name, "capacity", "must be in [0, %d], got %d", MaxCapacity, c.Capacity)
+	case c.Overflow >= numOverflows:
+		return errField(o, c.Name, "overflow", "unknown policy %d", c.Overflow)
+	case c.VisibilityTimeout < 0 || c.VisibilityTimeout > 12*time.Hour:
+		// SQS allows 0 to 12 hours.
+		return errField(o, c.Name, "visibility_timeout", "must be in (0, 12h], got %v", c.VisibilityTimeout)
+	case c.MaxDeliveries < 0 || c.MaxDeliveries > 1000:
+		// SQS maxReceiveCount is 1 to 1000.
+		return errField(o, c.Name, "max_deliveries", "must be in [0, 1000], got %d", c.MaxDeliveries)
+	}
+	return nil
+}
+
+// QueueConsumerConfig describes the competing consumers of a queue.
+type QueueConsumerConfig struct {
+	Name      string
+	Consumers int // each named "<name>[i]"; defaults to 1
+	// Prefetch is the most unacked deliveries a consumer holds (RabbitMQ
+	// basic.qos prefetch count, JetStream MaxAckPending per consumer).
+	// 0 means unlimited, RabbitMQ's default: a consumer then takes every
+	// ready message, and those it cannot start in time time out.
+	Prefetch int
+	// Concurrency is the messages a consumer processes at once; defaults
+	// to 1. Deliveries beyond it wait in the consumer's buffer, their
+	// visibility timeout running.
+	Concurrency int
+	// ProcessingTime is drawn per processing from the stream
+	// "<name>[i]"/"processing".
+	ProcessingTime dist.Dist
+	// FailureProb is the probability a processing fails, drawn from the
+	// stream "<name>[i]"/"failure"; Fails, if set, decides instead (a
+	// poison message fails every time). A failed processing has no effect.
+	FailureProb float64
+	Fails       func(m *Message) bool
+	OnFailure   FailureAction
+}
+
+func (c QueueConsumerConfig) withDefaults() QueueConsumerConfig {
+	c.Consumers = orInt(c.Consumers, 1)
+	c.Concurrency = orInt(c.Concurrency, 1)
+	return c
+}
+
+// Validate reports the first invalid field, as an error wrapping ErrConfig
+// that names it.
+func (c QueueConsumerConfig) Validate() error {
+	const o = "queue consumer"
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("%w: queue consumer without a name", ErrConfig)
+	case c.Consumers < 0 || c.Consumers > MaxConsumers:
+		return errField(o, c.Name, "consumers", "must be in [1, %d], got %d", MaxConsumers, c.Consumers)
+	case c.Prefetch < 0 || c.Prefetch > MaxCapacity:
+		return errField(o, c.Name, "prefetch", "must be in [0, %d], got %d", MaxCapacity, c.Prefetch)
+	case c.Concurrency < 0 || c.Concurrency > MaxConsumers:
+		return errField(o, c.Name, "concurrency", "must be in [1, %d], got %d", MaxConsumers, c.Concurrency)
+	case c.ProcessingTime == nil:
+		return errField(o, c.Name, "processing_time", "is required")
+	case !(c.FailureProb >= 0 && c.FailureProb <= 1):
+		return errField(o, c.Name, "failure_prob", "must be in [0, 1], got %g", c.FailureProb)
+	case c.OnFailure >= numFailureActions:
+		return errField(o, c.Name, "on_failure", "unknown action %d", c.OnFailure)
+	}
+	return nil
+}
+
+func orInt(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,211 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+)
+
+// State is where a message stands in the accounting. Every published
+// message is in exactly one state; Pending ones have not ended yet, the
+// others are terminal, except that a Consumed message becomes Duplicated
+// when it is consumed again and a consumed message can still be
+// dead-lettered (an effect happened, but the broker gave up on it).
+type State uint8
+
+// The states.
+const (
+	StatePending      State = iota // published, not consumed yet (at the producer, in a log or queue, in flight)
+	StateConsumed                  // consumed exactly once
+	StateDuplicated                // consumed more than once
+	StateDeadLettered              // moved to the dead-letter queue
+	StateDropped                   // dropped by a policy (see DropReason)
+	StateLost                      // lost to a failure: committed or acked but never processed
+	NumStates
+)
+
+var stateNames = [NumStates]string{"pending", "consumed", "duplicated", "dead_lettered", "dropped", "lost"}
+
+func (s State) String() string {
+	if s < NumStates {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// DropReason says which policy dropped a message.
+type DropReason uint8
+
+// The reasons.
+const (
+	DropRejected      DropReason = iota // a full partition or queue refused it (reject / reject-publish)
+	DropHead                            // a full partition or queue dropped its oldest message (drop-head)
+	DropBlockTimeout                    // the producer blocked longer than max_block
+	DropNack                            // nacked without requeue and no dead-letter queue
+	DropDeliveryLimit                   // delivered max_deliveries times and no dead-letter queue
+	NumDropReasons
+)
+
+var dropNames = [NumDropReasons]string{"rejected", "drop_head", "block_timeout", "nack", "delivery_limit"}
+
+func (r DropReason) String() string {
+	if r < NumDropReasons {
+		return dropNames[r]
+	}
+	return fmt.Sprintf("DropReason(%d)", uint8(r))
+}
+
+// Counts is a snapshot of a Ledger.
+type Counts struct {
+	Published int64
+	// ByState counts messages by their current state; they sum to
+	// Published.
+	ByState [NumStates]int64
+	// DroppedBy splits ByState[StateDropped] by reason.
+	DroppedBy [NumDropReasons]int64
+	// Deliveries counts hand-overs to consumers, Redeliveries those of a
+	// message already delivered before. Processed counts finished
+	// processings (effects), Duplicates those of a message already
+	// processed before. Reordered counts first processings of a keyed
+	// message after a later message with the same key (publish order) was
+	// already processed.
+	Deliveries   int64
+	Redeliveries int64
+	Processed    int64
+	Duplicates   int64
+	Reordered    int64
+}
+
+// ErrConservation is wrapped by the errors of Check.
+var ErrConservation = errors.New("bus: message accounting not conserved")
+
+// Check verifies that the counts are conserved: the states sum to the
+// messages published, the drop reasons to the dropped messages, and no
+// message was processed more often than delivered. It is O(1).
+func (c Counts) Check() error {
+	var sum int64
+	for _, n := range c.ByState {
+		if n < 0 {
+			return fmt.Errorf("%w: negative state count in %v", ErrConservation, c.ByState)
+		}
+		sum += n
+	}
+	if sum != c.Published {
+		return fmt.Errorf("%w: published %d != sum of states %d %v", ErrConservation, c.Published, sum, c.ByState)
+	}
+	var drops int64
+	for _, n := range c.DroppedBy {
+		drops += n
+	}
+	if drops != c.ByState[StateDropped] {
+		return fmt.Errorf("%w: dropped %d != sum of drop reasons %d", ErrConservation, c.ByState[StateDropped], drops)
+	}
+	if c.Processed > c.Deliveries || c.Duplicates > c.Processed || c.Redeliveries > c.Deliveries {
+		return fmt.Errorf("%w: processed %d, duplicates %d, deliveries %d, redeliveries %d", ErrConservation,
+			c.Processed, c.Duplicates, c.Deliveries, c.Redeliveries)
+	}
+	return nil
+}
+
+// String formats the counts on one line, states in their declared order.
+func (c Counts) String() string {
+	s := fmt.Sprintf("published=%d", c.Published)
+	for i, n := range c.ByState {
+		s += fmt.Sprintf(" %s=%d", State(i), n)
+	}
+	return s + fmt.Sprintf(" deliveries=%d redeliveries=%d processed=%d duplicates=%d reordered=%d",
+		c.Deliveries, c.Redeliveries, c.Processed, c.Duplicates, c.Reordered)
+}
+
+// Ledger tracks every message of one subscription (a consumer group on a
+// topic, or a queue) from publish to its state, with counters updated as
+// messages move, so that it needs no memory per message. Per-key
+// reordering detection keeps the highest processed message ID per key:
+// its memory grows with the number of distinct keys, not of messages.
+// Every method is O(1).
+type Ledger struct {
+	c       Counts
+	lastIDs map[uint64]uint64 // key -> highest message ID processed; only looked up, never ranged over
+}
+
+// NewLedger returns an empty ledger.
+func NewLedger() *Ledger { return &Ledger{lastIDs: map[uint64]uint64{}} }
+
+// Counts returns a snapshot of the counts.
+func (l *Ledger) Counts() Counts { return l.c }
+
+// CheckHeld verifies the counts (Counts.Check) and that the pending count
+// equals held, the pending messages counted independently by walking the
+// producers, logs and queues.
+func (l *Ledger) CheckHeld(held int64) error {
+	if err := l.c.Check(); err != nil {
+		return err
+	}
+	if p := l.c.ByState[StatePending]; p != held {
+		return fmt.Errorf("%w: ledger says %d pending, the brokers and producers hold %d", ErrConservation, p, held)
+	}
+	return nil
+}
+
+func (l *Ledger) move(m *Message, to State) {
+	l.c.ByState[m.state]--
+	l.c.ByState[to]++
+	m.state = to
+}
+
+func (l *Ledger) published(m *Message) {
+	l.c.Published++
+	l.c.ByState[StatePending]++
+	m.state = StatePending
+}
+
+func (l *Ledger) delivered(m *Message) {
+	m.Deliveries++
+	l.c.Deliveries++
+	if m.Deliveries > 1 {
+		l.c.Redeliveries++
+	}
+}
+
+// processed records one finished processing of m.
+func (l *Ledger) processed(m *Message) {
+	m.Consumed++
+	l.c.Processed++
+	if m.Consumed > 1 {
+		l.c.Duplicates++
+		if m.state == StateConsumed {
+			l.move(m, StateDuplicated)
+		}
+		return
+	}
+	if m.HasKey {
+		if last := l.lastIDs[m.Key]; last > m.ID {
+			l.c.Reordered++
+		} else {
+			l.lastIDs[m.Key] = m.ID
+		}
+	}
+	if m.state == StatePending {
+		l.move(m, StateConsumed)
+	}
+}
+
+func (l *Ledger) deadLettered(m *Message) { l.move(m, StateDeadLettered) }
+
+// dropped records that a policy dropped m, which must be pending: a
+// message already consumed that leaves a log is not a loss.
+func (l *Ledger) dropped(m *Message, r DropReason) {
+	if m.state != StatePending {
+		panic(fmt.Sprintf("bus: message %d dropped (%v) in state %v", m.ID, r, m.state))
+	}
+	l.c.DroppedBy[r]++
+	l.move(m, StateDropped)
+}
+
+// lost records that m, pending, can no longer be delivered: its offset was
+// committed or it was acked without being processed.
+func (l *Ledger) lost(m *Message) {
+	if m.state != StatePending {
+		panic(fmt.Sprintf("bus: message %d lost in state %v", m.ID, m.state))
+	}
+	l.move(m, StateLost)
+}
