@@ -176,6 +176,9 @@ func writePolicy(b *strings.Builder, p sidecar.Policy) {
 		b.WriteString("      hedging: on per-try timeout (Envoy)\n")
 	case h.Delay > 0:
 		fmt.Fprintf(b, "      hedging: {delay: %v, max_attempts: %d} (gRPC)\n", h.Delay, h.MaxAttempts)
+	case h.Percentile != nil:
+		fmt.Fprintf(b, "      hedging: {percentile: %g, window: %v, min_samples: %d, max_attempts: %d} (Finagle backup requests)\n",
+			h.Percentile.Percentile, h.Percentile.Window, h.Percentile.MinSamples, h.MaxAttempts)
 	default:
 		b.WriteString("      hedging: off\n")
 	}
@@ -205,6 +208,9 @@ func writePolicy(b *strings.Builder, p sidecar.Policy) {
 		}
 	} else {
 		b.WriteString("      connections: free and always open (no connection_pool or mtls)\n")
+	}
+	if rb := r.Ratio; rb != nil {
+		fmt.Fprintf(b, "      ratio_budget: {retry_ratio: %g, min_retries_per_second: %d, ttl: %v} (Linkerd)\n", rb.Ratio, rb.MinPerSecond, rb.TTL)
 	}
 	if r.Budget != nil {
 		fmt.Fprintf(b, "      retry_budget: {percent: %g, min_retry_concurrency: %d}\n", r.Budget.Percent, r.Budget.MinConcurrency)

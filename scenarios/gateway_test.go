@@ -188,6 +188,16 @@ services:
     routes: [{match: /, to: api, retries: {attempts: 2, retry_on: [5xxx]}}]
   - {name: api, service_time: {dist: constant, value: 1ms}}
 `, `t.yaml:7:14: services[0].routes[0]: unknown retry_on condition "5xxx" (valid: 5xx, gateway-error, reset, connect-failure, retriable-status-codes)`},
+		{"hedging percentile out of range", `version: 1
+duration: 1m
+workloads: [{name: web, arrival: {rate: 10/s}, target: api}]
+services: [{name: api, service_time: {dist: constant, value: 1ms}, sidecar: {hedging: {percentile: 100}}}]
+`, `t.yaml:4:77: services[0].sidecar: hedging percentile must be in (0, 100), got 100`},
+		{"two retry budgets", `version: 1
+duration: 1m
+workloads: [{name: web, arrival: {rate: 10/s}, target: api}]
+services: [{name: api, service_time: {dist: constant, value: 1ms}, sidecar: {retries: {attempts: 1, budget: {}, ratio_budget: {}}}}]
+`, `t.yaml:4:77: services[0].sidecar: a retry budget is either Envoy's (percent of active) or Linkerd's (ratio), not both`},
 		{"header without a name", `version: 1
 duration: 1m
 workloads: [{name: web, arrival: {rate: 10/s}, target: edge, route: /, headers: [{value: x}]}]

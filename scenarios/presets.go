@@ -12,8 +12,8 @@ import (
 //
 // What meshsim does not model yet is left at its neutral value and said
 // in the comment: Istio's refused-stream, unavailable and cancelled retry
-// conditions (HTTP/2 and gRPC resets), Linkerd's ratio-based retry budget
-// and balancer queue, and gRPC's default pick_first policy.
+// conditions (HTTP/2 and gRPC resets), Linkerd's balancer queue, and
+// gRPC's default pick_first policy.
 var presets = map[string]func(sc *Sidecar, set func(field string) bool){
 	// Envoy with no route configuration beyond the cluster: round robin,
 	// the 15 s route timeout, no retries (Envoy retries only with a retry
@@ -61,6 +61,11 @@ var presets = map[string]func(sc *Sidecar, set func(field string) bool){
 	// modelled; the limits are set out of reach).
 	"linkerd": func(sc *Sidecar, set func(string) bool) {
 		setString(&sc.LB.Policy, "peak_ewma", set("lb.policy"))
+		// Retries (when a route allows them) are bounded by the retry
+		// budget: 20% extra load, 10 retries/s, over 10 s.
+		if !set("retries.ratio_budget") && sc.Retries.Budget == nil {
+			sc.Retries.RatioBudget = &RatioBudget{}
+		}
 		setInt(&sc.CircuitBreakers.MaxRequests, math.MaxUint32, set("circuit_breakers.max_requests"))
 		setInt(&sc.CircuitBreakers.MaxRetries, math.MaxUint32, set("circuit_breakers.max_retries"))
 		setInt(&sc.CircuitBreakers.MaxConnections, math.MaxUint32, set("circuit_breakers.max_connections"))

@@ -58,7 +58,8 @@ func TestPresets(t *testing.T) {
 					BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: math.MaxUint32,
 					PreviousHosts: true, HostSelectionAttempts: 5}}},
 		{"{preset: linkerd}", sidecar.Policy{LB: "peak_ewma", Workers: 1, PanicThreshold: 50, MaxRequests: math.MaxUint32,
-			Retries: sidecar.RetryPolicy{BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: math.MaxUint32}}},
+			Retries: sidecar.RetryPolicy{BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: math.MaxUint32,
+				Ratio: &sidecar.RatioBudget{Ratio: 0.2, MinPerSecond: 10, TTL: 10 * time.Second}}}},
 		{"{preset: grpc}", sidecar.Policy{LB: "round_robin", Workers: 1, PanicThreshold: 50, MaxRequests: math.MaxUint32,
 			Retries: sidecar.RetryPolicy{BaseInterval: 25 * time.Millisecond, MaxInterval: 250 * time.Millisecond, MaxRetries: math.MaxUint32}}},
 	} {

@@ -47,6 +47,12 @@ func (sc Sidecar) Policy() (sidecar.Policy, error) {
 	if b := r.Budget; b != nil {
 		p.Retries.Budget = &sidecar.RetryBudget{Percent: b.Percent, MinConcurrency: b.MinRetryConcurrency}
 	}
+	if b := r.RatioBudget; b != nil {
+		p.Retries.Ratio = &sidecar.RatioBudget{Ratio: b.RetryRatio, MinPerSecond: b.MinRetriesPerSecond, TTL: time.Duration(b.TTL)}
+	}
+	if h := sc.Hedging; h.Percentile != 0 || h.Window != 0 || h.MinSamples != 0 {
+		p.Hedge.Percentile = &sidecar.PercentileHedge{Percentile: h.Percentile, Window: time.Duration(h.Window), MinSamples: h.MinSamples}
+	}
 	if t := sc.PanicThreshold; t != nil {
 		p.PanicThreshold = *t
 		if *t == 0 {

@@ -360,6 +360,17 @@ type Retries struct {
 	// Budget, when present, replaces circuit_breakers.max_retries with
 	// Envoy's retry budget.
 	Budget *RetryBudget `yaml:"budget"`
+	// RatioBudget, when present, is Linkerd's (and Finagle's) retry
+	// budget: retries may add at most retry_ratio extra load over ttl,
+	// plus min_retries_per_second. The linkerd preset sets it.
+	RatioBudget *RatioBudget `yaml:"ratio_budget"`
+}
+
+// RatioBudget is Linkerd's retry budget (ServiceProfile retryBudget).
+type RatioBudget struct {
+	RetryRatio          float64  `yaml:"retry_ratio"`            // default 0.2
+	MinRetriesPerSecond int      `yaml:"min_retries_per_second"` // default 10
+	TTL                 Duration `yaml:"ttl"`                    // default 10s
 }
 
 // Hedging is Envoy's hedge_on_per_try_timeout (a per-try timeout starts a
@@ -369,6 +380,13 @@ type Hedging struct {
 	OnPerTryTimeout bool     `yaml:"on_per_try_timeout"`
 	Delay           Duration `yaml:"delay"`
 	MaxAttempts     int      `yaml:"max_attempts"` // with delay: default 2, at most 5
+	// Percentile hedges after this percentile of the latencies observed
+	// over window, instead of a fixed delay (Finagle's backup requests):
+	// about 1 - percentile/100 of the calls get a second attempt. No call
+	// is hedged until min_samples latencies are known.
+	Percentile float64  `yaml:"percentile"`
+	Window     Duration `yaml:"window"`      // default 30s
+	MinSamples int      `yaml:"min_samples"` // default 100
 }
 
 // RetryBudget is Envoy's retry_budget: retries in flight may be at most

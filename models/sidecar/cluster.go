@@ -99,6 +99,10 @@ type Cluster struct {
 	connRnd      *sim.Rand
 	tlsRnd       *sim.Rand
 	connStats    ConnStats
+	// ratio is the Linkerd/Finagle retry budget, lat the latencies that
+	// percentile hedging draws its delay from; nil when not configured.
+	ratio *tokenBudget
+	lat   *latencyWindow
 	// direct is set when the policy has no timeouts and no retries: a call
 	// is then exactly one attempt, and the proxy forwards the request
 	// itself instead of making a call and a second request (the hot path
@@ -158,6 +162,12 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		c.netRnd = streams.Get(cfg.Name, "net")
 	}
 	c.direct = p.direct()
+	if b := p.Retries.Ratio; b != nil {
+		c.ratio = newTokenBudget(*b)
+	}
+	if h := p.Hedge.Percentile; h != nil {
+		c.lat = newLatencyWindow(*h)
+	}
 	if p.Connections != nil {
 		c.conns = p.Connections
 		c.connRnd = streams.Get(cfg.Name, "conn")
@@ -284,20 +294,21 @@ func (c *Cluster) Stats() Stats {
 // call is one request through the proxy: one or more attempts under one
 // route deadline.
 type call struct {
-	c         *Cluster
-	req       *mesh.Request // the downstream request; its Origin gets the outcome
-	pol       *Policy       // the route's settings: the cluster's, or a route's (WithRoute)
-	worker    int
-	attempts  int                   // attempts started
-	inflight  [maxInflight]*attempt // attempts the call waits for
-	ninflight int
-	hedge     sim.Timer // the next delay hedge
-	tried     [maxTried]int32
-	ntried    int
-	deadline  sim.Timer
-	backoff   sim.Timer
-	refs      int // attempts not yet answered, abandoned ones included
-	done      bool
+	c          *Cluster
+	req        *mesh.Request // the downstream request; its Origin gets the outcome
+	pol        *Policy       // the route's settings: the cluster's, or a route's (WithRoute)
+	hedgeDelay time.Duration // between delay hedges: fixed, or the percentile when the call started
+	worker     int
+	attempts   int                   // attempts started
+	inflight   [maxInflight]*attempt // attempts the call waits for
+	ninflight  int
+	hedge      sim.Timer // the next delay hedge
+	tried      [maxTried]int32
+	ntried     int
+	deadline   sim.Timer
+	backoff    sim.Timer
+	refs       int // attempts not yet answered, abandoned ones included
+	done       bool
 }
 
 // attempt is one upstream request. It is the Origin of that request, so
@@ -360,10 +371,17 @@ func (c *Cluster) send(r *mesh.Request, pol *Policy) {
 		c.stats.Calls++
 		c.openMeasured++
 	}
+	if c.ratio != nil {
+		c.ratio.Deposit(now)
+	}
 	if d := routeTimeout(pol.RouteTimeout, r.Deadline, now); d > 0 {
 		cl.deadline = c.s.After(d, c, sim.Event{Kind: evRouteTimeout, Ptr: cl})
 	}
-	if d := pol.Hedge.Delay; d > 0 {
+	cl.hedgeDelay = pol.Hedge.Delay
+	if pol.Hedge.Percentile != nil {
+		cl.hedgeDelay = c.lat.Delay(now)
+	}
+	if d := cl.hedgeDelay; d > 0 {
 		cl.hedge = c.s.After(d, c, sim.Event{Kind: evHedge, Ptr: cl})
 	}
 	c.start(cl, false)
@@ -409,6 +427,10 @@ func (c *Cluster) WithRoute(p Policy) (*Route, error) {
 	maxRetries, budget := pol.Retries.MaxRetries, pol.Retries.Budget
 	pol.Retries = p.Retries
 	pol.Retries.MaxRetries, pol.Retries.Budget = maxRetries, budget
+	pol.Retries.Ratio = c.policy.Retries.Ratio // the cluster's budget, shared
+	if h := pol.Hedge.Percentile; h != nil && c.lat == nil {
+		c.lat = newLatencyWindow(*h) // one latency window per cluster
+	}
 	return &Route{c: c, pol: pol, direct: pol.direct()}, nil
 }
 
@@ -681,6 +703,9 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 	if ob := c.obs[cl.worker]; ob != nil && a.epoch == c.epoch {
 		ob.Observe(a.local, now.Sub(a.started), now)
 	}
+	if c.lat != nil {
+		c.lat.Observe(now.Sub(a.started), now)
+	}
 	c.record(a.host, outcomeResult(o))
 	hedged, connectFailed := a.hedged, a.connectFailed
 	c.putAttempt(a)
@@ -721,7 +746,7 @@ func (c *Cluster) retryOrFail(cl *call, class RetryOn, outcome mesh.Outcome) {
 	if c.s.Scheduled(cl.backoff) {
 		return // a hedge is already waiting in backoff: it is the next attempt
 	}
-	if c.retriesActive >= c.retryLimit() {
+	if c.retriesActive >= c.retryLimit() || (c.ratio != nil && !c.ratio.TryWithdraw(c.s.Now())) {
 		if cl.req.Measured {
 			c.stats.RetryOverflows++
 		}
@@ -813,7 +838,7 @@ func (c *Cluster) Handle(ev sim.Event) {
 			// Schedule the next hedge before starting this one: start may
 			// end the call (and recycle it), and finish cancels the timer.
 			if cl.attempts+1 < cl.pol.Hedge.MaxAttempts {
-				cl.hedge = c.s.After(cl.pol.Hedge.Delay, c, sim.Event{Kind: evHedge, Ptr: cl})
+				cl.hedge = c.s.After(cl.hedgeDelay, c, sim.Event{Kind: evHedge, Ptr: cl})
 			}
 			c.start(cl, false)
 		}
@@ -834,7 +859,7 @@ func (c *Cluster) hedgeOnTimeout(cl *call) {
 	if cl.attempts > rp.NumRetries || rp.RetryOn&failPerTry == 0 || c.s.Scheduled(cl.backoff) {
 		return
 	}
-	if c.retriesActive >= c.retryLimit() {
+	if c.retriesActive >= c.retryLimit() || (c.ratio != nil && !c.ratio.TryWithdraw(c.s.Now())) {
 		if cl.req.Measured {
 			c.stats.RetryOverflows++
 		}

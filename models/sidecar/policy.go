@@ -116,7 +116,7 @@ type Policy struct {
 // direct reports whether a call under p is exactly one attempt with no
 // timer: no timeouts, no retries, no delay hedging.
 func (p *Policy) direct() bool {
-	return p.RouteTimeout == 0 && p.PerTryTimeout == 0 && p.Retries.NumRetries == 0 && p.Hedge.Delay == 0
+	return p.RouteTimeout == 0 && p.PerTryTimeout == 0 && p.Retries.NumRetries == 0 && p.Hedge.Delay == 0 && p.Hedge.Percentile == nil
 }
 
 // NoPanic is the PanicThreshold that disables panic mode (Envoy's 0%).
@@ -140,6 +140,11 @@ type RetryPolicy struct {
 	// are max(MinConcurrency, Percent/100 x (active attempts)), as Envoy's
 	// retry_budget.
 	Budget *RetryBudget
+	// Ratio, when set, is Linkerd's and Finagle's retry budget: retries
+	// may add at most Ratio extra load over its TTL, plus MinPerSecond.
+	// It limits retries in addition to MaxRetries (set that out of reach
+	// for a budget alone, as the linkerd preset does).
+	Ratio *RatioBudget
 	// PreviousHosts re-picks a host already tried by this call, up to
 	// HostSelectionAttempts times (Envoy's previous_hosts predicate and
 	// host_selection_retry_max_attempts, default 1; Istio sets 5).
@@ -160,6 +165,10 @@ type HedgePolicy struct {
 	// MaxAttempts bounds the attempts of a delay-hedged call, the first
 	// included: default 2, at most 5 (gRPC's cap).
 	MaxAttempts int
+	// Percentile, when set, hedges after a percentile of the observed
+	// latency instead of a fixed Delay (Finagle's backup requests), up to
+	// MaxAttempts in all (default 2).
+	Percentile *PercentileHedge
 }
 
 // maxInflight bounds the attempts of one call in flight at once.
@@ -187,8 +196,28 @@ func (p *Policy) Validate() error {
 	if p.MaxRequests == 0 {
 		p.MaxRequests = 1024
 	}
-	if p.Hedge.Delay > 0 && p.Hedge.MaxAttempts == 0 {
+	if (p.Hedge.Delay > 0 || p.Hedge.Percentile != nil) && p.Hedge.MaxAttempts == 0 {
 		p.Hedge.MaxAttempts = 2
+	}
+	if h := p.Hedge.Percentile; h != nil {
+		c := *h
+		if err := c.validate(); err != nil {
+			return err
+		}
+		p.Hedge.Percentile = &c
+		if p.Hedge.Delay > 0 || p.Hedge.OnPerTryTimeout || p.Hedge.MaxAttempts < 2 || p.Hedge.MaxAttempts > 5 {
+			return fmt.Errorf("%w: hedging by percentile excludes a delay and on_per_try_timeout, and max_attempts is 2 to 5", ErrConfig)
+		}
+	}
+	if b := p.Retries.Ratio; b != nil {
+		c := *b
+		if err := c.validate(); err != nil {
+			return err
+		}
+		p.Retries.Ratio = &c
+		if p.Retries.Budget != nil {
+			return fmt.Errorf("%w: a retry budget is either Envoy's (percent of active) or Linkerd's (ratio), not both", ErrConfig)
+		}
 	}
 	if p.PanicThreshold == 0 {
 		p.PanicThreshold = 50 // NoPanic stays NoPanic, so Validate is idempotent
