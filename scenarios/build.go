@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshsim/meshsim/models/concurrency"
 	"github.com/meshsim/meshsim/models/failure"
 	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/models/sidecar"
@@ -82,6 +83,11 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if rl := svcSpec.RateLimit; rl != nil {
 			limit = mesh.RateLimit{MaxTokens: int64(rl.MaxTokens), TokensPerFill: int64(max(rl.TokensPerFill, 1)), FillInterval: time.Duration(rl.FillInterval)}
 		}
+		var adaptive *concurrency.Config
+		if a := svcSpec.AdaptiveConcurrency; a != nil {
+			c := a.config()
+			adaptive = &c
+		}
 		svc, err := mesh.NewService(w.s, streams, mesh.ServiceConfig{
 			RateLimit:    limit,
 			Name:         svcSpec.Name,
@@ -95,6 +101,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			Pool:         pool,
 
 			PropagateDeadline: svcSpec.PropagateDeadline,
+			Adaptive:          adaptive,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)

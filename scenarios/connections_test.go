@@ -101,3 +101,27 @@ services: [{name: api, service_time: {dist: constant, value: 1ms}, sidecar: {con
 func replace(s, old, new string) string { return strings.ReplaceAll(s, old, new) }
 
 func parseText(text string) (*Document, error) { return Parse("t.yaml", []byte(text)) }
+
+func TestAdaptiveConcurrencySheds(t *testing.T) {
+	// One instance with 10 slots and 10ms of work (1000/s) offered 2000/s
+	// for 20s. Without a limit the queue grows without bound and latency
+	// with it; the adaptive concurrency filter keeps the latency near the
+	// minRTT and answers the excess 503.
+	const base = `version: 1
+name: ac
+duration: 20s
+warmup: 5s
+workloads: [{name: web, arrival: {rate: 2000/s}, target: api}]
+services:
+  - name: api
+    concurrency: 10
+    service_time: {dist: constant, value: 10ms}
+ADAPTIVE`
+	plain := runYAML(t, replace(base, "ADAPTIVE", "")).Variants[0].Replications[0]
+	ac := runYAML(t, replace(base, "ADAPTIVE", "    adaptive_concurrency: {}\n")).Variants[0].Replications[0]
+	assert.Greater(t, plain.Workloads[0].Latency.Quantile(0.5), int64(time.Second), "without a limit the queue grows")
+	assert.Less(t, ac.Workloads[0].Latency.Quantile(0.99), int64(40*time.Millisecond))
+	o := ac.Workloads[0].Outcomes
+	assert.InDelta(t, 0.5, float64(o.Rejected)/float64(o.Total()), 0.1, "about half is shed")
+	assert.Positive(t, o.OK)
+}

@@ -128,6 +128,11 @@ func explainHandler(b *strings.Builder, svc Service, sc *Scenario) error {
 				to, durOr(p.RouteTimeout, "none"), durOr(p.PerTryTimeout, "none"), p.Retries.NumRetries, p.Retries.RetryOn)
 		}
 	}
+	if a := svc.AdaptiveConcurrency; a != nil {
+		c := a.config().WithDefaults()
+		fmt.Fprintf(b, "    adaptive_concurrency: {sample_percentile: %g, update_interval: %v, max_limit: %d, min_rtt_interval: %v, min_rtt_requests: %d, min_concurrency: %d, buffer: %g%%, jitter: %g%%} (Envoy gradient controller, per instance)\n",
+			c.SamplePercentile, c.UpdateInterval, c.MaxLimit, c.MinRTTInterval, c.MinRTTRequests, c.MinConcurrency, c.BufferPercent, c.JitterPercent)
+	}
 	if svc.PropagateDeadline {
 		b.WriteString("    propagate_deadline: true (calls carry what is left of the request's deadline)\n")
 	}

@@ -6,6 +6,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/meshsim/meshsim/models/concurrency"
 	"github.com/meshsim/meshsim/models/lb"
 )
 
@@ -93,6 +94,10 @@ type Service struct {
 	// context), so that their proxies give up when the caller has. Default
 	// false, as Envoy.
 	PropagateDeadline bool `yaml:"propagate_deadline"`
+	// AdaptiveConcurrency puts Envoy's adaptive concurrency filter in
+	// front of each instance: a limit on outstanding requests, adjusted
+	// from the latencies it sees; over it, requests are answered 503.
+	AdaptiveConcurrency *AdaptiveConcurrency `yaml:"adaptive_concurrency"`
 	// Auth authenticates every request at the edge before the routes or
 	// calls (Envoy's ext_authz filter).
 	Auth    *Auth   `yaml:"auth"`
@@ -521,4 +526,30 @@ type DistSpec struct {
 type Percentile struct {
 	P     float64
 	Value Duration
+}
+
+// AdaptiveConcurrency is Envoy's gradient controller configuration; every
+// field left out takes Envoy's default.
+type AdaptiveConcurrency struct {
+	SamplePercentile float64  `yaml:"sample_percentile"` // default 50
+	UpdateInterval   Duration `yaml:"update_interval"`   // default 100ms
+	MaxLimit         int      `yaml:"max_limit"`         // default 1000
+	MinRTTInterval   Duration `yaml:"min_rtt_interval"`  // default 60s
+	MinRTTRequests   int      `yaml:"min_rtt_requests"`  // default 50
+	MinConcurrency   int      `yaml:"min_concurrency"`   // default 3
+	Buffer           float64  `yaml:"buffer"`            // percent of minRTT, default 25
+	Jitter           *float64 `yaml:"jitter"`            // percent, default 15
+}
+
+// config maps the block to the controller's configuration.
+func (a AdaptiveConcurrency) config() concurrency.Config {
+	c := concurrency.Config{
+		SamplePercentile: a.SamplePercentile, UpdateInterval: time.Duration(a.UpdateInterval),
+		MaxLimit: a.MaxLimit, MinRTTInterval: time.Duration(a.MinRTTInterval),
+		MinRTTRequests: a.MinRTTRequests, MinConcurrency: a.MinConcurrency, BufferPercent: a.Buffer,
+	}
+	if a.Jitter != nil {
+		c.JitterPercent, c.JitterSet = *a.Jitter, true
+	}
+	return c
 }

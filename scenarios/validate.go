@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshsim/meshsim/models/concurrency"
 	"github.com/meshsim/meshsim/models/lb"
 	"github.com/meshsim/meshsim/models/sidecar"
 	"github.com/meshsim/meshsim/sim/dist"
@@ -351,6 +352,11 @@ func (c *checker) service(i int, svc *Service) dist.Dist {
 		c.errorf(p+"sidecar.lb", false, "", "%s", strings.TrimPrefix(err.Error(), lb.ErrConfig.Error()+": "))
 	} else if _, err := svc.Sidecar.Policy(); err != nil && connOK {
 		c.errorf(p+"sidecar", false, "", "%s", strings.TrimPrefix(err.Error(), sidecar.ErrConfig.Error()+": "))
+	}
+	if a := svc.AdaptiveConcurrency; a != nil {
+		if err := a.config().WithDefaults().Validate(); err != nil {
+			c.errorf(p+"adaptive_concurrency", false, "", "%s", strings.TrimPrefix(err.Error(), concurrency.ErrConfig.Error()+": "))
+		}
 	}
 	if e := svc.Errors; !(e.Probability >= 0 && e.Probability <= 1) {
 		c.errorf(p+"errors.probability", false, "", "must be between 0 and 1, got %g", e.Probability)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/meshsim/meshsim/models/concurrency"
 	"github.com/meshsim/meshsim/sim"
 	"github.com/meshsim/meshsim/sim/dist"
 )
@@ -54,6 +55,10 @@ type Instance struct {
 	tokens        int64
 	lastFill      sim.Time
 	shed          int64 // measured requests answered 429
+
+	// adaptive is Envoy's adaptive concurrency filter in front of the
+	// instance, or nil.
+	adaptive *concurrency.Gradient
 
 	// The handler's downstream calls (calls.go).
 	steps    []Step
@@ -108,7 +113,14 @@ func (in *Instance) Arrive(r *Request) {
 		r.Origin.Finish(r, OutcomeShed)
 		return
 	}
+	if in.adaptive != nil && !in.adaptive.Forward() {
+		r.Origin.Finish(r, OutcomeRejected) // the filter's local 503
+		return
+	}
 	if in.busy >= in.concurrency && in.queueBound != Unbounded && in.queue.len() >= in.queueBound {
+		if in.adaptive != nil {
+			in.adaptive.Cancel() // no latency sample: a 0s answer would be taken as the minRTT
+		}
 		r.Origin.Finish(r, OutcomeRejected)
 		return
 	}
@@ -180,6 +192,9 @@ func (in *Instance) respond(r *Request, o Outcome) {
 	if o == OutcomeOK && in.errorProb > 0 && in.errRnd.Bernoulli(in.errorProb) {
 		o = in.errorOutcome
 	}
+	if in.adaptive != nil {
+		in.adaptive.Record(r.Arrived)
+	}
 	r.Origin.Finish(r, o)
 }
 
@@ -205,6 +220,9 @@ func (in *Instance) SetRateLimit(maxTokens, tokensPerFill int64, fillInterval ti
 	in.maxTokens, in.tokensPerFill, in.fillInterval = maxTokens, tokensPerFill, fillInterval
 	in.tokens, in.lastFill = maxTokens, in.s.Now()
 }
+
+// Adaptive returns the instance's adaptive concurrency controller, or nil.
+func (in *Instance) Adaptive() *concurrency.Gradient { return in.adaptive }
 
 // Shed returns the measured requests answered 429 by the rate limit.
 func (in *Instance) Shed() int64 { return in.shed }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/meshsim/meshsim/models/concurrency"
 	"github.com/meshsim/meshsim/models/lb"
 	"github.com/meshsim/meshsim/sim"
 	"github.com/meshsim/meshsim/sim/dist"
@@ -37,6 +38,10 @@ type ServiceConfig struct {
 	// handler's calls, as a gRPC server does when it calls on with the
 	// incoming context; off, calls carry no deadline (Envoy's default).
 	PropagateDeadline bool
+	// Adaptive, when set, puts Envoy's adaptive concurrency filter in
+	// front of each instance: requests beyond its limit are answered 503
+	// at once (OutcomeRejected).
+	Adaptive *concurrency.Config
 }
 
 // RateLimit is a token bucket: MaxTokens, refilled with TokensPerFill every
@@ -107,6 +112,13 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 			propagateDeadline: cfg.PropagateDeadline,
 		}
 		in.SetErrors(cfg.ErrorProb, cfg.ErrorOutcome)
+		if cfg.Adaptive != nil {
+			g, err := concurrency.NewGradient(s, streams.Get(name, "adaptive"), *cfg.Adaptive)
+			if err != nil {
+				return nil, fmt.Errorf("service %s: %w", cfg.Name, err)
+			}
+			in.adaptive = g
+		}
 		if rl := cfg.RateLimit; rl.MaxTokens > 0 {
 			in.SetRateLimit(rl.MaxTokens, rl.TokensPerFill, rl.FillInterval)
 		}
