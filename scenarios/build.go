@@ -130,7 +130,8 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				c, ok := clusters[t.to]
 				if !ok {
 					var err error
-					c, err = newCluster(w.s, streams, in.Name(), byName[t.to], policies[t.to], sc.Network, pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t.to]], len(byName[t.to].Instances())))
+					zones := clusterZones(zoneOf(svcZones[i], k), svcZones[i], len(svc.Instances()), svcZones[byIndex[t.to]], len(byName[t.to].Instances()))
+					c, err = newCluster(w.s, streams, in.Name(), byName[t.to], policies[t.to], sc.Network, pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t.to]], len(byName[t.to].Instances())), zones)
 					if err != nil {
 						return nil, err
 					}
@@ -192,7 +193,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if !ok {
 			return nil, fmt.Errorf("scenario: workload %s: unknown target %q", wl.Name, wl.Target)
 		}
-		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], sc.Network, pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())))
+		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], sc.Network, pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +243,7 @@ type clusterOf struct {
 
 // newCluster builds caller's proxy towards svc under the target's sidecar
 // policy.
-func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.Service, sc Sidecar, n Network, pool *mesh.Pool, latency []dist.Dist) (*sidecar.Cluster, error) {
+func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.Service, sc Sidecar, n Network, pool *mesh.Pool, latency []dist.Dist, zones *sidecar.Zones) (*sidecar.Cluster, error) {
 	policy, err := sc.Policy()
 	if err == nil && n.ConnectFailure > 0 {
 		// Connections that can fail need a connection pool to fail in.
@@ -263,7 +264,7 @@ func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.
 		ups[i] = in
 	}
 	c, err := sidecar.NewCluster(s, streams, sidecar.Config{
-		Name: caller + "->" + svc.Name(), Upstreams: ups, Policy: policy, Pool: pool, Latency: latency,
+		Name: caller + "->" + svc.Name(), Upstreams: ups, Policy: policy, Pool: pool, Latency: latency, Zones: zones,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %s: %w", caller, err)
@@ -315,6 +316,39 @@ func (net *network) latencies(from string, zones []string, n int) []dist.Dist {
 		}
 	}
 	return out
+}
+
+// clusterZones numbers the zones of a calling service (callerZones, n
+// instances; this caller in zone local) and of its target (hostZones, m
+// instances) together, in order of first appearance, for zone-aware
+// routing. It returns nil when either service has no zones.
+func clusterZones(local string, callerZones []string, n int, hostZones []string, m int) *sidecar.Zones {
+	if len(callerZones) == 0 || len(hostZones) == 0 {
+		return nil
+	}
+	var names []string
+	index := func(z string) int {
+		for i, x := range names {
+			if x == z {
+				return i
+			}
+		}
+		names = append(names, z)
+		return len(names) - 1
+	}
+	z := &sidecar.Zones{Local: index(local), HostZones: make([]int, m)}
+	callerZone := make([]int, n)
+	for i := range callerZone {
+		callerZone[i] = index(zoneOf(callerZones, i))
+	}
+	for i := range z.HostZones {
+		z.HostZones[i] = index(zoneOf(hostZones, i))
+	}
+	z.Callers = make([]int, len(names))
+	for _, zi := range callerZone {
+		z.Callers[zi]++
+	}
+	return z
 }
 
 // zoneOf is the zone of instance i of a service placed over zones.

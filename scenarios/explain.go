@@ -203,6 +203,16 @@ func writePolicy(b *strings.Builder, p sidecar.Policy) {
 	} else {
 		b.WriteString("      outlier_detection: off\n")
 	}
+	if z := p.ZoneAware; z != nil {
+		minSize, enabled := 6, 100
+		if z.MinClusterSizeSet {
+			minSize = z.MinClusterSize
+		}
+		if z.RoutingEnabledSet {
+			enabled = z.RoutingEnabledPercent
+		}
+		fmt.Fprintf(b, "      zone_aware: {min_cluster_size: %d, routing_enabled: %d%%} (service callers in zones only)\n", minSize, enabled)
+	}
 	if cn := p.Connections; cn != nil {
 		fmt.Fprintf(b, "      connections: {protocol: %s, idle_timeout: %v, max_connections: %d, max_pending_requests: %d, connect_failure: %g}\n",
 			cn.Protocol, cn.IdleTimeout, cn.MaxConnections, cn.MaxPendingRequests, cn.ConnectFailure)

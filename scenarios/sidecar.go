@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshsim/meshsim/sim/dist"
 
+	"github.com/meshsim/meshsim/models/lb/locality"
 	"github.com/meshsim/meshsim/models/outlier"
 	"github.com/meshsim/meshsim/models/sidecar"
 )
@@ -62,6 +63,16 @@ func (sc Sidecar) Policy() (sidecar.Policy, error) {
 	if od := sc.OutlierDetection; od != nil {
 		c := od.config()
 		p.Outlier = &c
+	}
+	if z := sc.ZoneAware; z != nil {
+		c := locality.Config{}
+		if z.MinClusterSize != nil {
+			c.MinClusterSize, c.MinClusterSizeSet = *z.MinClusterSize, true
+		}
+		if z.RoutingEnabled != nil {
+			c.RoutingEnabledPercent, c.RoutingEnabledSet = *z.RoutingEnabled, true
+		}
+		p.ZoneAware = &c
 	}
 	if sc.ConnectionPool != nil || sc.MTLS != nil {
 		conns, err := sc.connections()

@@ -305,6 +305,19 @@ type Sidecar struct {
 	// connection costs a TLS round trip and the handshake's work, and each
 	// request and answer the encryption cost. It implies a connection pool.
 	MTLS *MTLS `yaml:"mtls"`
+	// ZoneAware, when present, is Envoy's zone-aware routing for calls
+	// between services placed in zones: a caller keeps the share of its
+	// requests that its zone's instances can serve in its zone, and sends
+	// the rest to zones with spare capacity. It needs both services in the
+	// same number of zones and at least min_cluster_size healthy
+	// instances; workloads (no local cluster) are not zone-aware.
+	ZoneAware *ZoneAware `yaml:"zone_aware"`
+}
+
+// ZoneAware is Envoy's zone_aware_lb_config.
+type ZoneAware struct {
+	MinClusterSize *int `yaml:"min_cluster_size"` // default 6
+	RoutingEnabled *int `yaml:"routing_enabled"`  // percent, default 100
 }
 
 // ConnectionPool is Envoy's HTTP connection pool, one per proxy worker

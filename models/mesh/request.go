@@ -81,7 +81,8 @@ type Hop struct {
 	Origin Origin
 	Host   int32  // index in the proxy's host list
 	Local  int32  // index in the picker's host list, which may be a subset
-	Worker int32  // the picker
+	Worker int32  // the balancer (proxy worker)
+	Picker int32  // the picker the balancer used
 	Epoch  uint32 // the picker generation Local refers to
 	Sent   sim.Time
 	Stream bool // holds a stream of a pooled connection

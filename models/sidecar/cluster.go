@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/meshsim/meshsim/models/lb"
+	"github.com/meshsim/meshsim/models/lb/locality"
 	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/models/outlier"
 	"github.com/meshsim/meshsim/sim"
@@ -84,7 +85,18 @@ type Cluster struct {
 	epoch    uint32
 	detector *outlier.Detector
 	seenVer  uint64
-	panics   int64 // picks made in panic mode
+	// Zone-aware routing (Envoy's, models/lb/locality): the zones of the
+	// hosts and callers, the plan over the healthy hosts (nil: off, or
+	// the upstream is in panic), and its stream. pickers holds stride
+	// pickers per worker; pickHosts maps each picker's index to hosts;
+	// picked is the picker the last pickHost used.
+	zones     *Zones
+	plan      *locality.Plan
+	locRnd    *sim.Rand
+	stride    int
+	pickHosts [][]int
+	picked    int
+	panics    int64 // picks made in panic mode
 	// The network: per-host one-way latency, its stream, and the measured
 	// requests and answers in transit (neither at the host nor back yet).
 	latency        []dist.Dist
@@ -136,10 +148,23 @@ type Config struct {
 	// Pool supplies the upstream requests; it is shared with the models
 	// that serve them.
 	Pool *mesh.Pool
+	// Zones places the upstreams and the callers in zones, for zone-aware
+	// routing (Policy.ZoneAware); nil means no zones.
+	Zones *Zones
 	// Latency is the one-way network delay to each upstream, in host
 	// order (nil: none). A request and its answer each take one draw, from
 	// the cluster's own stream "<name>"/"net".
 	Latency []dist.Dist
+}
+
+// Zones is where a cluster's hosts and callers are: HostZones[i] is the
+// zone index of upstream i (-1 for none), Local the zone index of the
+// proxy's own instance, and Callers the number of instances of the
+// calling service (Envoy's local cluster) in each zone.
+type Zones struct {
+	HostZones []int
+	Local     int
+	Callers   []int
 }
 
 // NewCluster builds the cluster's pickers, one per worker, each drawing
@@ -187,6 +212,13 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 	for w := 0; w < p.Workers; w++ {
 		c.lbRands = append(c.lbRands, streams.Get(cfg.Name, fmt.Sprintf("lb#%d", w)))
 	}
+	if p.ZoneAware != nil && cfg.Zones != nil {
+		if len(cfg.Zones.HostZones) != len(c.hosts) {
+			return nil, fmt.Errorf("%w: cluster %s: %d host zones for %d upstreams", ErrConfig, cfg.Name, len(cfg.Zones.HostZones), len(c.hosts))
+		}
+		c.zones = cfg.Zones
+		c.locRnd = streams.Get(cfg.Name, "locality")
+	}
 	if p.Outlier != nil {
 		d, err := outlier.New(s, streams.Get(cfg.Name, "outlier"), len(c.hosts), *p.Outlier)
 		if err != nil {
@@ -219,19 +251,54 @@ func (c *Cluster) rebuild() error {
 			c.healthy = append(c.healthy, i)
 		}
 	}
-	subset := make([]lb.Host, len(c.healthy))
-	for k, i := range c.healthy {
-		subset[k] = c.hosts[i]
-	}
-	c.pickers, c.obs = c.pickers[:0], c.obs[:0]
-	for w := range c.lbRands {
-		pk, err := c.builder.Build(lb.BuildOptions{Hosts: subset, Rand: c.lbRands[w], Config: c.policy.LBConfig, Now: c.s.Now()})
-		if err != nil {
-			return err
+	panicked := len(c.healthy) == len(c.hosts) && c.detector != nil && c.detector.NumEjected() > 0
+	// One picker per worker over the healthy hosts and, with zone-aware
+	// routing, one per worker and zone over the healthy hosts of the zone:
+	// picker w*stride is worker w's over all, w*stride+1+z its zone z's.
+	sets := [][]int{c.healthy}
+	c.plan = nil
+	if c.zones != nil {
+		z := len(c.zones.Callers)
+		upstream, all := make([]int, z), make([]int, z)
+		byZone := make([][]int, z)
+		for _, i := range c.healthy {
+			if zi := c.zones.HostZones[i]; zi >= 0 {
+				byZone[zi] = append(byZone[zi], i)
+				upstream[zi]++
+			}
 		}
-		c.pickers = append(c.pickers, pk)
-		o, _ := pk.(lb.Observer)
-		c.obs = append(c.obs, o)
+		for _, zi := range c.zones.HostZones {
+			if zi >= 0 {
+				all[zi]++
+			}
+		}
+		sets = append(sets, byZone...)
+		if !panicked { // Envoy: no zone routing while the upstream is in panic
+			plan, err := locality.NewPlan(*c.policy.ZoneAware, locality.Zones{
+				Local: c.zones.Local, Callers: c.zones.Callers, Upstream: upstream, UpstreamHosts: all})
+			if err != nil {
+				return err
+			}
+			c.plan = plan
+		}
+	}
+	c.stride = len(sets)
+	c.pickers, c.obs, c.pickHosts = c.pickers[:0], c.obs[:0], c.pickHosts[:0]
+	for w := range c.lbRands {
+		for _, set := range sets {
+			subset := make([]lb.Host, len(set))
+			for k, i := range set {
+				subset[k] = c.hosts[i]
+			}
+			pk, err := c.builder.Build(lb.BuildOptions{Hosts: subset, Rand: c.lbRands[w], Config: c.policy.LBConfig, Now: c.s.Now()})
+			if err != nil {
+				return err
+			}
+			c.pickers = append(c.pickers, pk)
+			o, _ := pk.(lb.Observer)
+			c.obs = append(c.obs, o)
+			c.pickHosts = append(c.pickHosts, set)
+		}
 	}
 	c.epoch++
 	if c.detector != nil {
@@ -241,22 +308,32 @@ func (c *Cluster) rebuild() error {
 }
 
 // pickHost asks the worker's picker for a host, first rebuilding the
-// pickers if the ejected set changed. It returns the host index and the
-// picker's own index for it.
+// pickers if the ejected set changed; with zone-aware routing the plan
+// first chooses the zone (Envoy's tryChooseLocalLocalityHosts), falling
+// back to all healthy hosts when it chooses none or an empty zone. It
+// returns the host index and the picker's own index for it, and leaves
+// the picker used in c.picked for the caller to record.
 func (c *Cluster) pickHost(worker int, info lb.PickInfo) (h, local int, err error) {
 	if c.detector != nil && c.detector.Version() != c.seenVer {
 		if err := c.rebuild(); err != nil {
 			panic(fmt.Sprintf("sidecar: cluster %s: rebuilding pickers: %v", c.name, err)) // built before with the same config
 		}
 	}
-	local, err = c.pickers[worker].Pick(info)
+	pi := worker * c.stride
+	if c.plan != nil {
+		if z := c.plan.Choose(c.locRnd); z >= 0 && len(c.pickHosts[pi+1+z]) > 0 {
+			pi += 1 + z
+		}
+	}
+	local, err = c.pickers[pi].Pick(info)
 	if err != nil {
 		return -1, -1, err
 	}
 	if c.detector != nil && len(c.healthy) == len(c.hosts) && c.detector.NumEjected() > 0 {
 		c.panics++
 	}
-	return c.healthy[local], local, nil
+	c.picked = pi
+	return c.pickHosts[pi][local], local, nil
 }
 
 // record tells the outlier detector how an attempt to host h ended.
@@ -318,6 +395,7 @@ type attempt struct {
 	host          int
 	hedged        bool   // started while another attempt of the call was in flight
 	local         int    // the picker's index for host
+	picker        int    // the picker used
 	epoch         uint32 // the picker generation local refers to
 	retry         bool
 	started       sim.Time
@@ -361,11 +439,11 @@ func (c *Cluster) send(r *mesh.Request, pol *Policy) {
 	cl.req = r
 	cl.pol = pol
 	cl.worker = 0
-	if len(c.pickers) > 1 {
+	if len(c.lbRands) > 1 {
 		// Envoy pins a downstream connection to a worker; meshsim draws a
 		// worker per request, as if each request came on its own
 		// connection.
-		cl.worker = c.rnd.IntN(len(c.pickers))
+		cl.worker = c.rnd.IntN(len(c.lbRands))
 	}
 	if r.Measured {
 		c.stats.Calls++
@@ -448,8 +526,8 @@ func (rt *Route) Send(r *mesh.Request) {
 // accounting as a call of one attempt, without the call.
 func (c *Cluster) forward(r *mesh.Request) {
 	worker := 0
-	if len(c.pickers) > 1 {
-		worker = c.rnd.IntN(len(c.pickers))
+	if len(c.lbRands) > 1 {
+		worker = c.rnd.IntN(len(c.lbRands))
 	}
 	if r.Measured {
 		c.stats.Calls++
@@ -485,7 +563,7 @@ func (c *Cluster) forward(r *mesh.Request) {
 		c.stats.Attempts++
 		c.stats.HostAttempts[h]++
 	}
-	r.Hop = mesh.Hop{Origin: r.Origin, Host: int32(h), Local: int32(local), Worker: int32(worker), Epoch: c.epoch, Sent: now}
+	r.Hop = mesh.Hop{Origin: r.Origin, Host: int32(h), Local: int32(local), Worker: int32(worker), Picker: int32(c.picked), Epoch: c.epoch, Sent: now}
 	r.Origin = c
 	c.deliver(worker, h, r)
 }
@@ -558,7 +636,7 @@ func (c *Cluster) answerDirect(r *mesh.Request, o mesh.Outcome) {
 	if hop.Stream {
 		c.released(c.pool(int(hop.Worker), int(hop.Host)), false)
 	}
-	if ob := c.obs[hop.Worker]; ob != nil && hop.Epoch == c.epoch {
+	if ob := c.obs[hop.Picker]; ob != nil && hop.Epoch == c.epoch {
 		ob.Observe(int(hop.Local), now.Sub(hop.Sent), now)
 	}
 	c.record(int(hop.Host), outcomeResult(o))
@@ -584,7 +662,7 @@ func (c *Cluster) start(cl *call, retry bool) {
 		c.finish(cl, mesh.OutcomeRejected) // local 503 overflow: never retried
 		return
 	}
-	h, local, ok := c.pick(cl, now)
+	h, local, picker, ok := c.pick(cl, now)
 	if !ok {
 		c.finish(cl, mesh.OutcomeRejected) // local 503 "no healthy upstream", never retried
 		return
@@ -599,6 +677,7 @@ func (c *Cluster) start(cl *call, retry bool) {
 	}
 	a := c.getAttempt()
 	a.call, a.host, a.local, a.epoch, a.retry, a.started, a.counted = cl, h, local, c.epoch, retry, now, true
+	a.picker = picker
 	cl.attempts++
 	cl.refs++
 	a.hedged = cl.ninflight > 0
@@ -636,7 +715,7 @@ func (c *Cluster) start(cl *call, retry bool) {
 // pick chooses a host with the call's worker's picker, re-picking hosts
 // the call already tried when the previous_hosts predicate is on (then the
 // last pick stands, as in Envoy).
-func (c *Cluster) pick(cl *call, now sim.Time) (h, local int, ok bool) {
+func (c *Cluster) pick(cl *call, now sim.Time) (h, local, picker int, ok bool) {
 	info := lb.PickInfo{HashKey: cl.req.Key, Attempt: cl.attempts + 1, Now: now}
 	tries := 1
 	if cl.pol.Retries.PreviousHosts {
@@ -645,9 +724,9 @@ func (c *Cluster) pick(cl *call, now sim.Time) (h, local int, ok bool) {
 	for t := 0; t < tries; t++ {
 		i, l, err := c.pickHost(cl.worker, info)
 		if err != nil {
-			return -1, -1, false
+			return -1, -1, -1, false
 		}
-		h, local = i, l
+		h, local, picker = i, l, c.picked
 		if !cl.triedHost(i) {
 			break
 		}
@@ -656,7 +735,7 @@ func (c *Cluster) pick(cl *call, now sim.Time) (h, local int, ok bool) {
 		cl.tried[cl.ntried] = int32(h)
 		cl.ntried++
 	}
-	return h, local, true
+	return h, local, picker, true
 }
 
 func (cl *call) triedHost(h int) bool {
@@ -700,7 +779,7 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 		c.released(c.pool(cl.worker, a.host), false)
 	}
 	cl.drop(a)
-	if ob := c.obs[cl.worker]; ob != nil && a.epoch == c.epoch {
+	if ob := c.obs[a.picker]; ob != nil && a.epoch == c.epoch {
 		ob.Observe(a.local, now.Sub(a.started), now)
 	}
 	if c.lat != nil {

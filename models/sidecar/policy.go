@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meshsim/meshsim/models/lb"
+	"github.com/meshsim/meshsim/models/lb/locality"
 	"github.com/meshsim/meshsim/models/outlier"
 )
 
@@ -111,6 +112,10 @@ type Policy struct {
 	// a connection costs round trips, and requests wait for one. Nil
 	// means connections are free and always open.
 	Connections *Connections
+	// ZoneAware, when set, routes by zone as Envoy's zone-aware routing
+	// does (a share of requests stays in the caller's zone, the rest goes
+	// to zones with spare capacity), when the cluster is given Zones.
+	ZoneAware *locality.Config
 }
 
 // direct reports whether a call under p is exactly one attempt with no
@@ -228,6 +233,15 @@ func (p *Policy) Validate() error {
 			return err
 		}
 		p.Outlier = &c
+	}
+	if z := p.ZoneAware; z != nil {
+		c := *z
+		// The local cluster's panic check uses the proxy's threshold.
+		c.PanicThresholdPercent, c.PanicThresholdSet = max(p.PanicThreshold, 0), true
+		if _, err := locality.NewPriorities(c, []locality.Level{{Hosts: 1, Healthy: 1}}); err != nil {
+			return err
+		}
+		p.ZoneAware = &c
 	}
 	if p.Connections != nil {
 		c := *p.Connections
