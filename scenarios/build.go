@@ -193,7 +193,16 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if !ok {
 			return nil, fmt.Errorf("scenario: workload %s: unknown target %q", wl.Name, wl.Target)
 		}
-		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], sc.Network, pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())), nil)
+		var zones *sidecar.Zones
+		if wl.Zone != "" {
+			// A workload has a zone but no local cluster: locality
+			// failover applies, zone-aware routing does not (nil callers).
+			zones = clusterZones(wl.Zone, []string{wl.Zone}, 1, svcZones[byIndex[wl.Target]], len(svc.Instances()))
+			if zones != nil {
+				zones.Callers = nil
+			}
+		}
+		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], sc.Network, pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())), zones)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/meshsim/meshsim/results"
 )
 
 func TestMTLSCostsAndConnectionReuse(t *testing.T) {
@@ -160,4 +162,49 @@ network: {same_zone: {dist: constant, value: 1ms}, cross_zone: {dist: constant, 
 			}
 		}
 	}
+}
+
+func TestLocalityFailover(t *testing.T) {
+	// Clients in zone a; api has 3 instances in a and 3 in b. With the
+	// istio preset and outlier detection, traffic stays in a (2ms of
+	// network) until errors in a eject its instances; then it spills to b
+	// (20ms). Two of a's three instances fail from 10s: a keeps 1/3
+	// healthy, 1/3 x 1.4 = 47% of the load, and the rest goes to b.
+	const base = `version: 1
+name: lf
+duration: 40s
+workloads: [{name: web, zone: a, arrival: {rate: 200/s}, target: api}]
+services:
+  - name: api
+    replicas: 6
+    concurrency: 100
+    zones: [a, a, a, b, b, b]
+    service_time: {dist: constant, value: 1ms}
+    sidecar: {preset: istio, retries: {attempts: 0}, outlier_detection: {consecutive_5xx: 5, max_ejection_percent: 100}SIDECAR}
+failures:
+  - {at: 10s, kind: errors, target: "api[0]", probability: 1}
+  - {at: 10s, kind: errors, target: "api[1]", probability: 1}
+network: {same_zone: {dist: constant, value: 1ms}, cross_zone: {dist: constant, value: 10ms}}
+`
+	lf := runYAML(t, replace(base, "SIDECAR", "")).Variants[0].Replications[0]
+	off := runYAML(t, replace(base, "SIDECAR", ", locality_failover: null")).Variants[0].Replications[0]
+	share := func(rep results.Replication) []float64 {
+		var total int64
+		for _, n := range rep.Services[0].InstanceCompleted {
+			total += n
+		}
+		out := make([]float64, 6)
+		for i, n := range rep.Services[0].InstanceCompleted {
+			out[i] = float64(n) / float64(total)
+		}
+		return out
+	}
+	s := share(lf)
+	// Before 10s (a quarter of the run) all in a; after, api[2] takes
+	// 47% and b the other 53%.
+	assert.InDelta(t, 0.25/3+0.75*0.47, s[2], 0.05, "api[2] %v", s)
+	assert.InDelta(t, 0.75*0.53/3, s[3], 0.03, "b instances %v", s)
+	o := off.Services[0].InstanceCompleted
+	assert.Positive(t, o[3], "without failover round robin uses b from the start")
+	assert.InDelta(t, 1.0/6, share(off)[3], 0.05)
 }

@@ -213,6 +213,13 @@ func writePolicy(b *strings.Builder, p sidecar.Policy) {
 		}
 		fmt.Fprintf(b, "      zone_aware: {min_cluster_size: %d, routing_enabled: %d%%} (service callers in zones only)\n", minSize, enabled)
 	}
+	if f := p.Failover; f != nil {
+		op := f.OverprovisioningFactor
+		if op == 0 {
+			op = 140
+		}
+		fmt.Fprintf(b, "      locality_failover: {overprovisioning_factor: %d%%} (caller's zone first; callers in zones only)\n", op)
+	}
 	if cn := p.Connections; cn != nil {
 		fmt.Fprintf(b, "      connections: {protocol: %s, idle_timeout: %v, max_connections: %d, max_pending_requests: %d, connect_failure: %g}\n",
 			cn.Protocol, cn.IdleTimeout, cn.MaxConnections, cn.MaxPendingRequests, cn.ConnectFailure)

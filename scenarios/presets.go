@@ -47,6 +47,12 @@ var presets = map[string]func(sc *Sidecar, set func(field string) bool){
 		// success-rate ejection and sets healthy_panic_threshold to
 		// minHealthPercent, default 0: no panic (applyOutlierDetection).
 		if od := sc.OutlierDetection; od != nil {
+			// Locality failover is on in the mesh config by default and
+			// takes effect once outlier detection is set (it acts only
+			// between services placed in zones).
+			if !set("locality_failover") && sc.ZoneAware == nil {
+				sc.LocalityFailover = &LocalityFailover{}
+			}
 			if !set("outlier_detection.enforcing_success_rate") {
 				od.EnforcingSuccessRate = new(int)
 			}

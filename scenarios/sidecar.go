@@ -74,6 +74,9 @@ func (sc Sidecar) Policy() (sidecar.Policy, error) {
 		}
 		p.ZoneAware = &c
 	}
+	if f := sc.LocalityFailover; f != nil {
+		p.Failover = &locality.Config{OverprovisioningFactor: f.OverprovisioningFactor}
+	}
 	if sc.ConnectionPool != nil || sc.MTLS != nil {
 		conns, err := sc.connections()
 		if err != nil {

@@ -312,6 +312,19 @@ type Sidecar struct {
 	// same number of zones and at least min_cluster_size healthy
 	// instances; workloads (no local cluster) are not zone-aware.
 	ZoneAware *ZoneAware `yaml:"zone_aware"`
+	// LocalityFailover, when present, prefers instances in the caller's
+	// zone and fails over to other zones as they become unhealthy.
+	LocalityFailover *LocalityFailover `yaml:"locality_failover"`
+}
+
+// LocalityFailover is Istio's locality failover: instances in the
+// caller's zone are tried first (priority 0), the others only as the
+// local ones become unhealthy (ejected by outlier detection): load spills
+// over once fewer than 1/overprovisioning (71%) of the local instances are
+// healthy. Istio turns it on with outlier detection; the istio preset
+// does the same.
+type LocalityFailover struct {
+	OverprovisioningFactor int `yaml:"overprovisioning_factor"` // percent, default 140
 }
 
 // ZoneAware is Envoy's zone_aware_lb_config.

@@ -96,7 +96,11 @@ type Cluster struct {
 	stride    int
 	pickHosts [][]int
 	picked    int
-	panics    int64 // picks made in panic mode
+	// Locality failover (Istio): the priority of each host, 0 in the
+	// caller's zone and 1 elsewhere, and the load split over priorities.
+	levels []int
+	prio   *locality.Priorities
+	panics int64 // picks made in panic mode
 	// The network: per-host one-way latency, its stream, and the measured
 	// requests and answers in transit (neither at the host nor back yet).
 	latency        []dist.Dist
@@ -212,12 +216,20 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 	for w := 0; w < p.Workers; w++ {
 		c.lbRands = append(c.lbRands, streams.Get(cfg.Name, fmt.Sprintf("lb#%d", w)))
 	}
-	if p.ZoneAware != nil && cfg.Zones != nil {
+	if (p.ZoneAware != nil || p.Failover != nil) && cfg.Zones != nil {
 		if len(cfg.Zones.HostZones) != len(c.hosts) {
 			return nil, fmt.Errorf("%w: cluster %s: %d host zones for %d upstreams", ErrConfig, cfg.Name, len(cfg.Zones.HostZones), len(c.hosts))
 		}
 		c.zones = cfg.Zones
 		c.locRnd = streams.Get(cfg.Name, "locality")
+		if p.Failover != nil {
+			c.levels = make([]int, len(c.hosts))
+			for i, z := range cfg.Zones.HostZones {
+				if z != cfg.Zones.Local {
+					c.levels[i] = 1
+				}
+			}
+		}
 	}
 	if p.Outlier != nil {
 		d, err := outlier.New(s, streams.Get(cfg.Name, "outlier"), len(c.hosts), *p.Outlier)
@@ -245,6 +257,9 @@ func (c *Cluster) rebuild() error {
 			c.healthy = append(c.healthy, i)
 		}
 	}
+	if c.levels != nil {
+		return c.rebuildPriorities()
+	}
 	if n := len(c.hosts); len(c.healthy)*100 < max(c.policy.PanicThreshold, 0)*n { // NoPanic never panics
 		c.healthy = c.healthy[:0]
 		for i := range c.hosts {
@@ -257,7 +272,7 @@ func (c *Cluster) rebuild() error {
 	// picker w*stride is worker w's over all, w*stride+1+z its zone z's.
 	sets := [][]int{c.healthy}
 	c.plan = nil
-	if c.zones != nil {
+	if c.zones != nil && c.zones.Callers != nil {
 		z := len(c.zones.Callers)
 		upstream, all := make([]int, z), make([]int, z)
 		byZone := make([][]int, z)
@@ -307,6 +322,54 @@ func (c *Cluster) rebuild() error {
 	return nil
 }
 
+// rebuildPriorities makes, per worker, a picker over the healthy hosts and
+// one over all hosts of each priority (Istio's locality failover: the
+// caller's zone first), and the load split over the priorities: a
+// priority takes load in proportion to its health (healthy share x the
+// overprovisioning factor 1.4), spills the rest to the next, and routes
+// to all its hosts when in panic (Envoy's recalculatePerPriorityState).
+func (c *Cluster) rebuildPriorities() error {
+	const nLevels = 2
+	levels := make([]locality.Level, nLevels)
+	sets := make([][]int, 2*nLevels)
+	for i, l := range c.levels {
+		levels[l].Hosts++
+		sets[2*l+1] = append(sets[2*l+1], i)
+	}
+	for _, i := range c.healthy {
+		l := c.levels[i]
+		levels[l].Healthy++
+		sets[2*l] = append(sets[2*l], i)
+	}
+	prio, err := locality.NewPriorities(*c.policy.Failover, levels)
+	if err != nil {
+		return err
+	}
+	c.prio, c.plan, c.stride = prio, nil, len(sets)
+	c.pickers, c.obs, c.pickHosts = c.pickers[:0], c.obs[:0], c.pickHosts[:0]
+	for w := range c.lbRands {
+		for _, set := range sets {
+			subset := make([]lb.Host, len(set))
+			for k, i := range set {
+				subset[k] = c.hosts[i]
+			}
+			pk, err := c.builder.Build(lb.BuildOptions{Hosts: subset, Rand: c.lbRands[w], Config: c.policy.LBConfig, Now: c.s.Now()})
+			if err != nil {
+				return err
+			}
+			c.pickers = append(c.pickers, pk)
+			o, _ := pk.(lb.Observer)
+			c.obs = append(c.obs, o)
+			c.pickHosts = append(c.pickHosts, set)
+		}
+	}
+	c.epoch++
+	if c.detector != nil {
+		c.seenVer = c.detector.Version()
+	}
+	return nil
+}
+
 // pickHost asks the worker's picker for a host, first rebuilding the
 // pickers if the ejected set changed; with zone-aware routing the plan
 // first chooses the zone (Envoy's tryChooseLocalLocalityHosts), falling
@@ -320,6 +383,13 @@ func (c *Cluster) pickHost(worker int, info lb.PickInfo) (h, local int, err erro
 		}
 	}
 	pi := worker * c.stride
+	if c.prio != nil {
+		level, avail := c.prio.Choose(c.locRnd)
+		pi += 2 * level
+		if avail == locality.All {
+			pi++
+		}
+	}
 	if c.plan != nil {
 		if z := c.plan.Choose(c.locRnd); z >= 0 && len(c.pickHosts[pi+1+z]) > 0 {
 			pi += 1 + z

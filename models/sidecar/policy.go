@@ -116,6 +116,12 @@ type Policy struct {
 	// does (a share of requests stays in the caller's zone, the rest goes
 	// to zones with spare capacity), when the cluster is given Zones.
 	ZoneAware *locality.Config
+	// Failover, when set, is Istio's locality failover: the hosts in the
+	// caller's zone are priority 0 and the others priority 1, and load
+	// spills to priority 1 as priority 0's healthy share falls below
+	// 1/overprovisioning (71% at Envoy's 140%), when the cluster is given
+	// Zones. It excludes ZoneAware.
+	Failover *locality.Config
 }
 
 // direct reports whether a call under p is exactly one attempt with no
@@ -242,6 +248,17 @@ func (p *Policy) Validate() error {
 			return err
 		}
 		p.ZoneAware = &c
+	}
+	if f := p.Failover; f != nil {
+		c := *f
+		c.PanicThresholdPercent, c.PanicThresholdSet = max(p.PanicThreshold, 0), true
+		if _, err := locality.NewPriorities(c, []locality.Level{{Hosts: 1, Healthy: 1}}); err != nil {
+			return err
+		}
+		p.Failover = &c
+		if p.ZoneAware != nil {
+			return fmt.Errorf("%w: locality failover and zone-aware routing exclude each other", ErrConfig)
+		}
 	}
 	if p.Connections != nil {
 		c := *p.Connections
