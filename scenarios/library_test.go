@@ -172,3 +172,56 @@ func runShipped(t *testing.T, name string, reps int) *results.Experiment {
 	require.NoError(t, err)
 	return exp
 }
+
+// TestDeadlinePropagationShowsTheEffect checks deadline-propagation's
+// promise: with deadlines passed on, the same arrivals complete far more
+// often, and the slow service's queue is shorter.
+func TestDeadlinePropagationShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "deadline-propagation", 3)
+	s := results.Summarize(exp)
+	off, on := s.Variants[0], s.Variants[1]
+	require.Equal(t, "propagate-deadline", on.Name)
+	gOn, gOff := on.Workloads[0].ThroughputPerS, off.Workloads[0].ThroughputPerS
+	assert.Greater(t, gOn.Mean, 1.5*gOff.Mean, "goodput at least 1.5x")
+	assert.Greater(t, gOn.CI95.Lo, gOff.CI95.Hi, "intervals apart")
+	inventory := func(v results.VariantSummary) results.ServiceSummary {
+		for _, sv := range v.Services {
+			if sv.Name == "inventory" {
+				return sv
+			}
+		}
+		t.Fatal("no inventory service")
+		return results.ServiceSummary{}
+	}
+	assert.Less(t, inventory(on).QueueLengthMean.Mean, inventory(off).QueueLengthMean.Mean/2)
+}
+
+// TestMTLSConnectionChurnShowsTheEffect checks mtls-connection-churn's
+// promise: over HTTP/1.1 every per-try timeout costs a new connection,
+// over HTTP/2 connections are reused.
+func TestMTLSConnectionChurnShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "mtls-connection-churn", 2)
+	s := results.Summarize(exp)
+	h2, h1 := s.Variants[0].Sidecars[0], s.Variants[1].Sidecars[0]
+	require.Equal(t, "http1", s.Variants[1].Name)
+	assert.Zero(t, h2.ConnectionsOpened, "HTTP/2 opened its connections in the warm-up")
+	assert.Positive(t, h1.PerTryTimeouts)
+	assert.InDelta(t, float64(h1.PerTryTimeouts), float64(h1.ConnectionsOpened), 0.01*float64(h1.PerTryTimeouts),
+		"one handshake per reset HTTP/1.1 request")
+}
+
+// TestZoneAwareRoutingShowsTheEffect checks zone-aware-routing's promise:
+// zone-aware routing lowers the median and keeps the load even; locality
+// failover overloads the zone with one backend.
+func TestZoneAwareRoutingShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "zone-aware-routing", 3)
+	s := results.Summarize(exp)
+	rr, za, lf := s.Variants[0], s.Variants[1], s.Variants[2]
+	require.Equal(t, "locality-failover", lf.Name)
+	assert.Less(t, za.Workloads[0].LatencyS.CI95.P50.Hi, rr.Workloads[0].LatencyS.CI95.P50.Lo-0.005, "the median drops by at least 5ms")
+	for i, share := range za.Services[1].InstanceShare {
+		assert.InDelta(t, 1.0/6, share, 0.01, "backend[%d]", i)
+	}
+	assert.InDelta(t, 1.0/3, lf.Services[1].InstanceShare[5], 0.05, "zone c's one backend serves zone c's callers")
+	assert.Greater(t, lf.Workloads[0].LatencyS.P99, 10*za.Workloads[0].LatencyS.P99)
+}

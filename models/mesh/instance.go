@@ -67,8 +67,11 @@ type Instance struct {
 	frames   []*frame
 	routeRnd *sim.Rand // weighted splits of routing steps: "<name>"/"route"
 	authRnd  *sim.Rand // auth cost and denials: "<name>"/"auth"
-	// propagateDeadline passes each request's deadline on to its calls.
+	// propagateDeadline makes the handler deadline-aware: it passes each
+	// request's deadline on to its calls and does not start work on a
+	// request whose deadline has passed (expired is a reusable buffer).
 	propagateDeadline bool
+	expired           []*Request
 	oneCall           [1]int
 
 	// Busy and waiting time are summed per request rather than sampled at
@@ -111,6 +114,10 @@ func (in *Instance) Arrive(r *Request) {
 			in.shed++
 		}
 		r.Origin.Finish(r, OutcomeShed)
+		return
+	}
+	if in.propagateDeadline && r.Deadline != 0 && r.Deadline <= now {
+		r.Origin.Finish(r, OutcomeTimeout) // DEADLINE_EXCEEDED before any work
 		return
 	}
 	if in.adaptive != nil && !in.adaptive.Forward() {
@@ -183,11 +190,29 @@ func (in *Instance) respond(r *Request, o Outcome) {
 		in.completed++
 		in.svc.latency.Record(int64(now - r.Arrived))
 	}
-	if next, ok := in.queue.pop(); ok {
+	var expired []*Request
+	for {
+		next, ok := in.queue.pop()
+		if !ok {
+			break
+		}
 		from := max(next.Arrived, in.windowStart)
 		in.queuedSum.add(-int64(from))
 		in.waitArea.add(int64(now - from))
+		if in.propagateDeadline && next.Deadline != 0 && next.Deadline <= now {
+			// A deadline-aware handler does not start work whose caller
+			// has given up; it is answered once the slot is settled.
+			if expired == nil {
+				expired, in.expired = in.expired[:0], nil
+			}
+			if next.Measured {
+				in.measuredHeld--
+			}
+			expired = append(expired, next)
+			continue
+		}
 		in.start(next, now)
+		break
 	}
 	if o == OutcomeOK && in.errorProb > 0 && in.errRnd.Bernoulli(in.errorProb) {
 		o = in.errorOutcome
@@ -196,6 +221,12 @@ func (in *Instance) respond(r *Request, o Outcome) {
 		in.adaptive.Record(r.Arrived)
 	}
 	r.Origin.Finish(r, o)
+	for _, e := range expired {
+		e.Origin.Finish(e, OutcomeTimeout) // DEADLINE_EXCEEDED
+	}
+	if expired != nil {
+		in.expired = expired[:0]
+	}
 }
 
 // take refills the token bucket for the fill intervals that ended by now

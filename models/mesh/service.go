@@ -34,9 +34,11 @@ type ServiceConfig struct {
 	// RateLimit, when MaxTokens > 0, is Envoy's local rate limit on each
 	// instance.
 	RateLimit RateLimit
-	// PropagateDeadline passes each request's deadline on to the
-	// handler's calls, as a gRPC server does when it calls on with the
-	// incoming context; off, calls carry no deadline (Envoy's default).
+	// PropagateDeadline makes the handler deadline-aware, as a gRPC
+	// handler that uses its incoming context: it passes each request's
+	// deadline on to its calls, and answers a request whose deadline has
+	// passed at once (OutcomeTimeout, DEADLINE_EXCEEDED) instead of
+	// starting work on it. Off, calls carry no deadline (Envoy's default).
 	PropagateDeadline bool
 	// Adaptive, when set, puts Envoy's adaptive concurrency filter in
 	// front of each instance: requests beyond its limit are answered 503

@@ -419,7 +419,7 @@ func outcomeResult(o mesh.Outcome) outlier.Result {
 	switch o {
 	case mesh.OutcomeOK, mesh.OutcomeShed, mesh.OutcomeDenied: // a 4xx is not a failure to the detector
 		return outlier.Success
-	case mesh.OutcomeRejected:
+	case mesh.OutcomeRejected, mesh.OutcomeTimeout:
 		return outlier.GatewayFailure
 	case mesh.OutcomeReset:
 		return outlier.LocalOriginFailure
@@ -871,6 +871,8 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 	switch o {
 	case mesh.OutcomeShed, mesh.OutcomeDenied:
 		c.finish(cl, o) // a 429, 401 or 403 is not a 5xx: not retried
+	case mesh.OutcomeTimeout: // DEADLINE_EXCEEDED from a deadline-aware upstream: a 504
+		c.retryOrFail(cl, failPerTry, mesh.OutcomeTimeout)
 	case mesh.OutcomeReset:
 		class := failReset
 		if connectFailed {
