@@ -39,6 +39,7 @@ type Message struct {
 	acked       bool      // the producer received its acknowledgement
 	respPending bool      // the acknowledgement is on its way (response_time)
 	respTimer   sim.Timer // its arrival
+	rslot       int32     // index in its lane's pending responses
 	batchLast   bool      // the last message of a batch in flight: its answer frees an in-flight slot
 	retried     bool      // returned to the producer by a failover: resend without lingering
 	dupOf       *Message  // a producer retry's copy of an already written message: accounted as dupOf

@@ -97,6 +97,8 @@ type lane struct {
 	part     int32
 	acc      ring[*Message] // not yet written, in order
 	inflight int            // batches sent and not yet answered
+	resp     []*Message     // written, their acknowledgements on the way (any order)
+	known    bool           // registered with the partition, which tells it of a failover
 	// wait is offerFull while waiting for room, offerUnavailable while
 	// waiting for a leader, offerAccepted otherwise.
 	wait        offerResult
@@ -353,6 +355,7 @@ func (ln *lane) Handle(ev sim.Event) {
 		}
 	case evResponse:
 		m := ev.Ptr.(*Message)
+		ln.dropResp(m)
 		m.respPending = false
 		m.holders--
 		p.ack(m)
@@ -429,15 +432,28 @@ func (p *Producer) respond(m *Message) {
 		p.ack(m)
 		return
 	}
+	ln := p.lanes[m.Partition]
 	m.respPending = true
 	m.holders++
-	m.respTimer = p.s.After(p.cfg.ResponseTime.Sample(p.respRnd), p.lanes[m.Partition], sim.Event{Kind: evResponse, Ptr: m})
+	m.rslot = int32(len(ln.resp))
+	ln.resp = append(ln.resp, m)
+	m.respTimer = p.s.After(p.cfg.ResponseTime.Sample(p.respRnd), ln, sim.Event{Kind: evResponse, Ptr: m})
+}
+
+// dropResp takes m off the pending responses. O(1).
+func (ln *lane) dropResp(m *Message) {
+	last := ln.resp[len(ln.resp)-1]
+	ln.resp[m.rslot] = last
+	last.rslot = m.rslot
+	ln.resp[len(ln.resp)-1] = nil
+	ln.resp = ln.resp[:len(ln.resp)-1]
 }
 
 // cancelResponse drops m's acknowledgement on its way: the connection to
 // its leader broke.
 func (p *Producer) cancelResponse(m *Message) {
 	p.s.Cancel(m.respTimer)
+	p.lanes[m.Partition].dropResp(m)
 	m.respPending = false
 	m.holders--
 	m.batchLast = false

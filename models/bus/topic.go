@@ -1,7 +1,9 @@
 package bus
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/meshsim/meshsim/sim"
@@ -193,6 +195,10 @@ func (t *Topic) offer(m *Message) offerResult {
 	if !pt.writable(m) {
 		return offerUnavailable
 	}
+	if pr := m.producer; pr != nil && !pr.lanes[m.Partition].known {
+		pr.lanes[m.Partition].known = true
+		pt.producers = append(pt.producers, pr)
+	}
 	if m.dupOf != nil && m.producer != nil && m.producer.idempotent {
 		// The broker recognises the producer id and sequence number of a
 		// batch it already wrote (ProducerStateEntry keeps the last 5).
@@ -244,6 +250,7 @@ type Partition struct {
 	visibleAt sim.Time // when the last appended message becomes visible
 	cur       []cursor // by group
 	waiters   []*Producer
+	producers []*Producer // that wrote here, in order of their first write
 	retTimer  sim.Timer
 
 	// Replication and leadership.
@@ -575,15 +582,24 @@ func (p *Partition) loseLeader() {
 	p.offline, p.offlineSince = true, now
 	p.visibleAt = now
 	back := t.scratch[:0]
-	n := p.log.len()
-	for i := 0; i < n; i++ {
-		m := p.log.at(i)
-		if m.Offset < p.hw {
-			if m.respPending {
-				back = append(back, m.producer.responseLost(m))
+	// Written and replicated, the acknowledgement on its way (the message
+	// may have been consumed and deleted meanwhile): resent.
+	for _, pr := range p.producers {
+		k := len(back)
+		for _, m := range pr.lanes[p.index].resp {
+			if m.Offset < p.hw {
+				back = append(back, m)
 			}
-			continue
 		}
+		mine := back[k:]
+		slices.SortFunc(mine, func(a, b *Message) int { return cmp.Compare(a.Offset, b.Offset) }) // offsets are unique
+		for i, m := range mine {
+			mine[i] = pr.responseLost(m)
+		}
+	}
+	// The unreplicated suffix.
+	for i := int(p.hw - p.start); i < p.log.len(); i++ {
+		m := p.log.at(i)
 		if m.producer != nil {
 			if m.respPending {
 				m.producer.cancelResponse(m)
