@@ -65,9 +65,12 @@ type TopicConfig struct {
 	Name string
 	// Partitions defaults to 1 (Kafka broker num.partitions).
 	Partitions int
-	// Brokers is the number of brokers; partition p's leader is broker
-	// p mod Brokers (Kafka places leaders round-robin from a random start
-	// broker; the start is fixed at 0 here). Defaults to 1.
+	// Brokers is the number of brokers of the topic's own cluster, when
+	// it is built by NewTopic; Cluster.NewTopic places it on a shared
+	// cluster instead (0 or the cluster's size). Partition p's replicas are
+	// brokers p, p+1, ... mod Brokers, the first its preferred leader
+	// (Kafka places replicas round-robin from a random start broker; the
+	// start is fixed at 0 here). Defaults to 1.
 	Brokers int
 	// ReplicationFactor defaults to 1 (default.replication.factor). With
 	// more than one replica a write becomes visible to consumers (the
@@ -81,13 +84,34 @@ type TopicConfig struct {
 	// retention only. Overflow applies when it is reached.
 	Capacity int
 	Overflow Overflow
+	// MinInsyncReplicas defaults to 1 (min.insync.replicas): an acks=all
+	// write is refused (NOT_ENOUGH_REPLICAS, retried by the producer)
+	// while the in-sync replicas are fewer.
+	MinInsyncReplicas int
+	// Retention defaults to 7 days (retention.ms, log.retention.hours=168):
+	// messages older than it are deleted, and those a group had not
+	// consumed are dropped for that group (DropRetention). RetentionBytes
+	// bounds a partition's retained bytes (retention.bytes), 0 meaning
+	// unlimited (Kafka's -1 default). Kafka deletes whole segments, checked
+	// every log.retention.check.interval.ms (5 min); here each message is
+	// deleted when it passes the limit, so deletion comes earlier than in
+	// Kafka by up to a segment's age plus the check interval.
+	Retention      time.Duration
+	RetentionBytes int64
 }
+
+// Topic defaults.
+const (
+	DefaultRetention = 7 * 24 * time.Hour // Kafka retention.ms; also Pub/Sub message_retention_duration
+)
 
 // withDefaults returns c with zero fields set to their defaults.
 func (c TopicConfig) withDefaults() TopicConfig {
 	c.Partitions = orInt(c.Partitions, 1)
 	c.Brokers = orInt(c.Brokers, 1)
 	c.ReplicationFactor = orInt(c.ReplicationFactor, 1)
+	c.MinInsyncReplicas = orInt(c.MinInsyncReplicas, 1)
+	c.Retention = orDur(c.Retention, DefaultRetention)
 	if c.Overflow == OverflowDefault {
 		c.Overflow = OverflowBlock
 	}
@@ -113,6 +137,60 @@ func (c TopicConfig) Validate() error {
 		return errField(o, c.Name, "capacity", "must be in [0, %d], got %d", MaxCapacity, c.Capacity)
 	case c.Overflow >= numOverflows:
 		return errField(o, c.Name, "overflow", "unknown policy %d", c.Overflow)
+	case c.MinInsyncReplicas < 0 || c.MinInsyncReplicas > max(c.ReplicationFactor, 1):
+		return errField(o, c.Name, "min_insync_replicas", "must be in [1, replication_factor=%d], got %d", max(c.ReplicationFactor, 1), c.MinInsyncReplicas)
+	case c.Retention < 0 || c.Retention > MaxSpan:
+		return errField(o, c.Name, "retention", "must be in (0, %v], got %v", MaxSpan, c.Retention)
+	case c.RetentionBytes < 0:
+		return errField(o, c.Name, "retention_bytes", "must be >= 0 (0: unlimited), got %d", c.RetentionBytes)
+	}
+	return nil
+}
+
+// ClusterConfig describes a Kafka-like cluster of brokers on which topics
+// place their partitions' replicas.
+type ClusterConfig struct {
+	Name    string
+	Brokers int // defaults to 1
+	// ElectionDelay is the time from a broker's failure to its partitions'
+	// new leaders (and its removal from the in-sync replicas), drawn once
+	// per failure from the stream "<cluster>"/"election". The default is
+	// uniform on [7 s, 9 s]: the KRaft controller fences a broker
+	// broker.session.timeout.ms (9 s) after its last heartbeat, sent every
+	// broker.heartbeat.interval.ms (2 s), so 7 to 9 s after a crash, and
+	// then elects at once from the ISR (KRaftConfigs.java; the election
+	// and the clients' metadata refresh take milliseconds, not modelled).
+	// ZooKeeper-mode clusters detect through zookeeper.session.timeout.ms
+	// (18 s) instead; set it for those.
+	ElectionDelay dist.Dist
+}
+
+// Cluster defaults.
+const (
+	DefaultSessionTimeoutKRaft = 9 * time.Second // broker.session.timeout.ms
+	DefaultBrokerHeartbeat     = 2 * time.Second // broker.heartbeat.interval.ms
+)
+
+func (c ClusterConfig) withDefaults() ClusterConfig {
+	c.Brokers = orInt(c.Brokers, 1)
+	if c.ElectionDelay == nil {
+		d, err := dist.Uniform(DefaultSessionTimeoutKRaft-DefaultBrokerHeartbeat, DefaultSessionTimeoutKRaft)
+		if err != nil {
+			panic(err) // constant, valid arguments
+		}
+		c.ElectionDelay = d
+	}
+	return c
+}
+
+// Validate reports the first invalid field, as an error wrapping ErrConfig
+// that names it.
+func (c ClusterConfig) Validate() error {
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("%w: cluster without a name", ErrConfig)
+	case c.Brokers < 0 || c.Brokers > MaxPartitions:
+		return errField("cluster", c.Name, "brokers", "must be in [1, %d], got %d", MaxPartitions, c.Brokers)
 	}
 	return nil
 }
@@ -169,22 +247,69 @@ type ProducerConfig struct {
 	// destination with the block policy, then it is dropped
 	// (DropBlockTimeout). Defaults to 60 s (Kafka max.block.ms).
 	MaxBlock time.Duration
+
+	// Linger is how long a partition's batch waits for more messages
+	// before it is sent (linger.ms). It defaults to 0, the Kafka 3.x
+	// default taken here (the reference snapshot is 3.9-era); Kafka 4.0
+	// changed it to 5 ms (KIP-1030): set 5 ms to model 4.x clients. With 0
+	// a batch is sent as soon as the partition has an in-flight slot, so
+	// batches form only while MaxInFlight batches are unanswered.
+	Linger time.Duration
+	// BatchBytes defaults to 16384 (batch.size) and MessageBytes, each
+	// message's size, to 1024: a batch holds BatchBytes/MessageBytes
+	// messages (at least one), and is sent when full even before Linger.
+	BatchBytes   int
+	MessageBytes int
+	// MaxInFlight defaults to 5 (max.in.flight.requests.per.connection):
+	// the batches of one partition sent and not yet answered. Kafka counts
+	// requests per broker connection; here each partition has its own.
+	MaxInFlight int
+	// DisableIdempotence turns off enable.idempotence (true by default
+	// since Kafka 3.0, when acks=all; an explicit acks=0 or 1 turns it off
+	// too, KIP-679). With idempotence the broker recognises a retried
+	// batch it already wrote (sequence numbers, the last 5 batches per
+	// producer and partition) and does not write it again; without it a
+	// retry after a lost acknowledgement writes a duplicate record.
+	DisableIdempotence bool
+	// DeliveryTimeout defaults to 120 s (delivery.timeout.ms): a message
+	// not acknowledged that long after it was published (its partition has
+	// no leader, or its in-sync replicas are too few) is dropped
+	// (DropDeliveryTimeout); until then the producer retries.
+	DeliveryTimeout time.Duration
+	// ResponseTime, if set, is the network time of a produce response,
+	// drawn per acknowledgement from the stream "<producer>"/"response".
+	// A leader that fails while responses are on their way loses them:
+	// the producer retries those writes (Kafka's NetworkClient fails the
+	// in-flight requests of a dropped connection).
+	ResponseTime dist.Dist
 }
 
-// Producer defaults.
+// Producer defaults (Kafka 3.x ProducerConfig).
 const (
-	DefaultStickyBatch = 16
-	DefaultMaxBlock    = 60 * time.Second
+	DefaultMaxBlock        = 60 * time.Second
+	DefaultBatchBytes      = 16384
+	DefaultMessageBytes    = 1024
+	DefaultStickyBatch     = DefaultBatchBytes / DefaultMessageBytes
+	DefaultMaxInFlight     = 5
+	DefaultDeliveryTimeout = 120 * time.Second
 )
 
 func (c ProducerConfig) withDefaults() ProducerConfig {
 	if c.Acks == AcksDefault {
 		c.Acks = AcksAll
 	}
-	c.StickyBatch = orInt(c.StickyBatch, DefaultStickyBatch)
 	c.MaxBlock = orDur(c.MaxBlock, DefaultMaxBlock)
+	c.BatchBytes = orInt(c.BatchBytes, DefaultBatchBytes)
+	c.MessageBytes = orInt(c.MessageBytes, DefaultMessageBytes)
+	c.StickyBatch = orInt(c.StickyBatch, max(1, c.BatchBytes/c.MessageBytes))
+	c.MaxInFlight = orInt(c.MaxInFlight, DefaultMaxInFlight)
+	c.DeliveryTimeout = orDur(c.DeliveryTimeout, DefaultDeliveryTimeout)
 	return c
 }
+
+// idempotent reports whether the producer is idempotent: Kafka's default
+// unless disabled or acks is not all.
+func (c ProducerConfig) idempotent() bool { return !c.DisableIdempotence && c.Acks == AcksAll }
 
 // Validate reports the first invalid field, as an error wrapping ErrConfig
 // that names it.
@@ -203,6 +328,19 @@ func (c ProducerConfig) Validate() error {
 		return errField(o, c.Name, "sticky_batch", "must be >= 1, got %d", c.StickyBatch)
 	case c.MaxBlock < 0 || c.MaxBlock > MaxSpan:
 		return errField(o, c.Name, "max_block", "must be in [0, %v], got %v", MaxSpan, c.MaxBlock)
+	case c.Linger < 0 || c.Linger > MaxSpan:
+		return errField(o, c.Name, "linger", "must be in [0, %v], got %v", MaxSpan, c.Linger)
+	case c.BatchBytes < 0 || c.BatchBytes > MaxCapacity:
+		return errField(o, c.Name, "batch_bytes", "must be in [1, %d], got %d", MaxCapacity, c.BatchBytes)
+	case c.MessageBytes < 0 || c.MessageBytes > MaxCapacity:
+		return errField(o, c.Name, "message_bytes", "must be in [1, %d], got %d", MaxCapacity, c.MessageBytes)
+	case c.MaxInFlight < 0 || c.MaxInFlight > 1000:
+		return errField(o, c.Name, "max_in_flight", "must be in [1, 1000], got %d", c.MaxInFlight)
+	case !c.DisableIdempotence && (c.Acks == AcksDefault || c.Acks == AcksAll) && c.MaxInFlight > DefaultMaxInFlight:
+		// Kafka: idempotence requires max.in.flight.requests.per.connection <= 5.
+		return errField(o, c.Name, "max_in_flight", "must be <= 5 with idempotence, got %d", c.MaxInFlight)
+	case c.DeliveryTimeout < 0 || c.DeliveryTimeout > MaxSpan:
+		return errField(o, c.Name, "delivery_timeout", "must be in (0, %v], got %v", MaxSpan, c.DeliveryTimeout)
 	}
 	return nil
 }
@@ -266,6 +404,37 @@ type GroupConfig struct {
 	// Zero by default: the pause a rebalance causes is dominated by the
 	// heartbeat and the members finishing their batches.
 	SyncDelay time.Duration
+	// Dedup makes the consumer idempotent (effectively once): see
+	// DedupConfig. The store is shared by the group's members.
+	Dedup DedupConfig
+}
+
+// DedupConfig describes an idempotent consumer: a dedup store, shared by
+// the consumers of one group or subscription, keyed by message ID. A
+// processing records the ID and its effect in one transaction when it
+// ends; one of a message recorded less than Window earlier has no effect
+// and is counted as absorbed (Counts.Absorbed). Entries older than Window
+// are forgotten, so a duplicate after the window takes effect again.
+type DedupConfig struct {
+	Enabled bool
+	// Window defaults to 2 min, NATS JetStream's duplicate_window
+	// (StreamDefaultDuplicatesWindow), the publish-side analogue.
+	Window time.Duration
+}
+
+// DefaultDedupWindow is JetStream's default duplicate_window.
+const DefaultDedupWindow = 2 * time.Minute
+
+func (c DedupConfig) withDefaults() DedupConfig {
+	c.Window = orDur(c.Window, DefaultDedupWindow)
+	return c
+}
+
+func (c DedupConfig) validate(o, name string) error {
+	if c.Window < 0 || c.Window > MaxSpan {
+		return errField(o, name, "dedup.window", "must be in (0, %v], got %v", MaxSpan, c.Window)
+	}
+	return nil
 }
 
 // Consumer group defaults (Kafka 3.x ConsumerConfig).
@@ -282,6 +451,7 @@ func (c GroupConfig) withDefaults() GroupConfig {
 	c.AutoCommitInterval = orDur(c.AutoCommitInterval, DefaultAutoCommitInterval)
 	c.SessionTimeout = orDur(c.SessionTimeout, DefaultSessionTimeout)
 	c.HeartbeatInterval = orDur(c.HeartbeatInterval, DefaultHeartbeatInterval)
+	c.Dedup = c.Dedup.withDefaults()
 	return c
 }
 
@@ -313,7 +483,7 @@ func (c GroupConfig) Validate() error {
 	case c.SyncDelay < 0 || c.SyncDelay > MaxSpan:
 		return errField(o, c.Name, "sync_delay", "must be in [0, %v], got %v", MaxSpan, c.SyncDelay)
 	}
-	return nil
+	return c.Dedup.validate(o, c.Name)
 }
 
 // FailureAction is what a queue consumer does with a message it failed to
@@ -368,16 +538,43 @@ type QueueConfig struct {
 	// acks=all publisher's confirmation (a quorum queue commits through
 	// Raft first). Drawn from the stream "<queue>"/"replication".
 	ReplicationDelay dist.Dist
+	// MessageTTL, if set, is RabbitMQ's x-message-ttl: a message that
+	// reaches the head of the queue older than it expires, dead-lettered
+	// (reason expired) when DeadLetter is set, else dropped (DropTTL).
+	// RabbitMQ expires messages only at the head; so does this model, at
+	// the head's expiry instant and whenever a message is about to be
+	// delivered. 0 means no TTL, RabbitMQ's default.
+	MessageTTL time.Duration
+	// Retention defaults to 4 days, SQS MessageRetentionPeriod (60 s to
+	// 14 days): a message older than it is deleted (DropRetention), never
+	// dead-lettered. SQS deletes it wherever it is; here, as for the TTL,
+	// at the head of the ready messages and before a delivery, so an
+	// in-flight message is deleted when it would become visible again.
+	Retention time.Duration
+	// RetryMinBackoff and RetryMaxBackoff, if set, delay a redelivery
+	// after a nack or an expired deadline: the n-th failed delivery waits
+	// min(RetryMaxBackoff, RetryMinBackoff * 2^(n-1)) before the message
+	// is ready again (Pub/Sub RetryPolicy; the docs give the bounds, not
+	// the growth, so doubling is assumed). Zero: immediate redelivery.
+	RetryMinBackoff time.Duration
+	RetryMaxBackoff time.Duration
 }
 
-// DefaultVisibilityTimeout is the SQS default.
-const DefaultVisibilityTimeout = 30 * time.Second
+// Queue defaults.
+const (
+	DefaultVisibilityTimeout = 30 * time.Second   // SQS
+	DefaultQueueRetention    = 4 * 24 * time.Hour // SQS MessageRetentionPeriod
+)
 
 func (c QueueConfig) withDefaults() QueueConfig {
 	if c.Overflow == OverflowDefault {
 		c.Overflow = OverflowDropHead
 	}
 	c.VisibilityTimeout = orDur(c.VisibilityTimeout, DefaultVisibilityTimeout)
+	c.Retention = orDur(c.Retention, DefaultQueueRetention)
+	if c.RetryMinBackoff > 0 && c.RetryMaxBackoff == 0 {
+		c.RetryMaxBackoff = max(c.RetryMinBackoff, DefaultMaximumBackoff)
+	}
 	return c
 }
 
@@ -398,6 +595,14 @@ func (c QueueConfig) Validate() error {
 	case c.MaxDeliveries < 0 || c.MaxDeliveries > 1000:
 		// SQS maxReceiveCount is 1 to 1000.
 		return errField(o, c.Name, "max_deliveries", "must be in [0, 1000], got %d", c.MaxDeliveries)
+	case c.MessageTTL < 0 || c.MessageTTL > MaxSpan:
+		return errField(o, c.Name, "message_ttl", "must be in [0, %v], got %v", MaxSpan, c.MessageTTL)
+	case c.Retention < 0 || c.Retention > MaxSpan:
+		return errField(o, c.Name, "retention", "must be in (0, %v], got %v", MaxSpan, c.Retention)
+	case c.RetryMinBackoff < 0 || c.RetryMinBackoff > MaxSpan:
+		return errField(o, c.Name, "retry_min_backoff", "must be in [0, %v], got %v", MaxSpan, c.RetryMinBackoff)
+	case c.RetryMaxBackoff < 0 || c.RetryMaxBackoff > MaxSpan || (c.RetryMaxBackoff > 0 && c.RetryMaxBackoff < c.RetryMinBackoff):
+		return errField(o, c.Name, "retry_max_backoff", "must be in [retry_min_backoff, %v], got %v", MaxSpan, c.RetryMaxBackoff)
 	}
 	return nil
 }
@@ -424,11 +629,15 @@ type QueueConsumerConfig struct {
 	FailureProb float64
 	Fails       func(m *Message) bool
 	OnFailure   FailureAction
+	// Dedup makes the consumers idempotent (effectively once); the store
+	// is shared by these consumers.
+	Dedup DedupConfig
 }
 
 func (c QueueConsumerConfig) withDefaults() QueueConsumerConfig {
 	c.Consumers = orInt(c.Consumers, 1)
 	c.Concurrency = orInt(c.Concurrency, 1)
+	c.Dedup = c.Dedup.withDefaults()
 	return c
 }
 
@@ -452,7 +661,7 @@ func (c QueueConsumerConfig) Validate() error {
 	case c.OnFailure >= numFailureActions:
 		return errField(o, c.Name, "on_failure", "unknown action %d", c.OnFailure)
 	}
-	return nil
+	return c.Dedup.validate(o, c.Name)
 }
 
 func orInt(v, def int) int {

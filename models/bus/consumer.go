@@ -21,6 +21,7 @@ type delivery struct {
 type QueueConsumers struct {
 	cfg       QueueConsumerConfig
 	q         *Queue
+	dedup     *dedupStore
 	consumers []*QueueConsumer
 }
 
@@ -36,7 +37,7 @@ func NewQueueConsumers(s *sim.Scheduler, streams sim.Streams, q *Queue, cfg Queu
 		return nil, fmt.Errorf("%w: queue consumer %q: no queue", ErrConfig, cfg.Name)
 	}
 	cfg = cfg.withDefaults()
-	qc := &QueueConsumers{cfg: cfg, q: q}
+	qc := &QueueConsumers{cfg: cfg, q: q, dedup: newDedupStore(cfg.Dedup)}
 	for i := range cfg.Consumers {
 		name := fmt.Sprintf("%s[%d]", cfg.Name, i)
 		c := &QueueConsumer{cs: qc, s: s, name: name,
@@ -135,10 +136,14 @@ func (c *QueueConsumer) Handle(ev sim.Event) {
 	}
 	if !fails {
 		c.processed++
-		if m.Consumed == 0 {
-			q.latency.Record(int64(c.s.Now().Sub(m.Produced)))
+		if d := c.cs.dedup; d != nil && d.seen(m.ID, c.s.Now()) {
+			q.ledger.absorbed()
+		} else {
+			if m.Consumed == 0 {
+				q.latency.Record(int64(c.s.Now().Sub(m.Produced)))
+			}
+			q.ledger.processed(m, &m.track)
 		}
-		q.ledger.processed(m)
 		q.ack(m, receipt)
 	} else {
 		c.failed++

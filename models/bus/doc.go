@@ -16,15 +16,33 @@
 //	...
 //	c := topic.Ledger().Counts() // published, by state, duplicates, reordered
 //
-// Accounting: every published message is tracked by the Ledger of its
-// topic or queue from publish to exactly one State (consumed once,
-// duplicated, dead-lettered, dropped by a policy, lost, or still pending),
+// Failures, lifetime, fan-out, batching and effectively-once:
+//
+//	cluster, err := bus.NewCluster(s, streams, bus.ClusterConfig{Name: "kafka", Brokers: 3}) // election 7-9 s (KRaft)
+//	topic, err := cluster.NewTopic(pool, bus.TopicConfig{Name: "orders", Partitions: 12, ReplicationFactor: 3,
+//		MinInsyncReplicas: 2, ReplicationDelay: d, Retention: time.Hour})
+//	cluster.Broker(1).Down() // a failure timeline calls Down and Up at its instants
+//	cluster.Broker(1).Up()
+//	prod, err := bus.NewProducer(s, streams, pool, topic, bus.ProducerConfig{Name: "checkout",
+//		Linger: 5 * time.Millisecond, MessageBytes: 512, ResponseTime: rtt})
+//	audit, err := bus.NewGroup(s, streams, topic, bus.GroupConfig{Name: "audit", ProcessingTime: d,
+//		Dedup: bus.DedupConfig{Enabled: true}}) // a second group: its own offsets and Ledger
+//	events, err := bus.NewFanOut(s, streams, pool, "events") // Pub/Sub or SNS
+//	sub, err := events.Subscribe(bus.SubscriptionConfig{Name: "search", RetryPolicy: true, DeadLetter: true})
+//	workers, err := bus.NewQueueConsumers(s, streams, sub, bus.QueueConsumerConfig{Name: "search", ProcessingTime: d})
+//	q, err := bus.NewQueue(s, streams, pool, bus.QueueConfig{Name: "jobs", MessageTTL: time.Minute, DeadLetter: true})
+//
+// Accounting: every published message is tracked by the Ledger of each
+// subscription of its destination (a group of a topic, a subscription of
+// a fan-out topic, a queue) from publish to exactly one State there
+// (consumed once, duplicated, dead-lettered, dropped by a policy and
+// DropReason, lost and LossReason, or still pending),
 // and Counts.Check and Ledger.CheckHeld verify that the counts are
 // conserved. The ledger keeps counters, not per-message records, so its
 // memory does not grow with the messages simulated.
 //
-// Every model object (Partition, Producer, Group, Member, Queue,
-// QueueConsumer) is a sim.Handler with its own event kinds; messages are
+// Every model object (Cluster, Partition, Producer and its per-partition
+// lanes, Group, Member, Queue, QueueConsumer) is a sim.Handler with its own event kinds; messages are
 // pooled, so steady-state operation allocates nothing per message; every
 // random draw comes from a stream named after the component and the
 // purpose (for example "fulfilment[2]"/"processing"). Ties are broken by
@@ -32,8 +50,12 @@
 //
 // # Experimental
 //
-// Not modelled yet: broker failover and leader election (and the acks=1
-// losses they cause), retention and TTL, fan-out to several groups or
-// subscriptions, producer linger and batching, idempotent producer
-// retries, max.poll.interval.ms, static membership and CQRS read models.
+// Not modelled yet: unclean leader election (off by default in Kafka, so
+// a partition whose in-sync replicas are all down waits for one),
+// preferred-leader rebalancing, a returning broker's catch-up time, the
+// failed leader keeping its unreplicated suffix when it alone returns,
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND, producer retry.backoff.ms, Kafka
+// transactions (read_committed), segment-granular retention, SNS delivery
+// retry policies, Pub/Sub ordering keys and exactly-once delivery,
+// max.poll.interval.ms, static membership and CQRS read models.
 package bus

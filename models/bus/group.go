@@ -3,6 +3,7 @@ package bus
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/meshsim/meshsim/models/bus/assign"
 	"github.com/meshsim/meshsim/sim"
@@ -29,6 +30,10 @@ const (
 // strategy keeps consuming: only partitions that move are revoked, after
 // the first round, and assigned in a second round.
 //
+// Several groups may read one topic, each with its own committed offsets,
+// Ledger and members (Kafka fan-out); create them before the first
+// message is published.
+//
 // The group formed before the run: at Start every member holds its initial
 // assignment and the committed offsets are 0 (so auto.offset.reset and
 // group.initial.rebalance.delay.ms play no part). Rebalance work is
@@ -37,6 +42,9 @@ type Group struct {
 	cfg     GroupConfig
 	s       *sim.Scheduler
 	topic   *Topic
+	idx     int // in the topic's groups: the messages' track and the partitions' cursor
+	ledger  *Ledger
+	dedup   *dedupStore
 	members []*Member
 
 	generation  int
@@ -49,7 +57,7 @@ type Group struct {
 // NewGroup returns the consumer group of topic. Member i is named
 // "<group>[i]" and draws its processing times from the stream
 // ("<group>[i]", "processing") and its heartbeat phase from
-// ("<group>[i]", "heartbeat"). A topic has at most one group.
+// ("<group>[i]", "heartbeat").
 func NewGroup(s *sim.Scheduler, streams sim.Streams, topic *Topic, cfg GroupConfig) (*Group, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -57,12 +65,18 @@ func NewGroup(s *sim.Scheduler, streams sim.Streams, topic *Topic, cfg GroupConf
 	if topic == nil {
 		return nil, fmt.Errorf("%w: consumer group %q: no topic", ErrConfig, cfg.Name)
 	}
-	if topic.group != nil {
-		return nil, fmt.Errorf("%w: consumer group %q: topic %q already has group %q (fan-out is not modelled yet)",
-			ErrConfig, cfg.Name, topic.Name(), topic.group.cfg.Name)
+	for _, o := range topic.groups {
+		if o.cfg.Name == cfg.Name {
+			return nil, fmt.Errorf("%w: consumer group %q: topic %q already has a group of that name", ErrConfig, cfg.Name, topic.Name())
+		}
 	}
 	cfg = cfg.withDefaults()
-	g := &Group{cfg: cfg, s: s, topic: topic, latency: stats.NewHistogram()}
+	g := &Group{cfg: cfg, s: s, topic: topic, latency: stats.NewHistogram(), dedup: newDedupStore(cfg.Dedup)}
+	gi, err := topic.attach(g)
+	if err != nil {
+		return nil, err
+	}
+	g.idx = gi
 	n := topic.Partitions()
 	for i := range cfg.Consumers {
 		name := fmt.Sprintf("%s[%d]", cfg.Name, i)
@@ -73,12 +87,37 @@ func NewGroup(s *sim.Scheduler, streams sim.Streams, topic *Topic, cfg GroupConf
 			batch:    make([]*Message, 0, cfg.MaxPollRecords),
 		})
 	}
-	topic.group = g
 	return g, nil
 }
 
 // Name returns the group name.
 func (g *Group) Name() string { return g.cfg.Name }
+
+// Ledger returns the accounting of the topic's messages for this group.
+func (g *Group) Ledger() *Ledger { return g.ledger }
+
+// Held counts the pending messages the topic holds for this group
+// (Topic.HeldFor). O(retained messages).
+func (g *Group) Held() int64 { return g.topic.HeldFor(g.idx) }
+
+// Committed returns the group's committed offset on partition p.
+func (g *Group) Committed(p int) int64 { return g.topic.parts[p].cur[g.idx].committed }
+
+// Lag returns the group's summed consumer lag (high watermark minus
+// committed offset). O(partitions).
+func (g *Group) Lag() int64 {
+	var n int64
+	for _, p := range g.topic.parts {
+		n += p.hw - p.cur[g.idx].committed
+	}
+	return n
+}
+
+// Paused returns how long partition p has had no consuming owner in this
+// group, and in how many episodes (see Partition.Paused).
+func (g *Group) Paused(p int) (total time.Duration, episodes int) {
+	return g.topic.parts[p].pausedIn(g.idx)
+}
 
 // Member returns member i.
 func (g *Group) Member(i int) *Member { return g.members[i] }

@@ -37,21 +37,48 @@ type DropReason uint8
 
 // The reasons.
 const (
-	DropRejected      DropReason = iota // a full partition or queue refused it (reject / reject-publish)
-	DropHead                            // a full partition or queue dropped its oldest message (drop-head)
-	DropBlockTimeout                    // the producer blocked longer than max_block
-	DropNack                            // nacked without requeue and no dead-letter queue
-	DropDeliveryLimit                   // delivered max_deliveries times and no dead-letter queue
+	DropRejected        DropReason = iota // a full partition or queue refused it (reject / reject-publish)
+	DropHead                              // a full partition or queue dropped its oldest message (drop-head)
+	DropBlockTimeout                      // the producer blocked longer than max_block
+	DropNack                              // nacked without requeue and no dead-letter queue
+	DropDeliveryLimit                     // delivered max_deliveries times and no dead-letter queue
+	DropDeliveryTimeout                   // the producer could not get it acknowledged within delivery_timeout (Kafka delivery.timeout.ms)
+	DropRetention                         // deleted unconsumed by retention (Kafka retention.ms/bytes, SQS MessageRetentionPeriod, Pub/Sub message_retention_duration)
+	DropTTL                               // expired at the head of a queue without a dead-letter queue (RabbitMQ x-message-ttl)
 	NumDropReasons
 )
 
-var dropNames = [NumDropReasons]string{"rejected", "drop_head", "block_timeout", "nack", "delivery_limit"}
+var dropNames = [NumDropReasons]string{"rejected", "drop_head", "block_timeout", "nack", "delivery_limit",
+	"delivery_timeout", "retention", "ttl"}
 
 func (r DropReason) String() string {
 	if r < NumDropReasons {
 		return dropNames[r]
 	}
 	return fmt.Sprintf("DropReason(%d)", uint8(r))
+}
+
+// LossReason says how a message was lost.
+type LossReason uint8
+
+// The reasons.
+const (
+	// LossCommitted: its offset was committed (or it was acked) before it
+	// was processed, and the consumer crashed: at most once.
+	LossCommitted LossReason = iota
+	// LossFailover: a partition leader acknowledged it (acks=0 or 1) and
+	// failed before any follower had it; the new leader never had it.
+	LossFailover
+	NumLossReasons
+)
+
+var lossNames = [NumLossReasons]string{"committed", "failover"}
+
+func (r LossReason) String() string {
+	if r < NumLossReasons {
+		return lossNames[r]
+	}
+	return fmt.Sprintf("LossReason(%d)", uint8(r))
 }
 
 // Counts is a snapshot of a Ledger.
@@ -62,6 +89,8 @@ type Counts struct {
 	ByState [NumStates]int64
 	// DroppedBy splits ByState[StateDropped] by reason.
 	DroppedBy [NumDropReasons]int64
+	// LostBy splits ByState[StateLost] by reason.
+	LostBy [NumLossReasons]int64
 	// Deliveries counts hand-overs to consumers, Redeliveries those of a
 	// message already delivered before. Processed counts finished
 	// processings (effects), Duplicates those of a message already
@@ -73,6 +102,14 @@ type Counts struct {
 	Processed    int64
 	Duplicates   int64
 	Reordered    int64
+	// Absorbed counts processings of a message already processed within
+	// the idempotent consumer's dedup window: they had no effect, so they
+	// are in neither Processed nor Duplicates.
+	Absorbed int64
+	// DuplicateRecords counts records a producer wrote twice: a retry of a
+	// write whose acknowledgement was lost, without idempotence. Their
+	// processings count for the original message.
+	DuplicateRecords int64
 }
 
 // ErrConservation is wrapped by the errors of Check.
@@ -99,9 +136,16 @@ func (c Counts) Check() error {
 	if drops != c.ByState[StateDropped] {
 		return fmt.Errorf("%w: dropped %d != sum of drop reasons %d", ErrConservation, c.ByState[StateDropped], drops)
 	}
-	if c.Processed > c.Deliveries || c.Duplicates > c.Processed || c.Redeliveries > c.Deliveries {
-		return fmt.Errorf("%w: processed %d, duplicates %d, deliveries %d, redeliveries %d", ErrConservation,
-			c.Processed, c.Duplicates, c.Deliveries, c.Redeliveries)
+	var losses int64
+	for _, n := range c.LostBy {
+		losses += n
+	}
+	if losses != c.ByState[StateLost] {
+		return fmt.Errorf("%w: lost %d != sum of loss reasons %d", ErrConservation, c.ByState[StateLost], losses)
+	}
+	if c.Processed+c.Absorbed > c.Deliveries || c.Duplicates > c.Processed || c.Redeliveries > c.Deliveries {
+		return fmt.Errorf("%w: processed %d, absorbed %d, duplicates %d, deliveries %d, redeliveries %d", ErrConservation,
+			c.Processed, c.Absorbed, c.Duplicates, c.Deliveries, c.Redeliveries)
 	}
 	return nil
 }
@@ -112,13 +156,49 @@ func (c Counts) String() string {
 	for i, n := range c.ByState {
 		s += fmt.Sprintf(" %s=%d", State(i), n)
 	}
-	return s + fmt.Sprintf(" deliveries=%d redeliveries=%d processed=%d duplicates=%d reordered=%d",
+	s += fmt.Sprintf(" deliveries=%d redeliveries=%d processed=%d duplicates=%d reordered=%d",
 		c.Deliveries, c.Redeliveries, c.Processed, c.Duplicates, c.Reordered)
+	if c.Absorbed != 0 || c.DuplicateRecords != 0 {
+		s += fmt.Sprintf(" absorbed=%d duplicate_records=%d", c.Absorbed, c.DuplicateRecords)
+	}
+	return s
+}
+
+// Add returns the sum of two counts: the counts of several subscriptions
+// summed are conserved if each is. O(1).
+func (c Counts) Add(d Counts) Counts {
+	c.Published += d.Published
+	for i := range c.ByState {
+		c.ByState[i] += d.ByState[i]
+	}
+	for i := range c.DroppedBy {
+		c.DroppedBy[i] += d.DroppedBy[i]
+	}
+	for i := range c.LostBy {
+		c.LostBy[i] += d.LostBy[i]
+	}
+	c.Deliveries += d.Deliveries
+	c.Redeliveries += d.Redeliveries
+	c.Processed += d.Processed
+	c.Duplicates += d.Duplicates
+	c.Reordered += d.Reordered
+	c.Absorbed += d.Absorbed
+	c.DuplicateRecords += d.DuplicateRecords
+	return c
 }
 
 // Ledger tracks every message of one subscription (a consumer group on a
-// topic, or a queue) from publish to its state, with counters updated as
-// messages move, so that it needs no memory per message. Per-key
+// topic, a subscription of a fan-out topic, or a queue) from publish to its
+// state, with counters updated as messages move, so that it needs no memory
+// per message.
+//
+// Fan-out: each subscription has its own ledger, and every message
+// published to the topic counts once in each (Published is the same in
+// all of them), with its own terminal state there: a message consumed by
+// three subscriptions is three deliveries and three consumed states, one
+// per ledger, and dropped at one of them it is dropped there only. Each
+// ledger is conserved on its own, and so is their sum (Counts.Add), whose
+// Published is messages x subscriptions. Per-key
 // reordering detection keeps the highest processed message ID per key:
 // its memory grows with the number of distinct keys, not of messages.
 // Every method is O(1).
@@ -146,34 +226,34 @@ func (l *Ledger) CheckHeld(held int64) error {
 	return nil
 }
 
-func (l *Ledger) move(m *Message, to State) {
-	l.c.ByState[m.state]--
+func (l *Ledger) move(t *track, to State) {
+	l.c.ByState[t.state]--
 	l.c.ByState[to]++
-	m.state = to
+	t.state = to
 }
 
-func (l *Ledger) published(m *Message) {
+func (l *Ledger) published(t *track) {
 	l.c.Published++
 	l.c.ByState[StatePending]++
-	m.state = StatePending
+	t.state = StatePending
 }
 
-func (l *Ledger) delivered(m *Message) {
-	m.Deliveries++
+func (l *Ledger) delivered(t *track) {
+	t.Deliveries++
 	l.c.Deliveries++
-	if m.Deliveries > 1 {
+	if t.Deliveries > 1 {
 		l.c.Redeliveries++
 	}
 }
 
-// processed records one finished processing of m.
-func (l *Ledger) processed(m *Message) {
-	m.Consumed++
+// processed records one finished processing of m, whose track here is t.
+func (l *Ledger) processed(m *Message, t *track) {
+	t.Consumed++
 	l.c.Processed++
-	if m.Consumed > 1 {
+	if t.Consumed > 1 {
 		l.c.Duplicates++
-		if m.state == StateConsumed {
-			l.move(m, StateDuplicated)
+		if t.state == StateConsumed {
+			l.move(t, StateDuplicated)
 		}
 		return
 	}
@@ -184,28 +264,34 @@ func (l *Ledger) processed(m *Message) {
 			l.lastIDs[m.Key] = m.ID
 		}
 	}
-	if m.state == StatePending {
-		l.move(m, StateConsumed)
+	if t.state == StatePending {
+		l.move(t, StateConsumed)
 	}
 }
 
-func (l *Ledger) deadLettered(m *Message) { l.move(m, StateDeadLettered) }
+// absorbed records a processing that the idempotent consumer recognised as
+// a duplicate within its window: no effect.
+func (l *Ledger) absorbed() { l.c.Absorbed++ }
+
+func (l *Ledger) duplicateRecord() { l.c.DuplicateRecords++ }
+
+func (l *Ledger) deadLettered(t *track) { l.move(t, StateDeadLettered) }
 
 // dropped records that a policy dropped m, which must be pending: a
 // message already consumed that leaves a log is not a loss.
-func (l *Ledger) dropped(m *Message, r DropReason) {
-	if m.state != StatePending {
-		panic(fmt.Sprintf("bus: message %d dropped (%v) in state %v", m.ID, r, m.state))
+func (l *Ledger) dropped(m *Message, t *track, r DropReason) {
+	if t.state != StatePending {
+		panic(fmt.Sprintf("bus: message %d dropped (%v) in state %v", m.ID, r, t.state))
 	}
 	l.c.DroppedBy[r]++
-	l.move(m, StateDropped)
+	l.move(t, StateDropped)
 }
 
-// lost records that m, pending, can no longer be delivered: its offset was
-// committed or it was acked without being processed.
-func (l *Ledger) lost(m *Message) {
-	if m.state != StatePending {
-		panic(fmt.Sprintf("bus: message %d lost in state %v", m.ID, m.state))
+// lost records that m, pending, can no longer be delivered, for reason r.
+func (l *Ledger) lost(m *Message, t *track, r LossReason) {
+	if t.state != StatePending {
+		panic(fmt.Sprintf("bus: message %d lost (%v) in state %v", m.ID, r, t.state))
 	}
-	l.move(m, StateLost)
+	l.c.LostBy[r]++
+	l.move(t, StateLost)
 }

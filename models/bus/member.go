@@ -161,7 +161,7 @@ func (m *Member) join() {
 			m.commit()
 		}
 		for _, p := range m.owned {
-			g.topic.parts[p].orphan()
+			g.topic.parts[p].orphan(g.idx)
 		}
 		m.owned = m.owned[:0]
 	}
@@ -180,17 +180,17 @@ func (m *Member) apply(ps []int32) {
 		if !slices.Contains(ps, p) {
 			pt := g.topic.parts[p]
 			if g.cfg.Commit == CommitAuto {
-				pt.commit(m.position[p])
+				pt.commit(g.idx, m.position[p])
 			}
-			pt.orphan()
+			pt.orphan(g.idx)
 			revoked = true
 		}
 	}
 	for _, p := range ps {
 		if !slices.Contains(m.owned, p) {
 			pt := g.topic.parts[p]
-			pt.adopt(m)
-			m.position[p] = pt.committed
+			pt.adopt(g.idx, m)
+			m.position[p] = pt.cur[g.idx].committed
 		}
 	}
 	m.owned = append(m.owned[:0], ps...)
@@ -200,7 +200,8 @@ func (m *Member) apply(ps []int32) {
 	}
 }
 
-// fetch fills the batch with up to MaxPollRecords visible messages.
+// fetch fills the batch with up to MaxPollRecords visible messages,
+// skipping partitions without a leader.
 func (m *Member) fetch() {
 	g := m.g
 	n := len(m.owned)
@@ -208,11 +209,15 @@ func (m *Member) fetch() {
 	for k := 0; k < n && len(m.batch) < limit; k++ {
 		p := m.owned[(m.rotate+k)%n]
 		pt := g.topic.parts[p]
+		if pt.offline {
+			continue
+		}
 		pos := max(m.position[p], pt.start)
 		for ; pos < pt.hw && len(m.batch) < limit; pos++ {
 			msg := pt.log.at(int(pos - pt.start))
-			msg.inBatch = true
-			g.topic.ledger.delivered(msg)
+			msg.tr(g.idx).inBatch = true
+			msg.holders++
+			g.ledger.delivered(msg.acct().tr(g.idx))
 			m.batch = append(m.batch, msg)
 		}
 		m.position[p] = pos
@@ -227,18 +232,24 @@ func (m *Member) startNext() {
 
 func (m *Member) processedOne() {
 	g := m.g
-	msg := m.batch[m.next]
+	rec := m.batch[m.next]
 	m.batch[m.next] = nil
 	m.next++
-	msg.inBatch = false
-	if msg.Consumed == 0 {
-		g.latency.Record(int64(g.s.Now().Sub(msg.Produced)))
+	rt := rec.tr(g.idx)
+	rt.inBatch, rt.fate = false, fateNone
+	rec.holders--
+	msg := rec.acct()
+	at := msg.tr(g.idx)
+	if g.dedup != nil && g.dedup.seen(msg.ID, g.s.Now()) {
+		g.ledger.absorbed()
+	} else {
+		if at.Consumed == 0 {
+			g.latency.Record(int64(g.s.Now().Sub(msg.Produced)))
+		}
+		g.ledger.processed(msg, at)
 	}
-	g.topic.ledger.processed(msg)
 	m.processed++
-	if msg.gone {
-		g.topic.pool.Put(msg)
-	}
+	g.topic.pool.release(rec)
 	if m.next < len(m.batch) {
 		m.startNext()
 		return
@@ -254,7 +265,7 @@ func (m *Member) processedOne() {
 // its committed offset.
 func (m *Member) uncommitted() bool {
 	for _, p := range m.owned {
-		if m.position[p] > m.g.topic.parts[p].committed {
+		if m.position[p] > m.g.topic.parts[p].cur[m.g.idx].committed {
 			return true
 		}
 	}
@@ -264,7 +275,7 @@ func (m *Member) uncommitted() bool {
 // commit commits the position of every owned partition.
 func (m *Member) commit() {
 	for _, p := range m.owned {
-		m.g.topic.parts[p].commit(m.position[p])
+		m.g.topic.parts[p].commit(m.g.idx, m.position[p])
 	}
 }
 
@@ -291,22 +302,20 @@ func (m *Member) Crash() {
 	g.s.Cancel(m.idleTimer)
 	for i, msg := range m.batch[m.next:] {
 		m.batch[m.next+i] = nil
-		msg.inBatch = false
-		if !msg.gone {
-			continue
+		tr := msg.tr(g.idx)
+		tr.inBatch = false
+		msg.holders--
+		if msg.gone && msg.dupOf == nil {
+			// Removed from the log meanwhile: committed before processing
+			// (at most once), or deleted by a policy.
+			settle(g.ledger, msg, tr, tr.fate)
 		}
-		if msg.state == StatePending {
-			if msg.truncated {
-				g.topic.ledger.dropped(msg, DropHead)
-			} else {
-				g.topic.ledger.lost(msg) // committed before processing (at most once)
-			}
-		}
-		g.topic.pool.Put(msg)
+		tr.fate = fateNone
+		g.topic.pool.release(msg)
 	}
 	m.batch, m.next = m.batch[:0], 0
 	for _, p := range m.owned {
-		g.topic.parts[p].orphan()
+		g.topic.parts[p].orphan(g.idx)
 	}
 	m.pollPosted, m.hasPending, m.needsRejoin = false, false, false
 	if m.inGroup {

@@ -23,54 +23,94 @@ var NullKey = Key{}
 
 // Event kinds of a Producer.
 const (
-	evWake         int32 = iota + 1 // room may have freed up for the blocked messages
-	evBlockTimeout                  // the head blocked message reached max_block
+	evWake int32 = iota + 1 // room or a leader may be available for the waiting lanes
+)
+
+// Event kinds of a lane.
+const (
+	evLinger   int32 = iota + 1 // the head batch's linger elapsed
+	evExpire                    // the head message reached max_block or delivery_timeout
+	evResponse                  // Ptr's acknowledgement arrived
 )
 
 // ProducerStats is what a producer's messages experienced.
 type ProducerStats struct {
 	Published int64 // messages handed to Publish or Send
-	Acked     int64 // acknowledged
-	Refused   int64 // rejected, dropped from a full producer, or timed out blocking
+	Acked     int64 // acknowledged (a retried message once)
+	Refused   int64 // rejected, timed out blocking, or not acknowledged within delivery_timeout
 	Blocked   int64 // messages that had to wait for room
-	Waiting   int64 // messages waiting for room now
-	// AckLatency is publish to acknowledgement, ns.
+	Waiting   int64 // messages in the producer now (accumulating, waiting for room, a leader or an in-flight slot)
+	Sent      int64 // writes (a retried message counts again)
+	Batches   int64 // batches sent
+	// Retries counts messages returned by a leader's failure to be sent
+	// again; DedupedRetries those of them the broker recognised as already
+	// written (idempotence), DuplicateWrites those it wrote twice.
+	Retries         int64
+	DedupedRetries  int64
+	DuplicateWrites int64
+	// AckLatency is publish to acknowledgement, ns; QueueTime is publish
+	// to the write (linger, waiting for an in-flight slot, a leader or
+	// room), ns.
 	AckLatency *stats.Histogram
+	QueueTime  *stats.Histogram
 }
 
 // Producer publishes messages to one destination: a key's partition is
-// Kafka's murmur2 partitioner, a null key goes to a sticky partition, and
-// the acknowledgement arrives at send (acks=0), at the leader's append
-// (acks=1) or when the write is replicated (acks=all). With the block
-// policy a message that finds its partition full waits, with every later
-// message behind it, for room, up to MaxBlock. Publish and Send are O(1)
-// amortised and allocate nothing in steady state.
+// Kafka's murmur2 partitioner, a null key goes to a sticky partition.
+// Each partition has an accumulator (a lane) whose messages are sent in
+// batches of up to batch_bytes/message_bytes messages, once the batch is
+// full or has lingered Linger, with at most MaxInFlight batches
+// unanswered; a batch is answered at send (acks=0), at the leader's append
+// (acks=1) or when the write is replicated (acks=all), plus ResponseTime.
+// With the block policy a lane whose partition is full waits for room, up
+// to MaxBlock; one whose partition has no leader (or too few in-sync
+// replicas for acks=all) waits for one, up to DeliveryTimeout after each
+// message's publish, and then resends, in order. Publish and Send are
+// O(1) amortised and allocate nothing in steady state.
 //
 // A Producer implements workload.Sender through Send: a workload's
-// request is answered OK when its message is acknowledged, rejected when
-// it is refused.
+// request is answered OK when its message is acknowledged, rejected or
+// timed out when it is refused.
 type Producer struct {
-	cfg     ProducerConfig
-	s       *sim.Scheduler
-	dest    Destination
-	pool    *Pool
-	ledger  *Ledger
-	keyRnd  *sim.Rand
-	partRnd *sim.Rand
+	cfg        ProducerConfig
+	s          *sim.Scheduler
+	dest       Destination
+	pool       *Pool
+	keyRnd     *sim.Rand
+	partRnd    *sim.Rand
+	respRnd    *sim.Rand
+	idempotent bool
+	batchMsgs  int
 
 	sticky     int32
 	stickyLeft int
 
-	blocked    ring[*Message] // messages waiting for room, in publish order
-	blockTimer sim.Timer
+	lanes      []*lane
 	wakePosted bool
 
 	st ProducerStats
 }
 
+// lane is a producer's accumulator for one partition.
+type lane struct {
+	p        *Producer
+	part     int32
+	acc      ring[*Message] // not yet written, in order
+	inflight int            // batches sent and not yet answered
+	resp     []*Message     // written, their acknowledgements on the way (any order)
+	known    bool           // registered with the partition, which tells it of a failover
+	// wait is offerFull while waiting for room, offerUnavailable while
+	// waiting for a leader, offerAccepted otherwise.
+	wait        offerResult
+	flushing    bool
+	lingerTimer sim.Timer
+	expireTimer sim.Timer
+}
+
 // NewProducer returns a producer publishing to dest. Keys are drawn from
 // streams.Get(name, "key"), sticky partitions from
-// streams.Get(name, "partition").
+// streams.Get(name, "partition"), response times from
+// streams.Get(name, "response").
 func NewProducer(s *sim.Scheduler, streams sim.Streams, pool *Pool, dest Destination, cfg ProducerConfig) (*Producer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -80,9 +120,13 @@ func NewProducer(s *sim.Scheduler, streams sim.Streams, pool *Pool, dest Destina
 	}
 	cfg = cfg.withDefaults()
 	p := &Producer{
-		cfg: cfg, s: s, dest: dest, pool: pool, ledger: dest.Ledger(),
-		keyRnd: streams.Get(cfg.Name, "key"), partRnd: streams.Get(cfg.Name, "partition"),
-		sticky: -1, st: ProducerStats{AckLatency: stats.NewHistogram()},
+		cfg: cfg, s: s, dest: dest, pool: pool,
+		keyRnd: streams.Get(cfg.Name, "key"), partRnd: streams.Get(cfg.Name, "partition"), respRnd: streams.Get(cfg.Name, "response"),
+		idempotent: cfg.idempotent(), batchMsgs: max(1, cfg.BatchBytes/cfg.MessageBytes),
+		sticky: -1, st: ProducerStats{AckLatency: stats.NewHistogram(), QueueTime: stats.NewHistogram()},
+	}
+	for i := range dest.Partitions() {
+		p.lanes = append(p.lanes, &lane{p: p, part: int32(i)})
 	}
 	return p, nil
 }
@@ -90,16 +134,31 @@ func NewProducer(s *sim.Scheduler, streams sim.Streams, pool *Pool, dest Destina
 // Name returns the producer name.
 func (p *Producer) Name() string { return p.cfg.Name }
 
-// Stats returns the producer's counts so far.
+// Stats returns the producer's counts so far. O(partitions).
 func (p *Producer) Stats() ProducerStats {
 	st := p.st
-	st.Waiting = int64(p.blocked.len())
+	st.Waiting = 0
+	for _, ln := range p.lanes {
+		st.Waiting += int64(ln.acc.len())
+	}
 	st.AckLatency = p.st.AckLatency.Clone()
+	st.QueueTime = p.st.QueueTime.Clone()
 	return st
 }
 
-// Held returns the pending messages waiting in the producer. O(1).
-func (p *Producer) Held() int64 { return int64(p.blocked.len()) }
+// Held returns the pending messages waiting in the producer (a retry's
+// copy of a message already written is not one). O(messages waiting).
+func (p *Producer) Held() int64 {
+	var n int64
+	for _, ln := range p.lanes {
+		for i := 0; i < ln.acc.len(); i++ {
+			if ln.acc.at(i).dupOf == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
 
 // Publish publishes one message with key k and trace id traceID, and
 // returns it. The message belongs to the bus: the caller may read it only
@@ -127,18 +186,24 @@ func (p *Producer) publish(k Key, traceID uint64, ref any) *Message {
 	m.Key, m.HasKey, m.TraceID = k.v, k.ok, traceID
 	m.Topic = p.dest.Name()
 	m.Produced = p.s.Now()
+	m.Bytes = int32(p.cfg.MessageBytes)
 	m.producer, m.ref = p, ref
 	m.Partition = p.partition(k)
+	ls := p.dest.ledgerList()
+	m.setTracks(len(ls))
+	for i, l := range ls {
+		l.published(m.tr(i))
+	}
 	p.st.Published++
-	p.ledger.published(m)
 	if p.cfg.Acks == AcksNone {
 		p.ack(m) // the producer does not wait
 	}
-	if p.blocked.len() > 0 {
-		p.wait(m)
-		return m
+	ln := p.lanes[m.Partition]
+	ln.acc.push(m)
+	ln.flush()
+	if ln.wait == offerFull && ln.acc.len() > 0 && ln.acc.at(ln.acc.len()-1) == m {
+		p.st.Blocked++
 	}
-	p.offer(m)
 	return m
 }
 
@@ -159,32 +224,148 @@ func (p *Producer) partition(k Key) int32 {
 	return p.sticky
 }
 
-// offer hands m to the destination and reports whether it was accepted or
-// refused (false: it must wait).
-func (p *Producer) offer(m *Message) bool {
-	switch p.dest.offer(m) {
-	case offerAccepted:
-		return true
-	case offerRejected:
-		p.refuse(m, DropRejected)
-		return true
+// flush sends the lane's batches while it may: not waiting for room or a
+// leader, an in-flight slot free, and the head batch full or lingered
+// (a retried batch goes at once). A flush re-entered from an
+// acknowledgement during a send returns at once; the outer loop goes on.
+func (ln *lane) flush() {
+	p := ln.p
+	if ln.wait != offerAccepted || ln.flushing {
+		return
 	}
-	p.wait(m)
-	return false
-}
-
-// wait queues m, new, behind the blocked messages.
-func (p *Producer) wait(m *Message) {
-	p.blocked.push(m)
-	p.st.Blocked++
-	head := p.blocked.at(0)
-	p.dest.await(head.Partition, p)
-	if !p.s.Scheduled(p.blockTimer) {
-		p.blockTimer = p.s.Schedule(head.Produced.Add(p.cfg.MaxBlock), p, sim.Event{Kind: evBlockTimeout})
+	ln.flushing = true
+	ln.flushLoop()
+	ln.flushing = false
+	if ln.acc.len() == 0 {
+		p.s.Cancel(ln.expireTimer)
 	}
 }
 
-// wake is called by a destination when room may have freed up.
+func (ln *lane) flushLoop() {
+	p := ln.p
+	for ln.acc.len() > 0 && ln.inflight < p.cfg.MaxInFlight {
+		head := ln.acc.at(0)
+		n := min(ln.acc.len(), p.batchMsgs)
+		if n < p.batchMsgs && p.cfg.Linger > 0 && !head.retried {
+			// linger.ms counts from the batch's first record.
+			if due := head.Produced.Add(p.cfg.Linger); due > p.s.Now() {
+				if !p.s.Scheduled(ln.lingerTimer) {
+					ln.lingerTimer = p.s.Schedule(due, ln, sim.Event{Kind: evLinger})
+				}
+				return
+			}
+		}
+		if !ln.send(n) {
+			return
+		}
+	}
+}
+
+// send writes the head batch of n messages and reports whether the lane
+// may go on (false: it waits for room or a leader).
+func (ln *lane) send(n int) bool {
+	p := ln.p
+	var last *Message
+	ok := true
+	for range n {
+		m := ln.acc.at(0)
+		res := p.dest.offer(m)
+		if res == offerFull || res == offerUnavailable {
+			ln.block(res)
+			ok = false
+			break
+		}
+		ln.acc.pop()
+		m.retried = false
+		switch res {
+		case offerAccepted:
+			p.st.Sent++
+			p.st.QueueTime.Record(int64(p.s.Now().Sub(m.Produced)))
+			if m.dupOf != nil {
+				p.st.DuplicateWrites++
+			}
+			last = m
+		case offerRejected:
+			p.refuse(m, DropRejected)
+		case offerDeduped:
+			p.st.DedupedRetries++
+			p.ack(m)
+			m.gone = true
+			p.pool.release(m)
+		}
+	}
+	if last != nil {
+		p.st.Batches++
+		if !last.acked { // answered later: the batch holds an in-flight slot
+			last.batchLast = true
+			ln.inflight++
+		}
+	}
+	return ok
+}
+
+// block makes the lane wait for room (offerFull) or a leader.
+func (ln *lane) block(why offerResult) {
+	ln.wait = why
+	ln.p.dest.await(ln.part, ln.p)
+	ln.armExpire()
+}
+
+// armExpire schedules the head's max_block or delivery_timeout deadline.
+func (ln *lane) armExpire() {
+	p := ln.p
+	p.s.Cancel(ln.expireTimer)
+	if ln.acc.len() == 0 {
+		return
+	}
+	ln.expireTimer = p.s.Schedule(ln.acc.at(0).Produced.Add(ln.limit()), ln, sim.Event{Kind: evExpire})
+}
+
+func (ln *lane) limit() time.Duration {
+	if ln.wait == offerFull {
+		return ln.p.cfg.MaxBlock
+	}
+	return ln.p.cfg.DeliveryTimeout
+}
+
+// Handle implements sim.Handler.
+func (ln *lane) Handle(ev sim.Event) {
+	p := ln.p
+	switch ev.Kind {
+	case evLinger:
+		ln.flush()
+	case evExpire:
+		now := p.s.Now()
+		r := DropDeliveryTimeout
+		if ln.wait == offerFull {
+			r = DropBlockTimeout
+		}
+		lim := ln.limit()
+		for ln.acc.len() > 0 && ln.acc.at(0).Produced.Add(lim) <= now {
+			p.refuse(ln.acc.pop(), r)
+		}
+		if ln.acc.len() > 0 {
+			ln.armExpire()
+			if ln.wait != offerAccepted {
+				// Try again now, as Kafka's sender does after expiring
+				// batches.
+				ln.wait = offerAccepted
+				ln.flush()
+			}
+		}
+	case evResponse:
+		m := ev.Ptr.(*Message)
+		ln.dropResp(m)
+		m.respPending = false
+		m.holders--
+		p.ack(m)
+		p.pool.release(m)
+	default:
+		panic(fmt.Sprintf("bus: producer %s lane %d got event kind %d", p.cfg.Name, ln.part, ev.Kind))
+	}
+}
+
+// wake is called by a destination when room or a leader may be available.
 func (p *Producer) wake() {
 	if !p.wakePosted {
 		p.wakePosted = true
@@ -197,75 +378,126 @@ func (p *Producer) Handle(ev sim.Event) {
 	switch ev.Kind {
 	case evWake:
 		p.wakePosted = false
-		p.drain()
-	case evBlockTimeout:
-		now := p.s.Now()
-		for p.blocked.len() > 0 && p.blocked.at(0).Produced.Add(p.cfg.MaxBlock) <= now {
-			p.refuse(p.blocked.pop(), DropBlockTimeout)
-		}
-		if p.blocked.len() > 0 {
-			head := p.blocked.at(0)
-			p.blockTimer = p.s.Schedule(head.Produced.Add(p.cfg.MaxBlock), p, sim.Event{Kind: evBlockTimeout})
-			p.drain()
+		for _, ln := range p.lanes {
+			if ln.wait != offerAccepted {
+				ln.wait = offerAccepted
+				ln.flush()
+			}
 		}
 	default:
 		panic(fmt.Sprintf("bus: producer %s got event kind %d", p.cfg.Name, ev.Kind))
 	}
 }
 
-// drain offers the blocked messages in order until one must wait again.
-func (p *Producer) drain() {
-	for p.blocked.len() > 0 {
-		m := p.blocked.at(0)
-		switch p.dest.offer(m) {
-		case offerAccepted:
-			p.blocked.pop()
-		case offerRejected:
-			p.blocked.pop()
-			p.refuse(m, DropRejected)
-		default:
-			p.dest.await(m.Partition, p)
-			return
+// refuse ends m, which the destination did not take. A retry's copy of a
+// message already written takes nothing from the accounting: the original
+// is in the log.
+func (p *Producer) refuse(m *Message, r DropReason) {
+	if m.dupOf == nil {
+		for i, l := range p.dest.ledgerList() {
+			l.dropped(m, m.tr(i), r)
 		}
 	}
-	p.s.Cancel(p.blockTimer)
-}
-
-// refuse ends m, which never entered the destination.
-func (p *Producer) refuse(m *Message, r DropReason) {
-	p.ledger.dropped(m, r)
 	p.st.Refused++
 	if req, ok := m.ref.(*mesh.Request); ok { // nil with acks=0: answered at send
 		o := mesh.OutcomeRejected
-		if r == DropBlockTimeout {
+		if r == DropBlockTimeout || r == DropDeliveryTimeout {
 			o = mesh.OutcomeTimeout
 		}
 		m.ref = nil
 		req.Origin.Finish(req, o)
 	}
-	p.pool.Put(m)
+	m.producer = nil
+	m.gone = true
+	p.pool.release(m)
 }
 
 // appended is called by a partition or queue when the leader appended m.
 func (p *Producer) appended(m *Message) {
 	if p.cfg.Acks == AcksLeader {
-		p.ack(m)
+		p.respond(m)
 	}
 }
 
 // replicated is called when m is replicated (visible to consumers).
 func (p *Producer) replicated(m *Message) {
 	if p.cfg.Acks == AcksAll {
-		p.ack(m)
+		p.respond(m)
 	}
-	m.producer = nil // nothing more to tell this producer
+}
+
+// respond sends m's acknowledgement, which arrives after ResponseTime.
+func (p *Producer) respond(m *Message) {
+	if p.cfg.ResponseTime == nil {
+		p.ack(m)
+		return
+	}
+	ln := p.lanes[m.Partition]
+	m.respPending = true
+	m.holders++
+	m.rslot = int32(len(ln.resp))
+	ln.resp = append(ln.resp, m)
+	m.respTimer = p.s.After(p.cfg.ResponseTime.Sample(p.respRnd), ln, sim.Event{Kind: evResponse, Ptr: m})
+}
+
+// dropResp takes m off the pending responses. O(1).
+func (ln *lane) dropResp(m *Message) {
+	last := ln.resp[len(ln.resp)-1]
+	ln.resp[m.rslot] = last
+	last.rslot = m.rslot
+	ln.resp[len(ln.resp)-1] = nil
+	ln.resp = ln.resp[:len(ln.resp)-1]
+}
+
+// cancelResponse drops m's acknowledgement on its way: the connection to
+// its leader broke.
+func (p *Producer) cancelResponse(m *Message) {
+	p.s.Cancel(m.respTimer)
+	p.lanes[m.Partition].dropResp(m)
+	m.respPending = false
+	m.holders--
+	m.batchLast = false
+}
+
+// responseLost is called when m, written and replicated, lost its
+// acknowledgement to a leader failure: it returns the copy the producer
+// will resend, which carries m's request.
+func (p *Producer) responseLost(m *Message) *Message {
+	p.cancelResponse(m)
+	c := p.pool.clone(m)
+	c.producer, c.ref = p, m.ref
+	c.Offset = -1
+	m.ref, m.producer = nil, nil
+	return c
+}
+
+// requeue takes back m, not acknowledged, whose leader failed: it goes to
+// the head of its lane (a failover calls it in reverse offset order), and
+// the lane waits for a new leader. Every batch in flight to that leader
+// failed with it.
+func (p *Producer) requeue(m *Message) {
+	ln := p.lanes[m.Partition]
+	ln.inflight = 0
+	m.batchLast, m.retried = false, true
+	ln.acc.pushFront(m)
+	p.st.Retries++
+	p.s.Cancel(ln.lingerTimer)
+	ln.block(offerUnavailable)
 }
 
 func (p *Producer) ack(m *Message) {
+	m.acked = true
 	p.st.Acked++
 	p.st.AckLatency.Record(int64(p.s.Now().Sub(m.Produced) / time.Nanosecond))
 	if req, ok := m.ref.(*mesh.Request); ok {
 		m.ref = nil
 		req.Origin.Finish(req, mesh.OutcomeOK)
+	}
+	m.producer = nil // nothing more to tell this producer
+	if m.batchLast {
+		m.batchLast = false
+		ln := p.lanes[m.Partition]
+		ln.inflight--
+		ln.flush()
 	}
 }

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/meshsim/meshsim/sim"
 	"github.com/meshsim/meshsim/sim/stats"
@@ -11,6 +12,8 @@ import (
 const (
 	evQueueVisible    int32 = iota + 1 // Ptr's replication finished: it becomes ready
 	evVisibilityTimer                  // Ptr's delivery Arg (its receipt) timed out
+	evQueueExpire                      // the head may have passed its TTL or retention
+	evQueueRetry                       // Ptr's retry backoff after delivery Arg is over
 )
 
 // QueueStats is what happened at a queue.
@@ -22,6 +25,9 @@ type QueueStats struct {
 	StaleAcks    int64 // acks naming an older delivery (ignored)
 	Nacks        int64
 	Timeouts     int64 // visibility timeouts that made a message visible again
+	BackingOff   int   // waiting out a retry backoff
+	Expired      int64 // messages that passed their TTL (dead-lettered or dropped)
+	Retained     int64 // messages deleted by retention
 }
 
 // Queue is a queue with competing consumers, SQS or RabbitMQ-like. Ready
@@ -34,15 +40,21 @@ type QueueStats struct {
 // dead-letter queue (SQS maxReceiveCount), checked when it becomes ready
 // again rather than at the next receive. nack with requeue puts it back at
 // the head (RabbitMQ requeues to its original position when it can),
-// a visibility timeout at the tail (SQS keeps no order). Every operation
-// is O(1) amortised, except dispatching, which is O(consumers) per
-// delivery.
+// a visibility timeout at the tail (SQS keeps no order). With a retry
+// backoff (Pub/Sub RetryPolicy) both wait it out, then go to the tail.
+// Messages past their TTL or retention leave at the head (see
+// QueueConfig). Every operation is O(1) amortised, except dispatching,
+// which is O(consumers) per delivery.
 type Queue struct {
-	cfg    QueueConfig
-	s      *sim.Scheduler
-	rnd    *sim.Rand
-	pool   *Pool
-	ledger *Ledger
+	cfg     QueueConfig
+	s       *sim.Scheduler
+	rnd     *sim.Rand
+	pool    *Pool
+	ledger  *Ledger
+	ledgers []*Ledger // ledger alone
+
+	expTimer   sim.Timer
+	backingOff int
 
 	ready     ring[*Message] // may hold acked messages (gone), skipped when popped
 	readyLive int
@@ -67,8 +79,13 @@ func NewQueue(s *sim.Scheduler, streams sim.Streams, pool *Pool, cfg QueueConfig
 		return nil, fmt.Errorf("%w: queue %q: no message pool", ErrConfig, cfg.Name)
 	}
 	cfg = cfg.withDefaults()
+	return newQueue(s, streams, pool, cfg), nil
+}
+
+func newQueue(s *sim.Scheduler, streams sim.Streams, pool *Pool, cfg QueueConfig) *Queue {
+	l := NewLedger()
 	return &Queue{cfg: cfg, s: s, rnd: streams.Get(cfg.Name, "replication"), pool: pool,
-		ledger: NewLedger(), latency: stats.NewHistogram()}, nil
+		ledger: l, ledgers: []*Ledger{l}, latency: stats.NewHistogram()}
 }
 
 // Name returns the queue name.
@@ -80,6 +97,8 @@ func (q *Queue) Partitions() int { return 1 }
 // Ledger returns the accounting of the queue's messages.
 func (q *Queue) Ledger() *Ledger { return q.ledger }
 
+func (q *Queue) ledgerList() []*Ledger { return q.ledgers }
+
 // Latency returns the end-to-end latency, publish to the end of the first
 // successful processing, ns.
 func (q *Queue) Latency() *stats.Histogram { return q.latency.Clone() }
@@ -87,7 +106,7 @@ func (q *Queue) Latency() *stats.Histogram { return q.latency.Clone() }
 // Stats returns the queue's counts so far.
 func (q *Queue) Stats() QueueStats {
 	st := q.st
-	st.Ready, st.InFlight = q.readyLive, len(q.inflight)
+	st.Ready, st.InFlight, st.BackingOff = q.readyLive, len(q.inflight)-q.backingOff, q.backingOff
 	return st
 }
 
@@ -160,7 +179,65 @@ func (q *Queue) makeReady(m *Message, front bool) {
 		q.ready.push(m)
 	}
 	q.readyLive++
+	if !q.s.Scheduled(q.expTimer) {
+		q.expTimer = q.s.Schedule(max(q.s.Now(), q.expiresAt(q.ready.at(0))), q, sim.Event{Kind: evQueueExpire})
+	}
 	q.dispatch()
+}
+
+// expiresAt returns when m passes its TTL or its retention.
+func (q *Queue) expiresAt(m *Message) sim.Time {
+	lim := q.cfg.Retention
+	if ttl := q.cfg.MessageTTL; ttl > 0 {
+		lim = min(lim, ttl)
+	}
+	return m.Produced.Add(lim)
+}
+
+// expired reports whether m passed its TTL (ttl) or its retention (ok).
+func (q *Queue) expired(m *Message) (ttl, ok bool) {
+	if q.expiresAt(m) > q.s.Now() {
+		return false, false
+	}
+	ttl = q.cfg.MessageTTL > 0 && m.Produced.Add(q.cfg.MessageTTL) <= q.s.Now()
+	return ttl, true
+}
+
+// expire ends m, popped from the ready FIFO, past its TTL (dead-lettered
+// if the queue has a dead-letter queue, as RabbitMQ's expired reason) or
+// its retention (deleted).
+func (q *Queue) expire(m *Message, ttl bool) {
+	if ttl {
+		q.st.Expired++
+		q.deadLetter(m, DropTTL)
+		return
+	}
+	q.st.Retained++
+	if m.state == StatePending {
+		q.ledger.dropped(m, &m.track, DropRetention)
+	}
+	q.finish(m)
+}
+
+// expireHeads ends the expired messages at the head, then waits for the
+// new head's turn. O(messages expired).
+func (q *Queue) expireHeads() {
+	for q.ready.len() > 0 {
+		m := q.ready.at(0)
+		if m.gone {
+			q.ready.pop()
+			m.inReady = false
+			q.release(m)
+			continue
+		}
+		ttl, ok := q.expired(m)
+		if !ok {
+			q.expTimer = q.s.Schedule(q.expiresAt(m), q, sim.Event{Kind: evQueueExpire})
+			return
+		}
+		q.popReady()
+		q.expire(m, ttl)
+	}
 }
 
 // popReady removes the oldest live ready message; there must be one.
@@ -200,8 +277,12 @@ func (q *Queue) dispatch() {
 			return
 		}
 		m := q.popReady()
+		if ttl, ok := q.expired(m); ok {
+			q.expire(m, ttl)
+			continue
+		}
 		m.receipt++
-		q.ledger.delivered(m)
+		q.ledger.delivered(&m.track)
 		m.slot = int32(len(q.inflight))
 		q.inflight = append(q.inflight, m)
 		m.visTimer = q.s.After(q.cfg.VisibilityTimeout, q, sim.Event{Kind: evVisibilityTimer, Arg: int64(m.receipt), Ptr: m})
@@ -211,10 +292,22 @@ func (q *Queue) dispatch() {
 
 // Handle implements sim.Handler.
 func (q *Queue) Handle(ev sim.Event) {
+	if ev.Kind == evQueueExpire {
+		q.expireHeads()
+		return
+	}
 	m := ev.Ptr.(*Message)
 	switch ev.Kind {
 	case evQueueVisible:
 		q.visible(m)
+	case evQueueRetry:
+		if m.receipt != uint32(ev.Arg) || m.gone || !m.backoff {
+			return
+		}
+		m.backoff = false
+		q.backingOff--
+		q.leaveFlight(m)
+		q.makeReady(m, false)
 	case evVisibilityTimer:
 		if m.receipt != uint32(ev.Arg) || m.gone {
 			return
@@ -228,6 +321,10 @@ func (q *Queue) Handle(ev sim.Event) {
 
 // leaveFlight takes m off the in-flight list. O(1).
 func (q *Queue) leaveFlight(m *Message) {
+	if m.backoff {
+		m.backoff = false
+		q.backingOff--
+	}
 	i := m.slot
 	last := q.inflight[len(q.inflight)-1]
 	q.inflight[i] = last
@@ -238,15 +335,33 @@ func (q *Queue) leaveFlight(m *Message) {
 	q.s.Cancel(m.visTimer)
 }
 
-// requeue makes m, in flight, ready again, or dead-letters it when it has
-// had its deliveries.
+// requeue makes m, in flight, ready again (after its retry backoff, if
+// the queue has one), or dead-letters it when it has had its deliveries.
 func (q *Queue) requeue(m *Message, front bool) {
-	q.leaveFlight(m)
 	if max := q.cfg.MaxDeliveries; max > 0 && int(m.Deliveries) >= max {
+		q.leaveFlight(m)
 		q.deadLetter(m, DropDeliveryLimit)
 		return
 	}
+	if q.cfg.RetryMinBackoff > 0 {
+		q.s.Cancel(m.visTimer)
+		m.backoff = true
+		q.backingOff++
+		m.visTimer = q.s.After(q.backoffAfter(m.Deliveries), q, sim.Event{Kind: evQueueRetry, Arg: int64(m.receipt), Ptr: m})
+		return
+	}
+	q.leaveFlight(m)
 	q.makeReady(m, front)
+}
+
+// backoffAfter returns the retry backoff after the n-th failed delivery:
+// min(max, min * 2^(n-1)).
+func (q *Queue) backoffAfter(n uint32) time.Duration {
+	d, hi := q.cfg.RetryMinBackoff, q.cfg.RetryMaxBackoff
+	for i := uint32(1); i < n && d < hi; i++ {
+		d *= 2
+	}
+	return min(d, hi)
 }
 
 // deadLetter moves m, no longer ready nor in flight, to the dead-letter
@@ -255,9 +370,9 @@ func (q *Queue) deadLetter(m *Message, r DropReason) {
 	switch {
 	case q.cfg.DeadLetter:
 		q.st.DeadLettered++
-		q.ledger.deadLettered(m)
+		q.ledger.deadLettered(&m.track)
 	case m.state == StatePending:
-		q.ledger.dropped(m, r)
+		q.ledger.dropped(m, &m.track, r)
 	}
 	q.finish(m)
 }
@@ -296,7 +411,7 @@ func (q *Queue) ack(m *Message, receipt uint32) {
 // nack returns m for redelivery, or dead-letters it, if receipt is its
 // latest delivery.
 func (q *Queue) nack(m *Message, receipt uint32, requeue bool) {
-	if m.receipt != receipt || m.gone || m.inReady {
+	if m.receipt != receipt || m.gone || m.inReady || m.backoff {
 		return
 	}
 	q.st.Nacks++
