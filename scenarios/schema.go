@@ -21,6 +21,7 @@ import (
 // comments come from docs, generated from the source at go generate time:
 //
 //go:generate go run ./internal/gendocs
+//go:generate go run ./internal/genref -o ../docs/scenario.md
 
 // schemaDraft is the JSON Schema dialect Schema emits.
 const schemaDraft = "https://json-schema.org/draft/2020-12/schema"

@@ -423,3 +423,35 @@ func TestDocsAreGenerated(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(want, got), "%s is stale: run go generate ./scenarios/", docparse.Output)
 }
+
+// TestReferenceIsGenerated fails when docs/scenario.md is stale: run
+// go generate ./scenarios/ after changing a scenario type or its comments.
+func TestReferenceIsGenerated(t *testing.T) {
+	got, err := os.ReadFile("../docs/scenario.md")
+	require.NoError(t, err)
+	want := Reference()
+	assert.True(t, bytes.Equal(want, Reference()), "two calls gave different bytes")
+	assert.True(t, bytes.Equal(want, got), "docs/scenario.md is stale: run go generate ./scenarios/")
+}
+
+// TestReferenceDefaults checks defaults read from doc comments, and that
+// one that is not a value of the field is left out.
+func TestReferenceDefaults(t *testing.T) {
+	dur, boolean := reflect.TypeFor[Duration](), reflect.TypeFor[bool]()
+	for _, tc := range []struct {
+		typ       reflect.Type
+		doc, want string
+	}{
+		{dur, "default 25ms", "`25ms`"},
+		{dur, "Default none.", "`none`"},
+		{dur, "default 1h (Envoy)", "`1h` (Envoy)"},
+		{dur, "Envoy's default is 15s, a proxy here has none unless set", ""},
+		{dur, "default 10 x base_interval", ""},
+		{boolean, "re-picks hosts (default 1; Istio uses 5).", ""},
+		{boolean, "lets a request through; by default such a request is denied", ""},
+		{reflect.TypeFor[Status](), "500 (default), 503 or reset", "`500`"},
+		{reflect.TypeFor[[]string](), "default [5xx] when attempts > 0.", "`[5xx]`"},
+	} {
+		assert.Equal(t, tc.want, defaultLabel(tc.typ, fieldRule{}, tc.doc), tc.doc)
+	}
+}
