@@ -23,7 +23,12 @@ import (
 //go:generate go run ./internal/gendocs
 //go:generate go run ./internal/genref -o ../docs/scenario.md
 
-// schemaDraft is the JSON Schema dialect Schema emits.
+// schemaDraft is the JSON Schema dialect Schema emits. Editors' YAML
+// support (yaml-language-server, through vscode-json-languageservice)
+// implements draft-07 fully and 2020-12 partly, so the schema keeps to
+// keywords that mean the same in both: $defs is only reached through $ref
+// JSON pointers, exclusiveMinimum is a number (draft-06 and later), and
+// there is no unevaluatedProperties or $dynamicRef.
 const schemaDraft = "https://json-schema.org/draft/2020-12/schema"
 
 // obj is a JSON Schema object. encoding/json writes map keys sorted, so the
