@@ -26,6 +26,7 @@ Usage:
   sim validate FILE|NAME...     check scenarios without running them
   sim explain FILE|NAME         print the resolved configuration: presets and defaults applied
   sim list                      list the shipped scenarios
+  sim schema [-o FILE]          print the JSON Schema of scenario files, for editors
   sim version                   print the version
   sim help [COMMAND]            show help
 
@@ -66,12 +67,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdList(rest, stdout)
 	case "explain":
 		return cmdExplain(rest, stdout, stderr)
+	case "schema":
+		return cmdSchema(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "meshsim %s commit=%s\n", version.Version, version.Commit())
 		return nil
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 && rest[0] == "run" {
 			return cmdRun([]string{"-h"}, stdout, stdout)
+		}
+		if len(rest) > 0 && rest[0] == "schema" {
+			return cmdSchema([]string{"-h"}, stdout, stdout)
 		}
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -81,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 func suggestCommand(cmd string) string {
-	for _, c := range []string{"run", "validate", "explain", "list", "version", "help"} {
+	for _, c := range []string{"run", "validate", "explain", "list", "schema", "version", "help"} {
 		if strings.HasPrefix(c, cmd) || strings.HasPrefix(cmd, c) {
 			return fmt.Sprintf("; did you mean %q?", c)
 		}
@@ -268,6 +274,44 @@ func cmdExplain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	_, err = io.WriteString(stdout, text)
+	return err
+}
+
+const schemaUsage = `Usage: sim schema [-o FILE]
+
+Prints the JSON Schema (draft 2020-12) of scenario files, for editors that
+complete and check YAML as you type. See the README for how to use it with
+yaml-language-server and VS Code.
+
+Flags:
+`
+
+func cmdSchema(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write the schema to `FILE` instead of stdout")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), schemaUsage)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	if err != nil {
+		return usagef("schema: %v", err)
+	}
+	if len(pos) > 0 {
+		return usagef("schema takes no arguments, got %q", pos[0])
+	}
+	data, err := scenarios.Schema()
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		return os.WriteFile(*out, data, 0o644)
+	}
+	_, err = stdout.Write(data)
 	return err
 }
 

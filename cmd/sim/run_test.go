@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -76,6 +77,11 @@ func TestCommandLine(t *testing.T) {
 		{name: "seed zero is a seed", args: []string{"run", file, "-seed", "0", "-out", t.TempDir()}, code: 0, stdout: []string{"seed=0 "}},
 		{name: "explain", args: []string{"explain", file}, code: 0, stdout: []string{"variant rr:", "lb: round_robin", "timeout: none", "circuit_breakers: {max_requests: 1024, max_retries: 3}"}},
 		{name: "explain needs one file", args: []string{"explain"}, code: 2, stderr: []string{"explain takes one scenario file or name, got 0"}},
+		{name: "schema", args: []string{"schema"}, code: 0, stdout: []string{`"$schema": "https://json-schema.org/draft/2020-12/schema"`, `"service_time"`}},
+		{name: "schema -h", args: []string{"schema", "-h"}, code: 0, stderr: []string{"Usage: sim schema [-o FILE]", "-o FILE"}},
+		{name: "schema takes no args", args: []string{"schema", "x"}, code: 2, stderr: []string{`schema takes no arguments, got "x"`}},
+		{name: "help schema", args: []string{"help", "schema"}, code: 0, stdout: []string{"Usage: sim schema [-o FILE]"}},
+		{name: "help lists schema", args: []string{"help"}, code: 0, stdout: []string{"sim schema [-o FILE]"}},
 		{name: "run quiet", args: []string{"run", "-quiet", file, "-out", t.TempDir()}, code: 0, noStdout: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,6 +147,18 @@ func TestOutputsAreByteIdentical(t *testing.T) {
 	// fail if the seed were ignored.
 	other := runOnce("-seed", "6")
 	assert.NotEqual(t, base["summary.json"], other["summary.json"])
+}
+
+func TestSchemaToFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "scenario.schema.json")
+	code, stdout, stderr := invoke("schema", "-o", file)
+	require.Equal(t, 0, code, stderr)
+	assert.Empty(t, stdout)
+	got, err := os.ReadFile(file)
+	require.NoError(t, err)
+	_, printed, _ := invoke("schema")
+	assert.Equal(t, printed, string(got))
+	assert.True(t, json.Valid(got))
 }
 
 func TestParseInterleaved(t *testing.T) {
