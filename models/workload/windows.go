@@ -1,0 +1,93 @@
+package workload
+
+import (
+	"time"
+
+	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/stats"
+)
+
+// MaxWindows bounds the windows of one workload's series (TIGER_STYLE:
+// limits on everything). Each window holds two counters and a histogram,
+// so the bound keeps a series' memory in megabytes whatever the run's
+// length; it does not depend on the number of requests.
+const MaxWindows = 10_000
+
+// NumWindows returns how many windows of width cover [0, end]: the
+// ceiling of end / width, and at least 1. It returns 0 when width <= 0.
+func NumWindows(end sim.Time, width time.Duration) int64 {
+	if width <= 0 {
+		return 0
+	}
+	n := int64(end) / int64(width)
+	if int64(end)%int64(width) != 0 || n == 0 {
+		n++
+	}
+	return n
+}
+
+// Series is a workload's outcomes per window of completion time, as a
+// dashboard buckets them: window k holds the requests that finished in
+// [k*Width, (k+1)*Width), except the last, which is closed at End and may
+// be shorter than Width. Every request counts, warm-up included (the
+// measurement window of Stats does not apply), so the warm-up shows on a
+// timeline. A request that finishes after End is in no window.
+type Series struct {
+	Width time.Duration
+	End   sim.Time
+	OK    []int64 // requests that finished ok, per window
+	NotOK []int64 // requests that finished in any other outcome, per window
+	// Latency holds, per window, the end-to-end latency in nanoseconds of
+	// the requests that finished ok in it.
+	Latency []*stats.Histogram
+}
+
+// windows records a Series. Its arrays are allocated once, when the
+// workload is built; recording a request only increments counters and a
+// histogram bucket, so it does not allocate once each window's histogram
+// covers the latencies seen (stats.Histogram.Record).
+type windows struct {
+	width   int64 // ns
+	end     sim.Time
+	ok      []int64
+	notOK   []int64
+	latency []stats.Histogram
+}
+
+func newWindows(width time.Duration, end sim.Time) *windows {
+	n := NumWindows(end, width)
+	return &windows{
+		width: int64(width), end: end,
+		ok: make([]int64, n), notOK: make([]int64, n), latency: make([]stats.Histogram, n),
+	}
+}
+
+// record counts one request that finished at now, with its latency if ok.
+// The complexity is O(1).
+func (w *windows) record(now sim.Time, ok bool, latency int64) {
+	if now > w.end || now < 0 {
+		return
+	}
+	k := min(int64(now)/w.width, int64(len(w.ok))-1) // now == end may fall one past the last window
+	if !ok {
+		w.notOK[k]++
+		return
+	}
+	w.ok[k]++
+	w.latency[k].Record(latency)
+}
+
+// series returns a copy of what was recorded.
+func (w *windows) series() *Series {
+	s := &Series{
+		Width:   time.Duration(w.width),
+		End:     w.end,
+		OK:      append([]int64(nil), w.ok...),
+		NotOK:   append([]int64(nil), w.notOK...),
+		Latency: make([]*stats.Histogram, len(w.latency)),
+	}
+	for k := range w.latency {
+		s.Latency[k] = w.latency[k].Clone()
+	}
+	return s
+}
