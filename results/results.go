@@ -32,7 +32,26 @@ type Replication struct {
 	Events    uint64 // events the kernel fired
 	Workloads []Workload
 	Services  []Service
-	Sidecars  []Sidecar // one per (caller, upstream service), in build order
+	Sidecars  []Sidecar // one per proxy (caller instance, upstream service), in build order
+	// Failures are the failures that started during the run, as they
+	// happened, in start order. They depend only on the scenario, so every
+	// replication of a variant has the same.
+	Failures []Failure
+}
+
+// Failure is one failure as it happened: Kind acted on Target from From to
+// To (the end of the run if it was still on).
+type Failure struct {
+	Kind     string // slow or errors
+	Target   string // as the scenario names it, e.g. "checkout[2]"
+	From, To time.Duration
+}
+
+// Ejection is one outlier ejection of an upstream host by a proxy: from
+// From to To (the end of the run if it was still in effect).
+type Ejection struct {
+	Host     int // the host's index in the upstream service
+	From, To time.Duration
 }
 
 // Sidecar is what one caller's proxy did towards one upstream service,
@@ -57,6 +76,12 @@ type Sidecar struct {
 	ConnectionsOpened int64
 	ConnectFailures   int64
 	HostAttempts      []int64 // attempts per upstream instance, in instance order
+	// Outlier reports whether the proxy runs outlier detection; Ejected
+	// is then its ejection history over the whole run, warm-up included,
+	// in the order the ejections happened (at most the detector's first
+	// 10,000).
+	Outlier bool
+	Ejected []Ejection
 }
 
 // Measured returns the measurement window: the duration minus the warm-up.
@@ -73,6 +98,32 @@ type Workload struct {
 	// Latency holds the end-to-end latency in nanoseconds of requests that
 	// completed ok.
 	Latency *stats.Histogram
+	// Series counts every request, warm-up included, per window of
+	// completion time; nil when the run recorded none.
+	Series *Series
+}
+
+// Series is one workload's requests per window of completion time over a
+// replication: window k spans [k*Width, (k+1)*Width), except the last,
+// which ends at End (inclusive) and may be shorter. A request that was
+// still in flight at End is in no window.
+type Series struct {
+	Width time.Duration
+	End   time.Duration
+	OK    []int64 // requests that finished ok
+	NotOK []int64 // requests that finished in any other outcome
+	// Latency holds the end-to-end latency in nanoseconds of the ok
+	// requests of each window; an entry may be nil when it has none.
+	Latency []*stats.Histogram
+}
+
+// Windows returns the number of windows.
+func (s *Series) Windows() int { return len(s.OK) }
+
+// WindowWidth returns the width of window k: Width, or less for the last
+// window when End is not a multiple of Width.
+func (s *Series) WindowWidth(k int) time.Duration {
+	return min(s.Width, s.End-time.Duration(k)*s.Width)
 }
 
 // Outcomes counts requests by terminal state. Every request is in exactly
