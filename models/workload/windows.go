@@ -38,27 +38,33 @@ type Series struct {
 	OK    []int64 // requests that finished ok, per window
 	NotOK []int64 // requests that finished in any other outcome, per window
 	// Latency holds, per window, the end-to-end latency in nanoseconds of
-	// the requests that finished ok in it.
+	// the requests that finished ok in it; nil for a window without any.
 	Latency []*stats.Histogram
 }
 
 // windows records a Series. Its arrays are allocated once, when the
-// workload is built; recording a request only increments counters and a
-// histogram bucket, so it does not allocate once each window's histogram
-// covers the latencies seen (stats.Histogram.Record).
+// workload is built. Requests finish in time order, so ok latencies are
+// recorded into one scratch histogram, reused from window to window, and
+// copied out when a later window begins: a copy spans only the buckets its
+// window used, and recording a request allocates nothing once the scratch
+// histogram covers the latencies seen (stats.Histogram.Record). Each
+// window costs two allocations (a histogram and its buckets), whatever
+// the number of its requests.
 type windows struct {
 	width   int64 // ns
 	end     sim.Time
 	ok      []int64
 	notOK   []int64
-	latency []stats.Histogram
+	latency []*stats.Histogram // nil until the window's first ok request is copied out
+	cur     int64              // the window scratch holds
+	scratch stats.Histogram
 }
 
 func newWindows(width time.Duration, end sim.Time) *windows {
 	n := NumWindows(end, width)
 	return &windows{
 		width: int64(width), end: end,
-		ok: make([]int64, n), notOK: make([]int64, n), latency: make([]stats.Histogram, n),
+		ok: make([]int64, n), notOK: make([]int64, n), latency: make([]*stats.Histogram, n),
 	}
 }
 
@@ -74,20 +80,36 @@ func (w *windows) record(now sim.Time, ok bool, latency int64) {
 		return
 	}
 	w.ok[k]++
-	w.latency[k].Record(latency)
+	if k != w.cur {
+		w.flush()
+		w.cur = k
+	}
+	w.scratch.Record(latency)
 }
 
-// series returns a copy of what was recorded.
+// flush moves the scratch histogram's values into their window's.
+// Merging into a new histogram sizes its buckets to the values' range.
+func (w *windows) flush() {
+	if w.scratch.Count() == 0 {
+		return
+	}
+	if w.latency[w.cur] == nil {
+		w.latency[w.cur] = stats.NewHistogram()
+	}
+	w.latency[w.cur].Merge(&w.scratch)
+	w.scratch.Reset()
+}
+
+// series returns what was recorded. The counts are copied; the
+// histograms are not, to keep a series' memory single at the end of a
+// run: they are the workload's own, and keep growing if it runs on.
 func (w *windows) series() *Series {
-	s := &Series{
+	w.flush()
+	return &Series{
 		Width:   time.Duration(w.width),
 		End:     w.end,
 		OK:      append([]int64(nil), w.ok...),
 		NotOK:   append([]int64(nil), w.notOK...),
-		Latency: make([]*stats.Histogram, len(w.latency)),
+		Latency: append([]*stats.Histogram(nil), w.latency...),
 	}
-	for k := range w.latency {
-		s.Latency[k] = w.latency[k].Clone()
-	}
-	return s
 }

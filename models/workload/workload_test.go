@@ -194,9 +194,10 @@ func TestOpenWorkloadSeries(t *testing.T) {
 }
 
 // TestOpenWorkloadSeriesDoesNotAllocate checks that finishing a request
-// costs no allocation once its window's histogram covers the latencies:
-// the arrays are allocated with the workload, and a histogram allocates
-// only when it first sees a range of values.
+// costs no allocation once the scratch histogram covers the latencies:
+// the arrays are allocated with the workload, a histogram allocates only
+// when it first sees a range of values, and a window allocates only its
+// copy of the latencies, when the next one begins.
 func TestOpenWorkloadSeriesDoesNotAllocate(t *testing.T) {
 	s := sim.NewScheduler(sim.Config{})
 	every, err := dist.Constant(time.Millisecond)
@@ -213,7 +214,7 @@ func TestOpenWorkloadSeriesDoesNotAllocate(t *testing.T) {
 		r.Created = s.Now() - sim.Time(latency)
 		w.Finish(r, o)
 	}
-	finish(time.Millisecond, mesh.OutcomeOK) // the window's first latency: its buckets are allocated
+	finish(time.Millisecond, mesh.OutcomeOK) // the first latency: the scratch buckets are allocated
 	i := 0
 	allocs := testing.AllocsPerRun(1000, func() {
 		i++
@@ -224,8 +225,17 @@ func TestOpenWorkloadSeriesDoesNotAllocate(t *testing.T) {
 		finish(time.Duration(900+i%200)*time.Microsecond, o)
 	})
 	assert.Zero(t, allocs)
+
+	// A new window costs two allocations, for the copy of the last one:
+	// a histogram and its buckets.
+	require.NoError(t, s.RunUntil(sim.Time(2500*time.Millisecond)))
+	assert.Equal(t, 2.0, testing.AllocsPerRun(1, func() {
+		require.NoError(t, s.RunUntil(s.Now()+sim.Time(time.Second)))
+		finish(time.Millisecond, mesh.OutcomeOK)
+	}))
 	// AllocsPerRun calls the function once more than asked, to warm up:
 	// 1001 calls, of which 333 time out, and the first call above.
 	assert.Equal(t, int64(1+1001-333), w.Series().OK[1])
 	assert.Equal(t, int64(333), w.Series().NotOK[1])
+	assert.Equal(t, int64(1+1001-333), w.Series().Latency[1].Count())
 }
