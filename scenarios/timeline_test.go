@@ -1,10 +1,12 @@
 package scenarios
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshsim/meshsim/models/workload"
+	"github.com/meshsim/meshsim/report"
 	"github.com/meshsim/meshsim/results"
 	"github.com/meshsim/meshsim/sim"
 )
@@ -151,8 +154,23 @@ func runFailureTimeline(t *testing.T, workers int) (*results.Experiment, []byte)
 
 func TestTimelineShowsFailureWindows(t *testing.T) {
 	exp, js := runFailureTimeline(t, 1)
-	_, js2 := runFailureTimeline(t, 2)
+	exp2, js2 := runFailureTimeline(t, 2)
 	require.Equal(t, string(js), string(js2), "summary.json depends on the number of workers")
+	// So do the figures, which draw every panel (ejected hosts included).
+	files, err := report.Render(exp)
+	require.NoError(t, err)
+	files2, err := report.Render(exp2)
+	require.NoError(t, err)
+	require.Len(t, files2, len(files))
+	svgs := 0
+	for i, f := range files {
+		assert.True(t, bytes.Equal(f.Data, files2[i].Data), "%s depends on the number of workers", f.Name)
+		if strings.HasPrefix(f.Name, "timeline-") && strings.HasSuffix(f.Name, ".svg") {
+			svgs++
+			assert.Contains(t, string(f.Data), "ejected hosts", f.Name)
+		}
+	}
+	assert.Equal(t, 3, svgs)
 
 	s := results.Summarize(exp)
 	tl := s.Variants[0].Timeline
