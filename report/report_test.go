@@ -145,9 +145,13 @@ func testSeries(ok int64, at func(k int) (latencyMs, notOK int64)) *results.Seri
 		latency, notOK := at(k)
 		h := stats.NewHistogram()
 		h.RecordN(latency*msNs, ok)
+		b, err := h.MarshalBinary()
+		if err != nil {
+			panic(err)
+		}
 		s.OK = append(s.OK, ok)
 		s.NotOK = append(s.NotOK, notOK)
-		s.Latency = append(s.Latency, h)
+		s.Latency = append(s.Latency, b)
 	}
 	return s
 }
@@ -596,7 +600,7 @@ func TestNoTimelineWithoutSeries(t *testing.T) {
 func TestTimelineWithGapsAndEmptyWindows(t *testing.T) {
 	// No request finishes in any window: every percentile and error rate is
 	// null, and throughput is 0; the figure still renders.
-	empty := &results.Series{Width: time.Second, End: 3 * time.Second, OK: make([]int64, 3), NotOK: make([]int64, 3), Latency: make([]*stats.Histogram, 3)}
+	empty := &results.Series{Width: time.Second, End: 3 * time.Second, OK: make([]int64, 3), NotOK: make([]int64, 3), Latency: make([][]byte, 3)}
 	e := &results.Experiment{Scenario: "x", Duration: 3 * time.Second, Replications: 1,
 		Variants: []results.Variant{{Name: "v", Replications: []results.Replication{{
 			Workloads: []results.Workload{{Name: "w", Outcomes: results.Outcomes{InFlight: 3}, Series: empty}},

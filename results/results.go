@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/meshsim/meshsim/sim/stats"
@@ -112,9 +113,27 @@ type Series struct {
 	End   time.Duration
 	OK    []int64 // requests that finished ok
 	NotOK []int64 // requests that finished in any other outcome
-	// Latency holds the end-to-end latency in nanoseconds of the ok
-	// requests of each window; an entry may be nil when it has none.
-	Latency []*stats.Histogram
+	// Latency holds, per window, the histogram of the end-to-end latency
+	// in nanoseconds of the ok requests, encoded by
+	// stats.Histogram.MarshalBinary (about twenty times smaller than the
+	// histograms in memory, which matters with hundreds of windows per
+	// replication); nil for a window without ok requests. LatencyHistogram
+	// decodes one.
+	Latency [][]byte
+}
+
+// LatencyHistogram decodes the latency histogram of window k: empty when
+// the window has none, an error wrapping stats.ErrEncoding when its
+// encoding is invalid.
+func (s *Series) LatencyHistogram(k int) (*stats.Histogram, error) {
+	h := stats.NewHistogram()
+	if k >= len(s.Latency) || s.Latency[k] == nil {
+		return h, nil
+	}
+	if err := h.UnmarshalBinary(s.Latency[k]); err != nil {
+		return nil, fmt.Errorf("results: window %d: %w", k, err)
+	}
+	return h, nil
 }
 
 // Windows returns the number of windows.

@@ -118,11 +118,14 @@ func workloadTimeline(v *Variant, name string, shape *Series) WorkloadTimeline {
 				errSum[k] += float64(s.NotOK[k]) / float64(finished)
 				errN[k]++
 			}
-			if k < len(s.Latency) && s.Latency[k] != nil && s.Latency[k].Count() > 0 {
+			// An invalid encoding, which Run never produces, counts as a
+			// window without ok requests: Summarize has no error to return.
+			if h, err := s.LatencyHistogram(k); err == nil && h.Count() > 0 {
 				if pooled[k] == nil {
-					pooled[k] = stats.NewHistogram()
+					pooled[k] = h
+				} else {
+					pooled[k].Merge(h)
 				}
-				pooled[k].Merge(s.Latency[k])
 			}
 		}
 	}

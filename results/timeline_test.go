@@ -26,13 +26,17 @@ import (
 //     takes replication 0's).
 func timelineExperiment() *Experiment {
 	const s = time.Second
-	series := func(ok, notOK []int64, lat ...*stats.Histogram) *Series {
+	series := func(ok, notOK []int64, lat ...[]byte) *Series {
 		return &Series{Width: s, End: 2500 * time.Millisecond, OK: ok, NotOK: notOK, Latency: lat}
 	}
-	hist := func(n int, v time.Duration) *stats.Histogram {
+	hist := func(n int, v time.Duration) []byte {
 		h := stats.NewHistogram()
 		h.RecordN(int64(v), int64(n))
-		return h
+		b, err := h.MarshalBinary()
+		if err != nil {
+			panic(err)
+		}
+		return b
 	}
 	return &Experiment{
 		Scenario: "tl", Duration: 2500 * time.Millisecond, Replications: 2,
@@ -51,7 +55,7 @@ func timelineExperiment() *Experiment {
 			{
 				Index: 1,
 				Workloads: []Workload{{Name: "web", Latency: stats.NewHistogram(),
-					Series: series([]int64{30, 0, 0}, []int64{0, 5, 0}, hist(30, 2*time.Millisecond), stats.NewHistogram(), stats.NewHistogram())}},
+					Series: series([]int64{30, 0, 0}, []int64{0, 5, 0}, hist(30, 2*time.Millisecond), hist(0, 0), nil)}},
 				Sidecars: []Sidecar{{Caller: "web", Service: "api", Outlier: true}},
 			},
 		}}},
@@ -144,4 +148,14 @@ func TestEjectedHostsSpansWindows(t *testing.T) {
 		}
 		assert.InDelta(t, float64(ns)/float64(hi-lo), got[k], 1e-12, "window %d", k)
 	}
+}
+
+func TestTimelineSkipsInvalidEncodings(t *testing.T) {
+	e := timelineExperiment()
+	e.Variants[0].Replications[0].Workloads[0].Series.Latency[2] = []byte{9}
+	_, err := e.Variants[0].Replications[0].Workloads[0].Series.LatencyHistogram(2)
+	require.ErrorIs(t, err, stats.ErrEncoding)
+	w := Summarize(e).Variants[0].Timeline.Workloads[0]
+	assert.Nil(t, w.P99S[2], "the only data of window 2 is unreadable")
+	assert.NotNil(t, w.P99S[0])
 }

@@ -1,6 +1,8 @@
 package workload
 
 import (
+	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/meshsim/meshsim/sim"
@@ -8,9 +10,10 @@ import (
 )
 
 // MaxWindows bounds the windows of one workload's series (TIGER_STYLE:
-// limits on everything). Each window holds two counters and a histogram,
-// so the bound keeps a series' memory in megabytes whatever the run's
-// length; it does not depend on the number of requests.
+// limits on everything). Each window holds two counters and an encoded
+// histogram of at most a few kilobytes, so the bound keeps a series'
+// memory bounded whatever the run's length; it does not depend on the
+// number of requests.
 const MaxWindows = 10_000
 
 // NumWindows returns how many windows of width cover [0, end]: the
@@ -37,34 +40,38 @@ type Series struct {
 	End   sim.Time
 	OK    []int64 // requests that finished ok, per window
 	NotOK []int64 // requests that finished in any other outcome, per window
-	// Latency holds, per window, the end-to-end latency in nanoseconds of
-	// the requests that finished ok in it; nil for a window without any.
-	Latency []*stats.Histogram
+	// Latency holds, per window, the histogram of the end-to-end latency
+	// in nanoseconds of the requests that finished ok in it, encoded by
+	// stats.Histogram.MarshalBinary; nil for a window without any. The
+	// encoding takes a few bytes per non-empty bucket, where a histogram
+	// in memory takes eight per bucket of its range: over a run's windows
+	// about twenty times less.
+	Latency [][]byte
 }
 
 // windows records a Series. Its arrays are allocated once, when the
 // workload is built. Requests finish in time order, so ok latencies are
 // recorded into one scratch histogram, reused from window to window, and
-// copied out when a later window begins: a copy spans only the buckets its
-// window used, and recording a request allocates nothing once the scratch
-// histogram covers the latencies seen (stats.Histogram.Record). Each
-// window costs two allocations (a histogram and its buckets), whatever
-// the number of its requests.
+// encoded when a later window begins; recording a request allocates
+// nothing once the scratch histogram covers the latencies seen
+// (stats.Histogram.Record). Each window costs one allocation, for its
+// encoding, whatever the number of its requests.
 type windows struct {
 	width   int64 // ns
 	end     sim.Time
 	ok      []int64
 	notOK   []int64
-	latency []*stats.Histogram // nil until the window's first ok request is copied out
-	cur     int64              // the window scratch holds
+	latency [][]byte // nil until the window's first ok request is encoded
+	cur     int64    // the window scratch holds
 	scratch stats.Histogram
+	buf     []byte // reused to encode, so that each window's copy is one allocation
 }
 
 func newWindows(width time.Duration, end sim.Time) *windows {
 	n := NumWindows(end, width)
 	return &windows{
 		width: int64(width), end: end,
-		ok: make([]int64, n), notOK: make([]int64, n), latency: make([]*stats.Histogram, n),
+		ok: make([]int64, n), notOK: make([]int64, n), latency: make([][]byte, n),
 	}
 }
 
@@ -87,22 +94,29 @@ func (w *windows) record(now sim.Time, ok bool, latency int64) {
 	w.scratch.Record(latency)
 }
 
-// flush moves the scratch histogram's values into their window's.
-// Merging into a new histogram sizes its buckets to the values' range.
+// flush encodes the scratch histogram's values into their window's. A
+// window already encoded (when series was called mid-run) is decoded and
+// merged first.
 func (w *windows) flush() {
 	if w.scratch.Count() == 0 {
 		return
 	}
-	if w.latency[w.cur] == nil {
-		w.latency[w.cur] = stats.NewHistogram()
+	if prev := w.latency[w.cur]; prev != nil {
+		var h stats.Histogram
+		if err := h.UnmarshalBinary(prev); err != nil {
+			panic(fmt.Sprintf("workload: window %d: %v", w.cur, err)) // we encoded it ourselves
+		}
+		w.scratch.Merge(&h)
 	}
-	w.latency[w.cur].Merge(&w.scratch)
+	var err error
+	if w.buf, err = w.scratch.AppendBinary(w.buf[:0]); err != nil {
+		panic(fmt.Sprintf("workload: window %d: %v", w.cur, err)) // AppendBinary never fails
+	}
+	w.latency[w.cur] = bytes.Clone(w.buf)
 	w.scratch.Reset()
 }
 
-// series returns what was recorded. The counts are copied; the
-// histograms are not, to keep a series' memory single at the end of a
-// run: they are the workload's own, and keep growing if it runs on.
+// series returns a copy of what was recorded.
 func (w *windows) series() *Series {
 	w.flush()
 	return &Series{
@@ -110,6 +124,6 @@ func (w *windows) series() *Series {
 		End:     w.end,
 		OK:      append([]int64(nil), w.ok...),
 		NotOK:   append([]int64(nil), w.notOK...),
-		Latency: append([]*stats.Histogram(nil), w.latency...),
+		Latency: append([][]byte(nil), w.latency...), // encodings are never modified, only replaced
 	}
 }

@@ -133,11 +133,8 @@ func (w *Open) Finish(r *mesh.Request, o mesh.Outcome) {
 	w.cfg.Pool.Put(r)
 }
 
-// Series returns the window series recorded so far, or nil when
-// OpenConfig.Window is 0. The counts are a copy, but the histograms are
-// the workload's own (copying them would double a series' memory): call
-// it at the end of a run, or expect the histograms of the current and
-// later windows to change as the run goes on.
+// Series returns a copy of the window series recorded so far, or nil when
+// OpenConfig.Window is 0. It allocates; call it at the end of a run.
 func (w *Open) Series() *Series {
 	if w.windows == nil {
 		return nil
