@@ -45,7 +45,15 @@ ul.conservation { padding-left: 1.25rem; }
 <figure>
 {{.SVG}}
 </figure>
-{{range .Page.Variants}}
+{{if .Timelines}}<section>
+<h2>Timelines</h2>
+<p class="note">{{.TimelineNote}}</p>
+{{range .Timelines}}<h3>Workload {{.Workload}}</h3>
+<figure>
+{{.SVG}}
+</figure>
+{{end}}</section>
+{{end}}{{range .Page.Variants}}
 <section>
 <h2>Variant {{.Name}}</h2>
 <p class="meta">{{.Meta}}</p>
@@ -98,18 +106,32 @@ ul.conservation { padding-left: 1.25rem; }
 `))
 
 // htmlPage renders p with the plot svg (an SVG document as vgsvg writes it)
-// inlined.
-func htmlPage(p *page, svg []byte) ([]byte, error) {
+// and the timeline figures inlined.
+func htmlPage(p *page, svg []byte, figs []timelineFigure) ([]byte, error) {
 	inlined, err := inlineSVG(svg)
 	if err != nil {
 		return nil, err
 	}
+	type timelineView struct {
+		Workload string
+		SVG      template.HTML
+	}
+	var tls []timelineView
+	for _, f := range figs {
+		svg, err := inlineSVG(f.svg)
+		if err != nil {
+			return nil, err
+		}
+		tls = append(tls, timelineView{f.workload, svg})
+	}
 	var b bytes.Buffer
 	data := struct {
-		Page       *page
-		SVG        template.HTML
-		PairedNote string
-	}{p, inlined, pairedNote}
+		Page         *page
+		SVG          template.HTML
+		PairedNote   string
+		Timelines    []timelineView
+		TimelineNote string
+	}{p, inlined, pairedNote, tls, timelineNote}
 	if err := htmlTemplate.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("report: html: %w", err)
 	}

@@ -5,8 +5,9 @@ import (
 )
 
 // markdown lays p out as GitHub-flavoured Markdown. plot is the file name of
-// the latency CDF image, linked relative to the report.
-func markdown(p *page, plot string) []byte {
+// the latency CDF image and figs the timelines, linked relative to the
+// report.
+func markdown(p *page, plot string, figs []timelineFigure) []byte {
 	var b strings.Builder
 	b.WriteString("# " + inline(p.Title) + "\n\n")
 	if p.Description != "" {
@@ -15,6 +16,12 @@ func markdown(p *page, plot string) []byte {
 	b.WriteString(inline(p.Meta) + "\n\n")
 	b.WriteString(inline(p.Note) + "\n\n")
 	b.WriteString("![" + inline(p.Title) + ": latency CDF](" + plot + ")\n")
+	if len(figs) > 0 {
+		b.WriteString("\n## Timelines\n\n" + timelineNote + "\n")
+		for _, f := range figs {
+			b.WriteString("\n![" + inline(p.Title) + ": " + f.workload + " over time](" + f.name + ".svg)\n")
+		}
+	}
 	for _, v := range p.Variants {
 		b.WriteString("\n## Variant " + inline(v.Name) + "\n\n")
 		b.WriteString(inline(v.Meta) + "\n")

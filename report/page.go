@@ -68,6 +68,12 @@ func newPage(e *results.Experiment, s *results.Summary) *page {
 	return p
 }
 
+// timelineNote explains the timeline figures.
+const timelineNote = "Per window of the run, warm-up included, by the time requests finished: p99 latency " +
+	"of ok requests (pooled over replications), ok requests per second and the share of finished requests " +
+	"that were not ok (means over replications) and, with outlier detection, the time-weighted mean number " +
+	"of ejected hosts; one line per variant. Failure windows are shaded grey."
+
 // pairedNote explains the paired-differences table.
 const pairedNote = "Each variant minus the baseline, replication by replication: all variants see the " +
 	"same arrivals and service times (common random numbers), so the interval is that of the policy's " +

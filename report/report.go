@@ -23,8 +23,14 @@ const (
 )
 
 // Render formats e as summary.json, report.md, report.html, latency-cdf.svg
-// and latency-cdf.png, in that order. It does no I/O: the caller writes the
-// files. The same Experiment always gives byte-identical files.
+// and latency-cdf.png, then, for each workload with a timeline (every
+// workload of a run of the scenarios package), timeline-<workload>.svg and
+// timeline-<workload>.png, in that order, workloads in order of first
+// appearance over the variants. A timeline figure stacks panels that share
+// the time axis: p99 latency, throughput, error rate and, when a sidecar
+// has outlier detection, ejected hosts; one line per variant, with the
+// failure windows shaded. It does no I/O: the caller writes the files. The
+// same Experiment always gives byte-identical files.
 func Render(e *results.Experiment) ([]File, error) {
 	if e == nil {
 		return nil, fmt.Errorf("report: nil experiment")
@@ -40,19 +46,59 @@ func Render(e *results.Experiment) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	p := newPage(e, s)
-	html, err := htmlPage(p, svg)
+	figs, err := renderTimelines(s)
 	if err != nil {
 		return nil, err
 	}
-	return []File{
+
+	p := newPage(e, s)
+	html, err := htmlPage(p, svg, figs)
+	if err != nil {
+		return nil, err
+	}
+	files := []File{
 		{Name: SummaryJSON, Data: js},
-		{Name: ReportMarkdown, Data: markdown(p, LatencyCDFSVG)},
+		{Name: ReportMarkdown, Data: markdown(p, LatencyCDFSVG, figs)},
 		{Name: ReportHTML, Data: html},
 		{Name: LatencyCDFSVG, Data: svg},
 		{Name: LatencyCDFPNG, Data: png},
-	}, nil
+	}
+	for _, f := range figs {
+		files = append(files, File{Name: f.name + ".svg", Data: f.svg}, File{Name: f.name + ".png", Data: f.png})
+	}
+	return files, nil
+}
+
+// timelineFigure is one workload's rendered timeline.
+type timelineFigure struct {
+	workload string
+	name     string // file name without extension
+	svg, png []byte
+}
+
+// renderTimelines draws every workload's timeline as SVG and PNG, turning a
+// gonum/plot panic into an error as renderPlots does.
+func renderTimelines(s *results.Summary) (figs []timelineFigure, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			figs, err = nil, fmt.Errorf("report: timeline plot: %v", r)
+		}
+	}()
+	tls, err := timelines(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, tl := range tls {
+		f := timelineFigure{workload: tl.workload, name: TimelineFile(tl.workload)}
+		if f.svg, err = renderTimelineSVG(tl); err != nil {
+			return nil, err
+		}
+		if f.png, err = renderTimelinePNG(tl); err != nil {
+			return nil, err
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
 }
 
 // renderPlots draws the latency CDF as SVG and PNG. gonum/plot reports some

@@ -57,6 +57,13 @@ func linear(num, den, offsetMs int64) *stats.Histogram {
 //     (0.8k + 10i) ms and 1 timeout; batch completes 10 requests at 5 ms.
 //
 // The measured window is 100 s.
+//
+// Each workload also has a timeline in 11 windows of 10 s (warm-up
+// included): web completes 100 ok requests per window at (10 + i) ms,
+// except in windows 5 and 6, during a slow failure of checkout[2] from 50 s
+// to 70 s, where round-robin's are at (100 + 10i) ms and its errors
+// happen; batch is rejected in window 3 under round robin. Round robin's
+// proxy has outlier detection and ejects host 2 from 52 s to 75 s.
 func testExperiment() *results.Experiment {
 	e := &results.Experiment{
 		Scenario:     "slow-pod",
@@ -74,11 +81,25 @@ func testExperiment() *results.Experiment {
 			Index:  int(i),
 			Events: 50_000 + uint64(i),
 			Workloads: []results.Workload{
-				{Name: "web", Outcomes: results.Outcomes{OK: 1000, Error: i, Timeout: 2, InFlight: 1}, Latency: linear(1, 1, 10*i)},
-				{Name: "batch", Outcomes: results.Outcomes{Rejected: 5 + i}, Latency: stats.NewHistogram()},
+				{Name: "web", Outcomes: results.Outcomes{OK: 1000, Error: i, Timeout: 2, InFlight: 1}, Latency: linear(1, 1, 10*i),
+					Series: testSeries(100, func(k int) (int64, int64) {
+						if k == 5 || k == 6 {
+							return 100 + 10*i, i
+						}
+						return 10 + i, 0
+					})},
+				{Name: "batch", Outcomes: results.Outcomes{Rejected: 5 + i}, Latency: stats.NewHistogram(),
+					Series: testSeries(0, func(k int) (int64, int64) {
+						if k == 3 {
+							return 0, 5 + i
+						}
+						return 0, 0
+					})},
 			},
 			Sidecars: []results.Sidecar{{Caller: "web", Service: "checkout", Calls: 1006 + i, Attempts: 1100 + i,
-				Retries: 94, RetryOverflows: 3, PerTryTimeouts: 40, RouteTimeouts: 2, HostAttempts: []int64{400, 400, 300 + i}}},
+				Retries: 94, RetryOverflows: 3, PerTryTimeouts: 40, RouteTimeouts: 2, HostAttempts: []int64{400, 400, 300 + i},
+				Outlier: true, Ejected: []results.Ejection{{Host: 2, From: 52 * time.Second, To: 75 * time.Second}}}},
+			Failures: []results.Failure{{Kind: "slow", Target: "checkout[2]", From: 50 * time.Second, To: 70 * time.Second}},
 			Services: []results.Service{
 				{Name: "checkout", Instances: 3, Concurrency: 4, Utilisation: 0.5 + 0.1*float64(i),
 					QueueLengthMean: 1.5 + 0.5*float64(i), Completed: 1000, Latency: linear(1, 1, i),
@@ -92,9 +113,17 @@ func testExperiment() *results.Experiment {
 			Index:  int(i),
 			Events: 40_000 + uint64(i),
 			Workloads: []results.Workload{
-				{Name: "web", Outcomes: results.Outcomes{OK: 1000, Timeout: 1}, Latency: linear(4, 5, 10*i)},
-				{Name: "batch", Outcomes: results.Outcomes{OK: 10}, Latency: batch},
+				{Name: "web", Outcomes: results.Outcomes{OK: 1000, Timeout: 1}, Latency: linear(4, 5, 10*i),
+					Series: testSeries(100, func(k int) (int64, int64) {
+						if k == 5 || k == 6 {
+							return 20 + i, 0
+						}
+						return 8 + i, 0
+					})},
+				{Name: "batch", Outcomes: results.Outcomes{OK: 10}, Latency: batch,
+					Series: testSeries(1, func(int) (int64, int64) { return 5, 0 })},
 			},
+			Failures: []results.Failure{{Kind: "slow", Target: "checkout[2]", From: 50 * time.Second, To: 70 * time.Second}},
 			Services: []results.Service{
 				{Name: "checkout", Instances: 3, Concurrency: 4, Utilisation: 0.45 + 0.05*float64(i),
 					QueueLengthMean: 0.5, Completed: 1010, Latency: linear(4, 5, i),
@@ -105,6 +134,26 @@ func testExperiment() *results.Experiment {
 	}
 	conserve(e)
 	return e
+}
+
+// testSeries is a series of 11 windows of 10 s over 110 s in which every
+// window has ok requests completed ok, at latencyMs ms, and notOK others,
+// as at(k) gives for window k.
+func testSeries(ok int64, at func(k int) (latencyMs, notOK int64)) *results.Series {
+	s := &results.Series{Width: 10 * time.Second, End: 110 * time.Second}
+	for k := range 11 {
+		latency, notOK := at(k)
+		h := stats.NewHistogram()
+		h.RecordN(latency*msNs, ok)
+		b, err := h.MarshalBinary()
+		if err != nil {
+			panic(err)
+		}
+		s.OK = append(s.OK, ok)
+		s.NotOK = append(s.NotOK, notOK)
+		s.Latency = append(s.Latency, b)
+	}
+	return s
 }
 
 func render(t *testing.T, e *results.Experiment) map[string][]byte {
@@ -126,12 +175,13 @@ func TestRenderFileOrder(t *testing.T) {
 		names = append(names, f.Name)
 		assert.NotEmpty(t, f.Data, f.Name)
 	}
-	assert.Equal(t, []string{"summary.json", "report.md", "report.html", "latency-cdf.svg", "latency-cdf.png"}, names)
+	assert.Equal(t, []string{"summary.json", "report.md", "report.html", "latency-cdf.svg", "latency-cdf.png",
+		"timeline-web.svg", "timeline-web.png", "timeline-batch.svg", "timeline-batch.png"}, names)
 }
 
 func TestRenderGolden(t *testing.T) {
 	files := render(t, testExperiment())
-	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG} {
+	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, "timeline-web.svg"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", name+".golden")
 			if *update {
@@ -214,11 +264,22 @@ func Interval(lo, hi float64) results.Interval { return results.Interval{Lo: lo,
 
 func TestRenderNoNaNOrInf(t *testing.T) {
 	files := render(t, testExperiment())
-	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG} {
-		for _, bad := range []string{"NaN", "Inf", "null"} {
+	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, "timeline-web.svg", "timeline-batch.svg"} {
+		for _, bad := range []string{"NaN", "Inf"} {
 			assert.NotContains(t, string(files[name]), bad, name)
 		}
 	}
+	// null marks a window without data in the timeline's arrays, and
+	// appears nowhere else.
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(files[SummaryJSON], &doc))
+	for _, v := range doc["variants"].([]any) {
+		delete(v.(map[string]any), "timeline")
+	}
+	rest, err := json.Marshal(doc)
+	require.NoError(t, err)
+	assert.NotContains(t, string(rest), "null")
+	assert.Contains(t, string(files[SummaryJSON]), "null", "batch has no ok request under round robin")
 }
 
 func TestMarkdownContent(t *testing.T) {
@@ -303,7 +364,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	}
 	assert.True(t, strings.HasPrefix(html, "<!DOCTYPE html>\n"))
 	assert.NotContains(t, html, "<?xml", "the SVG prolog is stripped")
-	assert.Equal(t, 1, strings.Count(html, "<svg"))
+	assert.Equal(t, 3, strings.Count(html, "<svg"), "the CDF and two timelines")
 	assert.Contains(t, html, "seed 42 · version v0.1.0-test")
 	assert.Contains(t, html, "<td>latency</td><td>no completed requests</td>")
 	assert.Contains(t, html, "<pre>version: 1\n")
@@ -467,4 +528,88 @@ func TestSidecarsTable(t *testing.T) {
 	// Sums over the three replications: calls 1006+1007+1008, attempts
 	// 1100+1101+1102.
 	assert.Contains(t, md, "| web → checkout | 3021 | 3303 | 1.09 | 282 | 9 | 0 | 120 | 6 | 0 | 0 (0) | 0 (0) | 36.3% / 36.3% / 27.3% |")
+}
+
+func TestTimelineFigures(t *testing.T) {
+	files := render(t, testExperiment())
+	web := string(files["timeline-web.svg"])
+	assert.True(t, strings.HasPrefix(web, "<?xml"))
+	for _, want := range []string{
+		"slow-pod: web over time", "p99 latency (ms)", "throughput (ok/s)", "error rate (%)", "ejected hosts", "time (s)",
+		">round-robin<", ">p2c<", ">web → checkout<", // legends: variants, and proxies by dash
+		">slow checkout[2]<", // the failure's label
+		"fill:#E4E4E4",       // and its shading
+	} {
+		assert.Contains(t, web, want)
+	}
+	assert.NotContains(t, web, "@font-face", "fonts are not embedded")
+	// The shading spans [50 s, 70 s] in each of the four panels.
+	assert.Equal(t, 4, strings.Count(web, "fill:#E4E4E4"))
+
+	// 16 cm wide; four panels of 4 cm plus 1.5 cm, at 96 dpi.
+	img, err := png.Decode(bytes.NewReader(files["timeline-web.png"]))
+	require.NoError(t, err)
+	assert.InDelta(t, 605, img.Bounds().Dx(), 1)
+	assert.InDelta(t, 661, img.Bounds().Dy(), 1)
+
+	md := string(files[ReportMarkdown])
+	assert.Contains(t, md, "## Timelines")
+	assert.Contains(t, md, "![slow-pod: web over time](timeline-web.svg)")
+	assert.Contains(t, md, "![slow-pod: batch over time](timeline-batch.svg)")
+	html := string(files[ReportHTML])
+	assert.Contains(t, html, "<h2>Timelines</h2>")
+	assert.Contains(t, html, "<h3>Workload batch</h3>\n<figure>\n<svg")
+}
+
+func TestTimelineWithoutOutlierDetectionHasThreePanels(t *testing.T) {
+	e := testExperiment()
+	for _, v := range e.Variants {
+		for i := range v.Replications {
+			for j := range v.Replications[i].Sidecars {
+				v.Replications[i].Sidecars[j].Outlier = false
+			}
+		}
+	}
+	files := render(t, e)
+	web := string(files["timeline-web.svg"])
+	assert.NotContains(t, web, "ejected hosts")
+	assert.Equal(t, 3, strings.Count(web, "fill:#E4E4E4"))
+	assert.Contains(t, web, "time (s)")
+	img, err := png.Decode(bytes.NewReader(files["timeline-web.png"]))
+	require.NoError(t, err)
+	assert.InDelta(t, 510, img.Bounds().Dy(), 1) // three panels of 4 cm plus 1.5 cm
+}
+
+func TestNoTimelineWithoutSeries(t *testing.T) {
+	e := testExperiment()
+	for _, v := range e.Variants {
+		for i := range v.Replications {
+			for j := range v.Replications[i].Workloads {
+				v.Replications[i].Workloads[j].Series = nil
+			}
+		}
+	}
+	files, err := Render(e)
+	require.NoError(t, err)
+	require.Len(t, files, 5)
+	assert.NotContains(t, string(files[1].Data), "Timelines")
+	assert.NotContains(t, string(files[2].Data), "Timelines")
+	assert.NotContains(t, string(files[0].Data), `"timeline"`)
+}
+
+func TestTimelineWithGapsAndEmptyWindows(t *testing.T) {
+	// No request finishes in any window: every percentile and error rate is
+	// null, and throughput is 0; the figure still renders.
+	empty := &results.Series{Width: time.Second, End: 3 * time.Second, OK: make([]int64, 3), NotOK: make([]int64, 3), Latency: make([][]byte, 3)}
+	e := &results.Experiment{Scenario: "x", Duration: 3 * time.Second, Replications: 1,
+		Variants: []results.Variant{{Name: "v", Replications: []results.Replication{{
+			Workloads: []results.Workload{{Name: "w", Outcomes: results.Outcomes{InFlight: 3}, Series: empty}},
+		}}}}}
+	files := render(t, e)
+	require.Contains(t, files, "timeline-w.svg")
+	_, err := png.Decode(bytes.NewReader(files["timeline-w.png"]))
+	require.NoError(t, err)
+	var compact bytes.Buffer
+	require.NoError(t, json.Compact(&compact, files[SummaryJSON]))
+	assert.Contains(t, compact.String(), `"throughput_per_s":[0,0,0],"error_rate":[null,null,null],"p50_s":[null,null,null],"p99_s":[null,null,null]`)
 }

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/meshsim/meshsim/sim/stats"
@@ -32,7 +33,26 @@ type Replication struct {
 	Events    uint64 // events the kernel fired
 	Workloads []Workload
 	Services  []Service
-	Sidecars  []Sidecar // one per (caller, upstream service), in build order
+	Sidecars  []Sidecar // one per proxy (caller instance, upstream service), in build order
+	// Failures are the failures that started during the run, as they
+	// happened, in start order. They depend only on the scenario, so every
+	// replication of a variant has the same.
+	Failures []Failure
+}
+
+// Failure is one failure as it happened: Kind acted on Target from From to
+// To (the end of the run if it was still on).
+type Failure struct {
+	Kind     string // slow or errors
+	Target   string // as the scenario names it, e.g. "checkout[2]"
+	From, To time.Duration
+}
+
+// Ejection is one outlier ejection of an upstream host by a proxy: from
+// From to To (the end of the run if it was still in effect).
+type Ejection struct {
+	Host     int // the host's index in the upstream service
+	From, To time.Duration
 }
 
 // Sidecar is what one caller's proxy did towards one upstream service,
@@ -57,6 +77,12 @@ type Sidecar struct {
 	ConnectionsOpened int64
 	ConnectFailures   int64
 	HostAttempts      []int64 // attempts per upstream instance, in instance order
+	// Outlier reports whether the proxy runs outlier detection; Ejected
+	// is then its ejection history over the whole run, warm-up included,
+	// in the order the ejections happened (at most the detector's first
+	// 10,000).
+	Outlier bool
+	Ejected []Ejection
 }
 
 // Measured returns the measurement window: the duration minus the warm-up.
@@ -73,6 +99,50 @@ type Workload struct {
 	// Latency holds the end-to-end latency in nanoseconds of requests that
 	// completed ok.
 	Latency *stats.Histogram
+	// Series counts every request, warm-up included, per window of
+	// completion time; nil when the run recorded none.
+	Series *Series
+}
+
+// Series is one workload's requests per window of completion time over a
+// replication: window k spans [k*Width, (k+1)*Width), except the last,
+// which ends at End (inclusive) and may be shorter. A request that was
+// still in flight at End is in no window.
+type Series struct {
+	Width time.Duration
+	End   time.Duration
+	OK    []int64 // requests that finished ok
+	NotOK []int64 // requests that finished in any other outcome
+	// Latency holds, per window, the histogram of the end-to-end latency
+	// in nanoseconds of the ok requests, encoded by
+	// stats.Histogram.MarshalBinary (about twenty times smaller than the
+	// histograms in memory, which matters with hundreds of windows per
+	// replication); nil for a window without ok requests. LatencyHistogram
+	// decodes one.
+	Latency [][]byte
+}
+
+// LatencyHistogram decodes the latency histogram of window k: empty when
+// the window has none, an error wrapping stats.ErrEncoding when its
+// encoding is invalid.
+func (s *Series) LatencyHistogram(k int) (*stats.Histogram, error) {
+	h := stats.NewHistogram()
+	if k >= len(s.Latency) || s.Latency[k] == nil {
+		return h, nil
+	}
+	if err := h.UnmarshalBinary(s.Latency[k]); err != nil {
+		return nil, fmt.Errorf("results: window %d: %w", k, err)
+	}
+	return h, nil
+}
+
+// Windows returns the number of windows.
+func (s *Series) Windows() int { return len(s.OK) }
+
+// WindowWidth returns the width of window k: Width, or less for the last
+// window when End is not a multiple of Width.
+func (s *Series) WindowWidth(k int) time.Duration {
+	return min(s.Width, s.End-time.Duration(k)*s.Width)
 }
 
 // Outcomes counts requests by terminal state. Every request is in exactly

@@ -40,6 +40,9 @@ type VariantSummary struct {
 	Workloads []WorkloadSummary `json:"workloads"` // in order of first appearance
 	Services  []ServiceSummary  `json:"services"`  // in order of first appearance
 	Sidecars  []SidecarSummary  `json:"sidecars"`  // in order of first appearance
+	// Timeline holds the series per window of the run. Nil when the
+	// replications recorded no series.
+	Timeline *TimelineSummary `json:"timeline,omitempty"`
 }
 
 // WorkloadSummary is one workload of a variant.
@@ -185,6 +188,7 @@ func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
 	for _, name := range serviceNames(v) {
 		vs.Services = append(vs.Services, summarizeService(v, name))
 	}
+	vs.Timeline = summarizeTimeline(v)
 	return vs
 }
 

@@ -188,6 +188,10 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		}
 		w.failures = tl
 	}
+	window := time.Duration(sc.Timeline.Window)
+	if window == 0 { // a scenario written in Go rather than parsed
+		window = DefaultWindow(time.Duration(sc.Duration))
+	}
 	for _, wl := range sc.Workloads {
 		svc, ok := byName[wl.Target]
 		if !ok {
@@ -220,6 +224,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			End:          w.until,
 			Route:        routeOf(routeID, wl),
 			Deadline:     time.Duration(wl.Deadline),
+			Window:       window,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/meshsim/meshsim/models/lb"
 	"github.com/meshsim/meshsim/models/sidecar"
+	"github.com/meshsim/meshsim/models/workload"
+	"github.com/meshsim/meshsim/sim"
 )
 
 // Explain returns the fully resolved configuration of every variant: each
@@ -20,8 +22,9 @@ func (d *Document) Explain() (string, error) {
 	}
 	var b strings.Builder
 	sc := d.Scenario
-	fmt.Fprintf(&b, "scenario: %s\nseed: %d\nduration: %v\nwarmup: %v\nreplications: %d\nlimits: {max_events: %d}\n",
-		sc.Name, sc.Seed, time.Duration(sc.Duration), time.Duration(sc.Warmup), sc.Replications, sc.Limits.MaxEvents)
+	fmt.Fprintf(&b, "scenario: %s\nseed: %d\nduration: %v\nwarmup: %v\nreplications: %d\nlimits: {max_events: %d}\ntimeline: {window: %v} (%d windows)\n",
+		sc.Name, sc.Seed, time.Duration(sc.Duration), time.Duration(sc.Warmup), sc.Replications, sc.Limits.MaxEvents,
+		time.Duration(sc.Timeline.Window), workload.NumWindows(sim.Time(sc.Duration), time.Duration(sc.Timeline.Window)))
 	if n := sc.Network; n.SameZone != nil || n.CrossZone != nil {
 		net, err := newNetwork(n)
 		if err != nil {

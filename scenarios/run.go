@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshsim/meshsim/internal/version"
 	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/models/workload"
 	"github.com/meshsim/meshsim/results"
 	"github.com/meshsim/meshsim/sim"
 )
@@ -217,7 +218,16 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			return nil, fmt.Errorf("%w: %s: workload %s: %d arrived, %d accounted (%+v)", ErrConservation, where, wl.Name(), st.Arrived, o.Total(), o)
 		}
 		inFlight += st.InFlight
-		rep.Workloads = append(rep.Workloads, results.Workload{Name: wl.Name(), Arrived: st.Arrived, Outcomes: o, Latency: st.Latency})
+		rep.Workloads = append(rep.Workloads, results.Workload{Name: wl.Name(), Arrived: st.Arrived, Outcomes: o, Latency: st.Latency, Series: series(wl.Series())})
+	}
+	if w.failures != nil {
+		for _, f := range w.failures.Intervals() {
+			to := f.To
+			if to == 0 { // still on at the end
+				to = now
+			}
+			rep.Failures = append(rep.Failures, results.Failure{Kind: f.Kind.String(), Target: f.Target, From: time.Duration(f.From), To: time.Duration(to)})
+		}
 	}
 	for _, svc := range w.services {
 		held += svc.MeasuredHeld()
@@ -241,14 +251,18 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 		unanswered += co.c.Unanswered() - co.c.InTransit() // on the network: at no instance
 		st := co.c.Stats()
 		var ejections int64
-		if d := co.c.Detector(); d != nil {
+		var ejected []results.Ejection
+		d := co.c.Detector()
+		if d != nil {
 			for _, e := range d.Intervals() {
 				if e.From >= w.warmup {
 					ejections++
 				}
+				ejected = append(ejected, results.Ejection{Host: e.Host, From: time.Duration(e.From), To: time.Duration(min(e.To, now))})
 			}
 		}
 		rep.Sidecars = append(rep.Sidecars, results.Sidecar{
+			Outlier: d != nil, Ejected: ejected,
 			Ejections: ejections, Hedges: st.Hedges, HedgeWins: st.HedgeWins,
 			Caller: co.caller, Service: co.service,
 			Calls: st.Calls, Attempts: st.Attempts, Retries: st.Retries,
@@ -269,6 +283,15 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 		return nil, fmt.Errorf("%w: %s: proxies wait for %d attempts not on the network, instances hold %d", ErrConservation, where, unanswered, held)
 	}
 	return rep, nil
+}
+
+// series converts a workload's window series for the results; nil stays
+// nil.
+func series(s *workload.Series) *results.Series {
+	if s == nil {
+		return nil
+	}
+	return &results.Series{Width: s.Width, End: time.Duration(s.End), OK: s.OK, NotOK: s.NotOK, Latency: s.Latency}
 }
 
 // progress aggregates per-task fractions into one figure.

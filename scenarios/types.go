@@ -28,6 +28,7 @@ type Scenario struct {
 	Services     []Service  `yaml:"services"`
 	Failures     []Failure  `yaml:"failures"`
 	Network      Network    `yaml:"network"`
+	Timeline     Timeline   `yaml:"timeline"`
 	Variants     []Variant  `yaml:"variants"`
 
 	// File is the path or library name the scenario was loaded from, used in
@@ -42,6 +43,18 @@ type Limits struct {
 	// MaxEvents stops a replication with an error after this many events.
 	// Default 2e9.
 	MaxEvents int64 `yaml:"max_events"`
+}
+
+// Timeline sets how the report's timelines cut the run into windows.
+//
+//	timeline: {window: 1s}
+type Timeline struct {
+	// Window is the width of one window: each workload's outcomes and
+	// latencies are counted per window of completion time, over the whole
+	// run (warm-up included). Default: a round value (1, 2 or 5 times a
+	// power of ten of a time unit) that gives 50 to 200 windows over the
+	// duration; at most 10,000 windows.
+	Window Duration `yaml:"window"`
 }
 
 // Workload is an open-loop source of requests.

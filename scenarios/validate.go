@@ -56,6 +56,9 @@ func applyDefaults(s *Scenario, present func(path string) bool) {
 	if !present("limits.max_events") {
 		s.Limits.MaxEvents = defaultMaxEvents
 	}
+	if !present("timeline.window") {
+		s.Timeline.Window = Duration(DefaultWindow(time.Duration(s.Duration)))
+	}
 	for i := range s.Workloads {
 		a := &s.Workloads[i].Arrival
 		// {rate: 800/s} alone is a Poisson process: exponential
@@ -177,6 +180,7 @@ func (c *checker) check(s *Scenario) {
 	if s.Limits.MaxEvents <= 0 {
 		c.errorf("limits.max_events", false, "", "must be positive, got %d", s.Limits.MaxEvents)
 	}
+	c.timeline(s)
 
 	serviceNames := make([]string, len(s.Services))
 	for i, svc := range s.Services {
@@ -395,14 +399,16 @@ func (c *checker) variants(vs []Variant) {
 				continue
 			}
 			if slices.Contains(experimentFields, segs[0]) {
-				c.errorf(path, true, "variants, seed, replications and duration define the experiment, not a policy", "a variant cannot set %s", segs[0])
+				c.errorf(path, true, "variants, seed, replications, duration and timeline define the experiment, not a policy", "a variant cannot set %s", segs[0])
 			}
 		}
 	}
 }
 
 // experimentFields are the top-level fields a variant may not set.
-var experimentFields = []string{"variants", "seed", "replications", "duration"}
+// The timeline is one of them because every variant's series must share
+// the same windows to be drawn on one axis.
+var experimentFields = []string{"variants", "seed", "replications", "duration", "timeline"}
 
 // load warns about services that the workloads aimed at them would
 // overload with nowhere to stop the queue: such a run measures how long it

@@ -45,7 +45,8 @@ output, whatever -workers is.
 const runUsage = `Usage: sim run FILE|NAME [flags]
 
 Simulates every variant of the scenario for every replication and writes
-summary.json, report.md, report.html and latency-cdf.{svg,png} to -out.
+summary.json, report.md, report.html, latency-cdf.{svg,png} and, for each
+workload, timeline-<workload>.{svg,png} to -out.
 
 Flags:
 `

@@ -41,6 +41,11 @@ type OpenConfig struct {
 	// deadline (gRPC's grpc-timeout): proxies end the request by then.
 	// 0 means none.
 	Deadline time.Duration
+	// Window, when > 0, records a Series: outcomes and ok latencies per
+	// window of this width over [0, End], by completion time, for every
+	// request (warm-up included). It needs End > 0 and at most MaxWindows
+	// windows. 0 records no series.
+	Window time.Duration
 }
 
 // Open is an open-loop workload. It draws inter-arrival times from the
@@ -55,6 +60,7 @@ type Open struct {
 	arrived  int64
 	outcomes [mesh.NumOutcomes]int64
 	latency  *stats.Histogram
+	windows  *windows // nil without OpenConfig.Window
 }
 
 // NewOpen returns an open workload on s. Call Start to begin sending.
@@ -70,8 +76,19 @@ func NewOpen(s *sim.Scheduler, streams sim.Streams, cfg OpenConfig) (*Open, erro
 		return nil, fmt.Errorf("%w: workload %s: deadline %v < 0", ErrConfig, cfg.Name, cfg.Deadline)
 	case cfg.Target == nil || cfg.Pool == nil:
 		return nil, fmt.Errorf("%w: workload %s: no target or pool", ErrConfig, cfg.Name)
+	case cfg.Window < 0:
+		return nil, fmt.Errorf("%w: workload %s: window %v < 0", ErrConfig, cfg.Name, cfg.Window)
+	case cfg.Window > 0 && cfg.End <= 0:
+		return nil, fmt.Errorf("%w: workload %s: a window series needs an end", ErrConfig, cfg.Name)
+	case NumWindows(cfg.End, cfg.Window) > MaxWindows:
+		return nil, fmt.Errorf("%w: workload %s: window %v gives %d windows over %v; the limit is %d",
+			ErrConfig, cfg.Name, cfg.Window, NumWindows(cfg.End, cfg.Window), time.Duration(cfg.End), MaxWindows)
 	}
-	return &Open{cfg: cfg, s: s, rnd: streams.Get(cfg.Name, "arrival"), latency: stats.NewHistogram()}, nil
+	w := &Open{cfg: cfg, s: s, rnd: streams.Get(cfg.Name, "arrival"), latency: stats.NewHistogram()}
+	if cfg.Window > 0 {
+		w.windows = newWindows(cfg.Window, cfg.End)
+	}
+	return w, nil
 }
 
 // Start schedules the first arrival, one inter-arrival time after now.
@@ -100,14 +117,29 @@ func (w *Open) Handle(sim.Event) {
 }
 
 // Finish records a request's terminal outcome and returns it to the pool.
+// Only measured requests count in Stats; every request counts in the
+// window series, if any. Finish does not allocate in steady state.
 func (w *Open) Finish(r *mesh.Request, o mesh.Outcome) {
+	now := w.s.Now()
 	if r.Measured {
 		w.outcomes[o]++
 		if o == mesh.OutcomeOK {
-			w.latency.Record(int64(w.s.Now() - r.Created))
+			w.latency.Record(int64(now - r.Created))
 		}
 	}
+	if w.windows != nil {
+		w.windows.record(now, o == mesh.OutcomeOK, int64(now-r.Created))
+	}
 	w.cfg.Pool.Put(r)
+}
+
+// Series returns a copy of the window series recorded so far, or nil when
+// OpenConfig.Window is 0. It allocates; call it at the end of a run.
+func (w *Open) Series() *Series {
+	if w.windows == nil {
+		return nil
+	}
+	return w.windows.series()
 }
 
 // Name returns the workload name.
