@@ -120,6 +120,8 @@ var docs = map[string]string{
 	"SlowStart.Aggression":            "default 1 (linear)",
 	"SlowStart.MinWeightPercent":      "default 10",
 	"Status":                          "Status is how a failing request is answered: an HTTP status (500 or\n503), or reset, the stream reset without an answer (retried under\nretry_on reset, and answered 503 by the caller's proxy). 0 means 500.",
+	"Timeline":                        "Timeline sets how the report's timelines cut the run into windows.\n\n\ttimeline: {window: 1s}",
+	"Timeline.Window":                 "Window is the width of one window: each workload's outcomes and\nlatencies are counted per window of completion time, over the whole\nrun (warm-up included). Default: a round value (1, 2 or 5 times a\npower of ten of a time unit) that gives 50 to 200 windows over the\nduration; at most 10,000 windows.",
 	"Variant":                         "Variant is a named set of overrides applied to the scenario before it is\nbuilt. Keys are field paths: services.checkout.sidecar.lb.policy names\nthe field lb.policy of the service whose name is checkout.",
 	"Variant.Set":                     "decoded from a mapping, in YAML order",
 	"Workload":                        "Workload is an open-loop source of requests.",
