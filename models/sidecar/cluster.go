@@ -204,7 +204,18 @@ func (c *Cluster) rebuild() error {
 // pickers if the ejected set changed. It returns the host index and the
 // picker's own index for it.
 func (c *Cluster) pickHost(worker int, info lb.PickInfo) (h, local int, err error) {
-	if c.detector != nil && c.detector.Version() != c.seenVer {
+	if c.detector != nil {
+		return c.pickHealthy(worker, info)
+	}
+	if local, err = c.pickers[worker].Pick(info); err != nil {
+		return -1, -1, err
+	}
+	return c.healthy[local], local, nil
+}
+
+// pickHealthy is pickHost with an outlier detector.
+func (c *Cluster) pickHealthy(worker int, info lb.PickInfo) (h, local int, err error) {
+	if c.detector.Version() != c.seenVer {
 		if err := c.rebuild(); err != nil {
 			panic(fmt.Sprintf("sidecar: cluster %s: rebuilding pickers: %v", c.name, err)) // built before with the same config
 		}
@@ -213,7 +224,7 @@ func (c *Cluster) pickHost(worker int, info lb.PickInfo) (h, local int, err erro
 	if err != nil {
 		return -1, -1, err
 	}
-	if c.detector != nil && len(c.healthy) == len(c.hosts) && c.detector.NumEjected() > 0 {
+	if len(c.healthy) == len(c.hosts) && c.detector.NumEjected() > 0 {
 		c.panics++
 	}
 	return c.healthy[local], local, nil
@@ -286,18 +297,84 @@ type attempt struct {
 // with OK, Error (the upstream failed and retries did not help), Timeout
 // (the route timeout fired) or Rejected (an upstream 503, or a local one:
 // max_requests overflow or no healthy upstream).
+//
+// In direct mode Send forwards r itself as the only attempt: the same
+// accounting as a call of one attempt, without the call. This is the hot
+// path of plain load balancing, so it is written out here rather than in
+// a function of its own.
 func (c *Cluster) Send(r *mesh.Request) {
-	if c.direct {
-		c.forward(r)
+	if !c.direct {
+		c.sendCall(r)
 		return
 	}
-	cl := c.getCall()
-	cl.req = r
-	cl.worker = 0
+	worker := 0
 	if len(c.pickers) > 1 {
 		// Envoy pins a downstream connection to a worker; meshsim draws a
 		// worker per request, as if each request came on its own
 		// connection.
+		worker = c.rnd.IntN(len(c.pickers))
+	}
+	if r.Measured {
+		c.stats.Calls++
+	}
+	if c.active >= c.policy.MaxRequests {
+		if r.Measured {
+			c.stats.Overflows++
+		}
+		c.reject(r)
+		return
+	}
+	now := c.s.Now()
+	info := lb.PickInfo{HashKey: r.Key, Attempt: 1, Now: now}
+	var h, local int
+	var err error
+	if c.detector == nil {
+		// pickHost without a call: the pickers are built over all hosts,
+		// in host order, so the picker's index is the host's.
+		local, err = c.pickers[worker].Pick(info)
+		h = local
+	} else {
+		h, local, err = c.pickHealthy(worker, info)
+	}
+	if err != nil { // local 503 "no healthy upstream"
+		c.reject(r)
+		return
+	}
+	c.active++
+	hst := c.hosts[h]
+	hst.active++
+	if r.Measured {
+		c.openMeasured++
+		c.unansweredMeasured++
+		c.stats.Attempts++
+		c.stats.HostAttempts[h]++
+	}
+	hop := &r.Hop
+	hop.Origin = r.Origin
+	hop.Host, hop.Local, hop.Worker, hop.Epoch, hop.Sent = int32(h), int32(local), int32(worker), c.epoch, now
+	r.Origin = c
+	if c.latency != nil {
+		c.deliverLater(h, r)
+		return
+	}
+	hst.up.Arrive(r)
+}
+
+// reject answers a request in direct mode with a local 503.
+func (c *Cluster) reject(r *mesh.Request) {
+	if r.Measured {
+		c.stats.Outcomes[mesh.OutcomeRejected]++
+	}
+	r.Origin.Finish(r, mesh.OutcomeRejected)
+}
+
+// sendCall runs r through the proxy as a call: Send when the policy has
+// timeouts, retries or hedges.
+func (c *Cluster) sendCall(r *mesh.Request) {
+	cl := c.getCall()
+	cl.req = r
+	cl.worker = 0
+	if len(c.pickers) > 1 {
 		cl.worker = c.rnd.IntN(len(c.pickers))
 	}
 	if r.Measured {
@@ -313,75 +390,37 @@ func (c *Cluster) Send(r *mesh.Request) {
 	c.start(cl, false)
 }
 
-// forward sends r itself as the only attempt, in direct mode: the same
-// accounting as a call of one attempt, without the call.
-func (c *Cluster) forward(r *mesh.Request) {
-	worker := 0
-	if len(c.pickers) > 1 {
-		worker = c.rnd.IntN(len(c.pickers))
-	}
-	if r.Measured {
-		c.stats.Calls++
-	}
-	if c.active >= c.policy.MaxRequests {
-		if r.Measured {
-			c.stats.Overflows++
-			c.stats.Outcomes[mesh.OutcomeRejected]++
-		}
-		r.Origin.Finish(r, mesh.OutcomeRejected)
-		return
-	}
-	now := c.s.Now()
-	h, local, err := c.pickHost(worker, lb.PickInfo{HashKey: r.Key, Attempt: 1, Now: now})
-	if err != nil { // local 503 "no healthy upstream"
-		if r.Measured {
-			c.stats.Outcomes[mesh.OutcomeRejected]++
-		}
-		r.Origin.Finish(r, mesh.OutcomeRejected)
-		return
-	}
-	c.active++
-	c.hosts[h].active++
-	if r.Measured {
-		c.openMeasured++
-		c.unansweredMeasured++
-		c.stats.Attempts++
-		c.stats.HostAttempts[h]++
-	}
-	r.Hop = mesh.Hop{Origin: r.Origin, Host: int32(h), Local: int32(local), Worker: int32(worker), Epoch: c.epoch, Sent: now}
-	r.Origin = c
-	c.deliver(h, r)
-}
-
 // deliver hands r to host h, after the network delay if there is one.
 func (c *Cluster) deliver(h int, r *mesh.Request) {
 	if c.latency == nil {
 		c.hosts[h].up.Arrive(r)
 		return
 	}
+	c.deliverLater(h, r)
+}
+
+// deliverLater sends r to host h over the network: it arrives after a
+// latency draw.
+func (c *Cluster) deliverLater(h int, r *mesh.Request) {
 	if r.Measured {
 		c.transitMeasure++
 	}
 	c.s.After(c.latency[h].Sample(c.netRnd), c, sim.Event{Kind: evDeliver, Arg: int64(h), Ptr: r})
 }
 
-// delayAnswer sends the answer o to r back over the network from host h
-// and reports whether it did; false means there is no network delay.
-func (c *Cluster) delayAnswer(h int, r *mesh.Request, o mesh.Outcome) bool {
-	if c.latency == nil {
-		return false
-	}
+// answerLater sends the answer o to r back over the network from host h.
+func (c *Cluster) answerLater(h int, r *mesh.Request, o mesh.Outcome) {
 	if r.Measured {
 		c.transitMeasure++
 	}
 	c.s.After(c.latency[h].Sample(c.netRnd), c, sim.Event{Kind: evReturn, Arg: int64(o), Ptr: r})
-	return true
 }
 
 // Finish receives the upstream's answer to a request forwarded in direct
 // mode, and hands r back to its origin: Cluster implements mesh.Origin.
 func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
-	if c.delayAnswer(int(r.Hop.Host), r, o) {
+	if c.latency != nil {
+		c.answerLater(int(r.Hop.Host), r, o)
 		return
 	}
 	c.answerDirect(r, o)
@@ -389,21 +428,25 @@ func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
 
 // answerDirect handles an answer that has reached the proxy in direct mode.
 func (c *Cluster) answerDirect(r *mesh.Request, o mesh.Outcome) {
-	now := c.s.Now()
-	hop := r.Hop
+	hop := &r.Hop
 	c.active--
 	c.hosts[hop.Host].active--
 	if ob := c.obs[hop.Worker]; ob != nil && hop.Epoch == c.epoch {
+		now := c.s.Now()
 		ob.Observe(int(hop.Local), now.Sub(hop.Sent), now)
 	}
-	c.record(int(hop.Host), outcomeResult(o))
+	if c.detector != nil {
+		c.detector.Record(int(hop.Host), outcomeResult(o))
+	}
 	if r.Measured {
 		c.openMeasured--
 		c.unansweredMeasured--
 		c.stats.Outcomes[o]++
 	}
-	r.Origin, r.Hop = hop.Origin, mesh.Hop{}
-	r.Origin.Finish(r, o)
+	origin := hop.Origin
+	*hop = mesh.Hop{}
+	r.Origin = origin
+	origin.Finish(r, o)
 }
 
 // start sends the call's next attempt.
@@ -760,7 +803,8 @@ func (c *Cluster) putAttempt(a *attempt) {
 // Finish receives the upstream's answer: attempt implements mesh.Origin.
 func (a *attempt) Finish(r *mesh.Request, o mesh.Outcome) {
 	c := a.call.c
-	if c.delayAnswer(a.host, r, o) {
+	if c.latency != nil {
+		c.answerLater(a.host, r, o)
 		return
 	}
 	c.answer(a, r, o)
