@@ -297,17 +297,13 @@ func (s *Scheduler) Step() bool {
 	if len(s.heap) == 0 {
 		return false
 	}
-	s.fire()
-	return true
-}
-
-// fire pops the root of the non-empty heap and handles its event.
-func (s *Scheduler) fire() {
+	// The body of fire's loop, once: calling fire for one event costs
+	// about 20 instructions more per event (BenchmarkMM1/kernel).
 	heap := s.heap
 	top := heap[0]
 	last := len(heap) - 1
 	s.heap = heap[:last]
-	if last == 1 { // the common case of a small heap, without a call
+	if last == 1 {
 		heap[0] = heap[1]
 		s.slots[heap[0].slot()].pos = 0
 	} else if last > 1 {
@@ -321,6 +317,34 @@ func (s *Scheduler) fire() {
 	s.now = top.at
 	s.fired++
 	h.Handle(ev)
+	return true
+}
+
+// fire fires events in (time, sequence) order while the earliest lies at or
+// before t and fewer than limit events have fired in all. The loop holds
+// the whole pop, so that an event costs no call of its own; Step repeats
+// its body for one event.
+func (s *Scheduler) fire(t Time, limit uint64) {
+	for s.fired < limit && len(s.heap) > 0 && s.heap[0].at <= t {
+		heap := s.heap
+		top := heap[0]
+		last := len(heap) - 1
+		s.heap = heap[:last]
+		if last == 1 { // the common case of a small heap, without a call
+			heap[0] = heap[1]
+			s.slots[heap[0].slot()].pos = 0
+		} else if last > 1 {
+			s.siftDown(0, heap[last])
+		}
+		slot := top.slot()
+		rec := &s.slots[slot]
+		h, ev := rec.h, rec.ev
+		s.lastSq = rec.seq
+		s.release(rec, slot)
+		s.now = top.at
+		s.fired++
+		h.Handle(ev)
+	}
 }
 
 // RunUntil fires events in (time, sequence) order until the next one lies
@@ -358,11 +382,9 @@ func (s *Scheduler) Run() error {
 
 // fireThrough fires every event at or before t, within the event limit.
 func (s *Scheduler) fireThrough(t Time) error {
-	for len(s.heap) > 0 && s.heap[0].at <= t {
-		if s.fired >= s.cfg.MaxEvents {
-			return &LimitError{Limit: ErrMaxEvents, At: s.now, Events: s.fired, Seq: s.lastSq}
-		}
-		s.fire()
+	s.fire(t, s.cfg.MaxEvents)
+	if len(s.heap) > 0 && s.heap[0].at <= t { // fire stopped at the event limit
+		return &LimitError{Limit: ErrMaxEvents, At: s.now, Events: s.fired, Seq: s.lastSq}
 	}
 	return nil
 }
