@@ -94,7 +94,10 @@ type slotRec struct {
 	h   Handler
 	ev  Event
 	seq uint64 // of the event in the slot, or of the last one when free
-	pos int32  // index in heap, -1 when free
+	// pos is the index of the event's key in the heap, or, when the slot
+	// is free, -1 minus the next free slot plus 1 (the free slots are a
+	// stack threaded through the slab): negative, and -1 for the last.
+	pos int32
 }
 
 // maxPending bounds the number of pending events, so that a slot index
@@ -118,7 +121,7 @@ type Scheduler struct {
 	cfg    Config
 	heap   []entry
 	slots  []slotRec
-	free   []uint32
+	free   int32 // the first free slot plus 1, 0 for none; see slotRec.pos
 	lastSq uint64
 }
 
@@ -151,33 +154,36 @@ func (s *Scheduler) Config() Config { return s.cfg }
 // in the order in which they were scheduled. The complexity is O(log n),
 // amortised (see Scheduler).
 func (s *Scheduler) Schedule(at Time, h Handler, ev Event) Timer {
-	return s.push(at, 0, h, ev)
+	rec, t := s.push(at, 0)
+	rec.h, rec.ev = h, ev
+	return t
 }
 
 // After schedules h.Handle(ev) d after now. A negative d panics.
 func (s *Scheduler) After(d time.Duration, h Handler, ev Event) Timer {
-	return s.push(s.now, d, h, ev)
+	rec, t := s.push(s.now, d)
+	rec.h, rec.ev = h, ev
+	return t
 }
 
-// push schedules h.Handle(ev) at base.Add(d): it checks the time, stores the
-// event in a free slot and sifts its key up from the end of the heap.
-// Schedule and After only call it, so that they are inlined into their
-// callers and scheduling costs one call.
-func (s *Scheduler) push(base Time, d time.Duration, h Handler, ev Event) Timer {
+// push schedules an event at base.Add(d): it checks the time, takes a free
+// slot and sifts the event's key up from the end of the heap. It returns
+// the slot, for the caller to store the handler and the event in, and the
+// event's Timer. Schedule and After are push and those two stores, small
+// enough to be inlined into their callers, so that scheduling costs one
+// call and the payload is not passed through it.
+func (s *Scheduler) push(base Time, d time.Duration) (*slotRec, Timer) {
 	at := base.Add(d)
 	// Everything that is not the common case goes through one call, so
 	// that the arguments are not saved on the stack in the common case.
-	if at < s.now || len(s.free) == 0 || len(s.heap) == cap(s.heap) || s.ord == math.MaxUint32 {
+	if at < s.now || s.free == 0 || len(s.heap) == cap(s.heap) || s.ord == math.MaxUint32 {
 		s.prepare(at)
 	}
-	n := len(s.free) - 1
-	slot := s.free[n]
-	s.free = s.free[:n]
+	slot := uint32(s.free - 1)
+	rec := &s.slots[slot]
+	s.free = -1 - rec.pos
 	s.seq++
 	s.ord++
-	rec := &s.slots[slot]
-	rec.h = h
-	rec.ev = ev
 	rec.seq = s.seq
 	e := entry{at: at, key: uint64(s.ord)<<32 | uint64(slot)}
 	i := len(s.heap)
@@ -195,7 +201,7 @@ func (s *Scheduler) push(base Time, d time.Duration, h Handler, ev Event) Timer 
 	}
 	heap[i] = e
 	rec.pos = int32(i)
-	return Timer{slot: slot, seq: s.seq}
+	return rec, Timer{slot: slot, seq: s.seq}
 }
 
 // prepare makes push's common case apply: it panics if at is in the past,
@@ -207,13 +213,13 @@ func (s *Scheduler) prepare(at Time) {
 	if at < s.now {
 		s.pastPanic(at)
 	}
-	if len(s.free) == 0 {
+	if s.free == 0 {
 		n := len(s.slots)
 		if n >= maxPending {
 			panic(fmt.Sprintf("sim: more than %d events pending (seq %d)", maxPending, s.seq))
 		}
 		s.slots = append(s.slots, slotRec{pos: -1})
-		s.free = append(s.free, uint32(n))
+		s.free = int32(n) + 1
 	}
 	if len(s.heap) == cap(s.heap) {
 		s.heap = append(s.heap, entry{})[:len(s.heap)]
@@ -287,8 +293,8 @@ func (s *Scheduler) Scheduled(t Timer) bool {
 // GC.
 func (s *Scheduler) release(rec *slotRec, slot uint32) {
 	rec.h, rec.ev.Ptr = nil, nil
-	rec.pos = -1
-	s.free = append(s.free, slot)
+	rec.pos = -1 - s.free
+	s.free = int32(slot) + 1
 }
 
 // Step fires the earliest pending event, advancing the clock to its time, and
