@@ -352,11 +352,12 @@ func (c *Cluster) Send(r *mesh.Request) {
 	hop := &r.Hop
 	hop.Origin = r.Origin
 	hop.Host, hop.Local, hop.Worker, hop.Epoch, hop.Sent = int32(h), int32(local), int32(worker), c.epoch, now
-	r.Origin = c
 	if c.latency != nil {
+		r.Origin = (*netOrigin)(c)
 		c.deliverLater(h, r)
 		return
 	}
+	r.Origin = c
 	hst.up.Arrive(r)
 }
 
@@ -416,18 +417,22 @@ func (c *Cluster) answerLater(h int, r *mesh.Request, o mesh.Outcome) {
 	c.s.After(c.latency[h].Sample(c.netRnd), c, sim.Event{Kind: evReturn, Arg: int64(o), Ptr: r})
 }
 
-// Finish receives the upstream's answer to a request forwarded in direct
-// mode, and hands r back to its origin: Cluster implements mesh.Origin.
-func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
-	if c.latency != nil {
-		c.answerLater(int(r.Hop.Host), r, o)
-		return
-	}
-	c.answerDirect(r, o)
+// netOrigin is the origin of a request that a cluster with a network
+// latency forwards in direct mode: the answer travels back to the proxy
+// first. A cluster without one is the origin itself, so that its answers
+// take no detour.
+type netOrigin Cluster
+
+// Finish sends the answer back over the network: netOrigin implements
+// mesh.Origin.
+func (n *netOrigin) Finish(r *mesh.Request, o mesh.Outcome) {
+	(*Cluster)(n).answerLater(int(r.Hop.Host), r, o)
 }
 
-// answerDirect handles an answer that has reached the proxy in direct mode.
-func (c *Cluster) answerDirect(r *mesh.Request, o mesh.Outcome) {
+// Finish receives the answer to a request forwarded in direct mode once it
+// has reached the proxy, and hands r back to its origin: Cluster implements
+// mesh.Origin.
+func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
 	hop := &r.Hop
 	c.active--
 	c.hosts[hop.Host].active--
@@ -677,7 +682,7 @@ func (c *Cluster) Handle(ev sim.Event) {
 			c.reqs.Put(r)
 			return
 		}
-		c.answerDirect(r, o)
+		c.Finish(r, o)
 	case evHedge:
 		cl := ev.Ptr.(*call)
 		cl.hedge = sim.Timer{}
