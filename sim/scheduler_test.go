@@ -2,6 +2,8 @@ package sim
 
 import (
 	"errors"
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -188,4 +190,48 @@ func TestRunNeverMovesTheClockBackwards(t *testing.T) {
 	assert.ErrorIs(t, s.Run(), ErrUntil)
 	assert.Equal(t, Time(20), s.Now(), "Run after RunUntil past Until keeps the later time")
 	assert.Panics(t, func() { s.Schedule(12, tk, Event{}) }, "12 is in the past")
+}
+
+func TestOrderWrapKeepsTimeThenSequence(t *testing.T) {
+	// The heap orders ties by a 32-bit order that is renumbered when it
+	// would wrap (once every 2^32 events). Force many wraps in a random mix
+	// of schedules, cancels and steps, and check that events still fire by
+	// (time, scheduling order).
+	s := NewScheduler(Config{})
+	r := &recorder{s: s}
+	rnd := NewRand(3, 4)
+	type pending struct {
+		at  Time
+		arg int64
+		tm  Timer
+	}
+	var live []pending // in scheduling order
+	var want []int64
+	next := int64(0)
+	for round := 0; round < 200; round++ {
+		s.ord = math.MaxUint32 - uint32(rnd.IntN(8)) // wrap within the next few schedules
+		for k := rnd.IntN(40); k > 0; k-- {
+			at := s.Now() + Time(rnd.IntN(20))
+			live = append(live, pending{at, next, s.Schedule(at, r, Event{Arg: next})})
+			next++
+		}
+		for k := rnd.IntN(5); k > 0 && len(live) > 0; k-- {
+			i := rnd.IntN(len(live))
+			require.True(t, s.Cancel(live[i].tm))
+			live = slices.Delete(live, i, i+1)
+		}
+		for k := rnd.IntN(40); k > 0 && len(live) > 0; k-- {
+			first := 0
+			for i, p := range live {
+				if p.at < live[first].at {
+					first = i
+				}
+			}
+			want = append(want, live[first].arg)
+			live = slices.Delete(live, first, first+1)
+			require.True(t, s.Step())
+		}
+	}
+	assert.Equal(t, want, r.got)
+	assert.Equal(t, len(live), s.Pending())
 }

@@ -23,11 +23,3 @@ func (a area) float() float64 {
 	}
 	return float64(a.hi)*0x1p64 + float64(a.lo)
 }
-
-// addArea returns a+b.
-func addArea(a, b area) (lo, hi uint64) {
-	var carry uint64
-	lo, carry = bits.Add64(a.lo, b.lo, 0)
-	hi = a.hi + b.hi + carry
-	return lo, hi
-}

@@ -75,17 +75,17 @@ type Instance struct {
 	oneCall           [1]int
 
 	// Busy and waiting time are summed per request rather than sampled at
-	// every change: busyArea holds the service time, within the window, of
-	// requests that finished, and startedSum the sum over requests still
-	// in service of max(start, window start); the busy area at t is then
-	// busyArea + busy*t - startedSum. waitArea and queuedSum do the same
-	// for waiting. This costs a few integer additions per request instead
-	// of four time-weighted updates.
+	// every change. busyArea is the service time, within the window, of
+	// the requests that finished, minus the sum over the requests still in
+	// service of max(start, window start); the busy area at t is then
+	// busyArea + busy*t. So a start subtracts its time and an end adds its
+	// time (the end of a request started before the window start adds
+	// end - window start to the first part and takes the window start back
+	// from the second). waitArea does the same for waiting. This costs one
+	// integer addition per change instead of a time-weighted update.
 	windowStart sim.Time
 	busyArea    area
-	startedSum  area
 	waitArea    area
-	queuedSum   area
 	completed   int64
 	// measuredHeld counts measured requests queued or in service here. It
 	// is kept apart from the origins' books so that conservation can be
@@ -139,13 +139,13 @@ func (in *Instance) Arrive(r *Request) {
 		return
 	}
 	in.queue.push(r)
-	in.queuedSum.add(int64(now)) // arrivals are never before the window start
+	in.waitArea.add(-int64(now)) // arrivals are never before the window start
 }
 
 func (in *Instance) start(r *Request, now sim.Time) {
 	in.busy++
 	r.Started = now
-	in.startedSum.add(int64(now))
+	in.busyArea.add(-int64(now))
 	d := in.serviceTime.Sample(in.rnd)
 	if in.slowFactor != 1 {
 		d = time.Duration(float64(float64(d) * in.slowFactor))
@@ -154,22 +154,20 @@ func (in *Instance) start(r *Request, now sim.Time) {
 }
 
 // Handle implements sim.Handler.
+// At evFinish the instance's own work on the request ends: it answers, or
+// first runs the handler's downstream calls.
 func (in *Instance) Handle(ev sim.Event) {
 	switch ev.Kind {
 	case evFinish:
-		in.finish(ev.Ptr.(*Request))
 	case evAuthDone:
 		f := ev.Ptr.(*frame)
 		f.stepOK = 1
 		in.settle(f)
+		return
 	default:
 		panic(fmt.Sprintf("mesh: instance %s got event kind %d", in.name, ev.Kind))
 	}
-}
-
-// finish ends the instance's own work on r: it answers, or first runs the
-// handler's downstream calls.
-func (in *Instance) finish(r *Request) {
+	r := ev.Ptr.(*Request)
 	if len(in.steps) > 0 {
 		in.runSteps(r)
 		return
@@ -182,9 +180,7 @@ func (in *Instance) finish(r *Request) {
 func (in *Instance) respond(r *Request, o Outcome) {
 	now := in.s.Now()
 	in.busy--
-	from := max(r.Started, in.windowStart)
-	in.startedSum.add(-int64(from))
-	in.busyArea.add(int64(now - from))
+	in.busyArea.add(int64(now))
 	if r.Measured {
 		in.measuredHeld--
 		in.completed++
@@ -196,9 +192,7 @@ func (in *Instance) respond(r *Request, o Outcome) {
 		if !ok {
 			break
 		}
-		from := max(next.Arrived, in.windowStart)
-		in.queuedSum.add(-int64(from))
-		in.waitArea.add(int64(now - from))
+		in.waitArea.add(int64(now))
 		if in.propagateDeadline && next.Deadline != 0 && next.Deadline <= now {
 			// A deadline-aware handler does not start work whose caller
 			// has given up; it is answered once the slot is settled.
@@ -285,31 +279,25 @@ func (in *Instance) Errors() (float64, Outcome) { return in.errorProb, in.errorO
 func (in *Instance) resetStats(now sim.Time) {
 	in.windowStart = now
 	in.busyArea, in.waitArea = area{}, area{}
-	in.startedSum, in.queuedSum = area{}, area{}
-	in.startedSum.add(int64(in.busy) * int64(now))
-	in.queuedSum.add(int64(in.queue.len()) * int64(now))
+	in.busyArea.add(-int64(in.busy) * int64(now))
+	in.waitArea.add(-int64(in.queue.len()) * int64(now))
 }
 
 // busyMean and queueMean return the time-weighted mean busy slots and
 // waiting requests over [window start, now]; NaN for an empty window.
 func (in *Instance) busyMean(now sim.Time) float64 {
-	return in.mean(in.busyArea, in.startedSum, in.busy, now)
+	return in.mean(in.busyArea, in.busy, now)
 }
 
 func (in *Instance) queueMean(now sim.Time) float64 {
-	return in.mean(in.waitArea, in.queuedSum, in.queue.len(), now)
+	return in.mean(in.waitArea, in.queue.len(), now)
 }
 
-func (in *Instance) mean(done, openSum area, open int, now sim.Time) float64 {
+func (in *Instance) mean(a area, open int, now sim.Time) float64 {
 	span := now - in.windowStart
 	if span <= 0 {
 		return math.NaN()
 	}
-	a := done
 	a.add(int64(open) * int64(now))
-	neg := openSum
-	neg.lo, neg.hi = ^neg.lo, ^neg.hi
-	neg.add(1)
-	a.lo, a.hi = addArea(a, neg)
 	return a.float() / float64(span)
 }

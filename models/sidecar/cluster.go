@@ -119,6 +119,11 @@ type Cluster struct {
 	// percentile hedging draws its delay from; nil when not configured.
 	ratio *tokenBudget
 	lat   *latencyWindow
+	// plain is set when the pickers are one per worker over all hosts in
+	// host order (no outlier detector, no zones): a pick's index is the
+	// host's. delayed is set when requests and answers take time on the
+	// wire (network latency or mTLS encryption).
+	plain, delayed bool
 	// direct is set when the policy has no timeouts and no retries: a call
 	// is then exactly one attempt, and the proxy forwards the request
 	// itself instead of making a call and a second request (the hot path
@@ -239,6 +244,8 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		c.detector = d
 		d.Start()
 	}
+	c.plain = c.detector == nil && c.zones == nil
+	c.delayed = c.latency != nil || (c.conns != nil && c.conns.MTLS != nil)
 	if err := c.rebuild(); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cfg.Name, err)
 	}
@@ -371,11 +378,12 @@ func (c *Cluster) rebuildPriorities() error {
 }
 
 // pickHost asks the worker's picker for a host, first rebuilding the
-// pickers if the ejected set changed; with zone-aware routing the plan
-// first chooses the zone (Envoy's tryChooseLocalLocalityHosts), falling
-// back to all healthy hosts when it chooses none or an empty zone. It
-// returns the host index and the picker's own index for it, and leaves
-// the picker used in c.picked for the caller to record.
+// pickers if the ejected set changed; with locality failover the
+// priorities first choose a level, and with zone-aware routing the plan a
+// zone (Envoy's tryChooseLocalLocalityHosts), falling back to all healthy
+// hosts when it chooses none or an empty zone. It returns the host index
+// and the picker's own index for it, and leaves the picker used in
+// c.picked for the caller to record.
 func (c *Cluster) pickHost(worker int, info lb.PickInfo) (h, local int, err error) {
 	if c.detector != nil && c.detector.Version() != c.seenVer {
 		if err := c.rebuild(); err != nil {
@@ -481,12 +489,17 @@ type attempt struct {
 // failed and retries did not help), Timeout (the route timeout fired, or
 // the request's propagated deadline) or Rejected (an upstream 503, or a
 // local one: max_requests overflow or no healthy upstream).
+//
+// In direct mode (no timeouts, retries or hedges, and no deadline on the
+// request) the proxy forwards r itself as the only attempt: the same
+// accounting as a call of one attempt, without the call. This is the hot
+// path of plain load balancing.
 func (c *Cluster) Send(r *mesh.Request) {
-	if c.direct && r.Deadline == 0 {
-		c.forward(r)
+	if !c.direct || r.Deadline != 0 {
+		c.send(r, &c.policy)
 		return
 	}
-	c.send(r, &c.policy)
+	c.forward(r)
 }
 
 // send runs r as a call under the route settings of pol: its timeouts,
@@ -597,6 +610,9 @@ func (rt *Route) Send(r *mesh.Request) {
 func (c *Cluster) forward(r *mesh.Request) {
 	worker := 0
 	if len(c.lbRands) > 1 {
+		// Envoy pins a downstream connection to a worker; meshsim draws a
+		// worker per request, as if each request came on its own
+		// connection.
 		worker = c.rnd.IntN(len(c.lbRands))
 	}
 	if r.Measured {
@@ -605,37 +621,66 @@ func (c *Cluster) forward(r *mesh.Request) {
 	if c.active >= c.policy.MaxRequests {
 		if r.Measured {
 			c.stats.Overflows++
-			c.stats.Outcomes[mesh.OutcomeRejected]++
 		}
-		r.Origin.Finish(r, mesh.OutcomeRejected)
+		c.reject(r)
 		return
 	}
 	now := c.s.Now()
-	h, local, err := c.pickHost(worker, lb.PickInfo{HashKey: r.Key, Attempt: 1, Now: now})
-	if err != nil || !c.canSend(worker, h) { // local 503: "no healthy upstream", or pending overflow
+	info := lb.PickInfo{HashKey: r.Key, Attempt: 1, Now: now}
+	var h, local int
+	var err error
+	if c.plain {
+		// pickHost without a call: one picker per worker over all hosts,
+		// in host order, so the picker's index is the host's.
+		local, err = c.pickers[worker].Pick(info)
+		h = local
+		c.picked = worker
+	} else {
+		h, local, err = c.pickHost(worker, info)
+	}
+	if err != nil { // local 503 "no healthy upstream"
+		c.reject(r)
+		return
+	}
+	if c.conns != nil && !c.canSend(worker, h) { // local 503: pending overflow, never retried
+		c.connStats.PendingOverflow++
 		if r.Measured {
-			if err == nil {
-				c.stats.Overflows++
-			}
-			c.stats.Outcomes[mesh.OutcomeRejected]++
+			c.stats.Overflows++
 		}
-		if err == nil {
-			c.connStats.PendingOverflow++
-		}
-		r.Origin.Finish(r, mesh.OutcomeRejected)
+		c.reject(r)
 		return
 	}
 	c.active++
-	c.hosts[h].active++
+	hst := c.hosts[h]
+	hst.active++
 	if r.Measured {
 		c.openMeasured++
 		c.unansweredMeasured++
 		c.stats.Attempts++
 		c.stats.HostAttempts[h]++
 	}
-	r.Hop = mesh.Hop{Origin: r.Origin, Host: int32(h), Local: int32(local), Worker: int32(worker), Picker: int32(c.picked), Epoch: c.epoch, Sent: now}
+	hop := &r.Hop
+	hop.Origin = r.Origin
+	hop.Host, hop.Local, hop.Worker, hop.Picker, hop.Epoch, hop.Sent = int32(h), int32(local), int32(worker), int32(c.picked), c.epoch, now
+	if c.delayed {
+		r.Origin = (*netOrigin)(c) // the answer travels back first
+		c.deliver(worker, h, r)
+		return
+	}
 	r.Origin = c
-	c.deliver(worker, h, r)
+	if c.conns != nil {
+		c.connect(worker, h, r)
+		return
+	}
+	hst.up.Arrive(r)
+}
+
+// reject answers a request in direct mode with a local 503.
+func (c *Cluster) reject(r *mesh.Request) {
+	if r.Measured {
+		c.stats.Outcomes[mesh.OutcomeRejected]++
+	}
+	r.Origin.Finish(r, mesh.OutcomeRejected)
 }
 
 // deliver hands r to host h over worker's connection pool, if there are
@@ -651,26 +696,19 @@ func (c *Cluster) deliver(worker, h int, r *mesh.Request) {
 // transmit puts r on the wire to host h: it arrives after the network delay
 // and the mTLS encryption cost, if there are any.
 func (c *Cluster) transmit(h int, r *mesh.Request) {
-	var d time.Duration
-	if c.latency != nil {
-		d = c.latency[h].Sample(c.netRnd)
-	}
-	if c.conns != nil && c.conns.MTLS != nil {
-		d += c.conns.MTLS.PerRequest.Sample(c.tlsRnd)
-	}
-	if c.latency == nil && d == 0 {
+	if !c.delayed {
 		c.hosts[h].up.Arrive(r)
 		return
 	}
 	if r.Measured {
 		c.transitMeasure++
 	}
-	c.s.After(d, c, sim.Event{Kind: evDeliver, Arg: int64(h), Ptr: r})
+	c.s.After(c.wire(h), c, sim.Event{Kind: evDeliver, Arg: int64(h), Ptr: r})
 }
 
-// delayAnswer sends the answer o to r back over the network from host h
-// and reports whether it did; false means there is no network delay.
-func (c *Cluster) delayAnswer(h int, r *mesh.Request, o mesh.Outcome) bool {
+// wire draws the time a request or an answer takes between the proxy and
+// host h: a network delay and, with mTLS, the encryption cost.
+func (c *Cluster) wire(h int) time.Duration {
 	var d time.Duration
 	if c.latency != nil {
 		d = c.latency[h].Sample(c.netRnd)
@@ -678,38 +716,46 @@ func (c *Cluster) delayAnswer(h int, r *mesh.Request, o mesh.Outcome) bool {
 	if c.conns != nil && c.conns.MTLS != nil {
 		d += c.conns.MTLS.PerRequest.Sample(c.tlsRnd)
 	}
-	if c.latency == nil && d == 0 {
-		return false
-	}
+	return d
+}
+
+// answerLater sends the answer o to r back from host h over the wire.
+func (c *Cluster) answerLater(h int, r *mesh.Request, o mesh.Outcome) {
 	if r.Measured {
 		c.transitMeasure++
 	}
-	c.s.After(d, c, sim.Event{Kind: evReturn, Arg: int64(o), Ptr: r})
-	return true
+	c.s.After(c.wire(h), c, sim.Event{Kind: evReturn, Arg: int64(o), Ptr: r})
 }
 
-// Finish receives the upstream's answer to a request forwarded in direct
-// mode, and hands r back to its origin: Cluster implements mesh.Origin.
+// netOrigin is the origin of a request that a cluster with a network
+// latency forwards in direct mode: the answer travels back to the proxy
+// first. A cluster without one is the origin itself, so that its answers
+// take no detour.
+type netOrigin Cluster
+
+// Finish sends the answer back over the network: netOrigin implements
+// mesh.Origin.
+func (n *netOrigin) Finish(r *mesh.Request, o mesh.Outcome) {
+	(*Cluster)(n).answerLater(int(r.Hop.Host), r, o)
+}
+
+// Finish receives the answer to a request forwarded in direct mode once it
+// has reached the proxy, and hands r back to its origin: Cluster implements
+// mesh.Origin.
 func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
-	if c.delayAnswer(int(r.Hop.Host), r, o) {
-		return
-	}
-	c.answerDirect(r, o)
-}
-
-// answerDirect handles an answer that has reached the proxy in direct mode.
-func (c *Cluster) answerDirect(r *mesh.Request, o mesh.Outcome) {
-	now := c.s.Now()
-	hop := r.Hop
+	hop := &r.Hop
 	c.active--
 	c.hosts[hop.Host].active--
 	if hop.Stream {
 		c.released(c.pool(int(hop.Worker), int(hop.Host)), false)
 	}
 	if ob := c.obs[hop.Picker]; ob != nil && hop.Epoch == c.epoch {
+		now := c.s.Now()
 		ob.Observe(int(hop.Local), now.Sub(hop.Sent), now)
 	}
-	c.record(int(hop.Host), outcomeResult(o))
+	if c.detector != nil {
+		c.detector.Record(int(hop.Host), outcomeResult(o))
+	}
 	if o == mesh.OutcomeReset {
 		o = mesh.OutcomeRejected // Envoy answers 503 for a reset or a connection failure
 	}
@@ -718,8 +764,10 @@ func (c *Cluster) answerDirect(r *mesh.Request, o mesh.Outcome) {
 		c.unansweredMeasured--
 		c.stats.Outcomes[o]++
 	}
-	r.Origin, r.Hop = hop.Origin, mesh.Hop{}
-	r.Origin.Finish(r, o)
+	origin := hop.Origin
+	*hop = mesh.Hop{}
+	r.Origin = origin
+	origin.Finish(r, o)
 }
 
 // start sends the call's next attempt.
@@ -981,7 +1029,7 @@ func (c *Cluster) Handle(ev sim.Event) {
 			c.reqs.Put(r)
 			return
 		}
-		c.answerDirect(r, o)
+		c.Finish(r, o)
 	case evHedge:
 		cl := ev.Ptr.(*call)
 		cl.hedge = sim.Timer{}
@@ -1115,7 +1163,8 @@ func (c *Cluster) putAttempt(a *attempt) {
 // Finish receives the upstream's answer: attempt implements mesh.Origin.
 func (a *attempt) Finish(r *mesh.Request, o mesh.Outcome) {
 	c := a.call.c
-	if c.delayAnswer(a.host, r, o) {
+	if c.delayed {
+		c.answerLater(a.host, r, o)
 		return
 	}
 	c.answer(a, r, o)

@@ -329,7 +329,7 @@ func (c *Cluster) failConnect(r *mesh.Request) {
 		c.reqs.Put(r)
 		return
 	}
-	c.answerDirect(r, mesh.OutcomeReset)
+	c.Finish(r, mesh.OutcomeReset)
 }
 
 // markStream records that r has its connection and is being sent. For

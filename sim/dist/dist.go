@@ -157,7 +157,11 @@ func Exponential(mean time.Duration) (Dist, error) {
 	return &exponential{mean, float64(mean)}, nil
 }
 
-func (d *exponential) Sample(r *sim.Rand) time.Duration { return d.quantile(r.Float64Open()) }
+// Sample is quantile(r.Float64Open()), written out so that a draw costs one
+// call less.
+func (d *exponential) Sample(r *sim.Rand) time.Duration {
+	return toDuration(float64(-d.m * flog(1-r.Float64Open())))
+}
 
 // quantile is -mean*ln(1-p); 1-p is exact for the uniforms Float64Open
 // returns (multiples of 2^-53).
