@@ -63,8 +63,12 @@ type windows struct {
 	notOK   []int64
 	latency [][]byte // nil until the window's first ok request is encoded
 	cur     int64    // the window scratch holds
-	scratch stats.Histogram
-	buf     []byte // reused to encode, so that each window's copy is one allocation
+	// [base, edge) is window cur's span: requests finish in time order,
+	// so a record computes its window (a division) only when it crosses
+	// the edge.
+	base, edge sim.Time
+	scratch    stats.Histogram
+	buf        []byte // reused to encode, so that each window's copy is one allocation
 }
 
 func newWindows(width time.Duration, end sim.Time) *windows {
@@ -78,19 +82,25 @@ func newWindows(width time.Duration, end sim.Time) *windows {
 // record counts one request that finished at now, with its latency if ok.
 // The complexity is O(1).
 func (w *windows) record(now sim.Time, ok bool, latency int64) {
-	if now > w.end || now < 0 {
-		return
+	if now >= w.edge || now < w.base {
+		if now > w.end || now < 0 {
+			return
+		}
+		k := min(int64(now)/w.width, int64(len(w.ok))-1) // now == end may fall one past the last window
+		if k != w.cur {
+			w.flush()
+			w.cur = k
+		}
+		w.base, w.edge = sim.Time(k*w.width), sim.Time((k+1)*w.width)
+		if k == int64(len(w.ok))-1 {
+			w.edge = w.end + 1 // the last window is closed at end
+		}
 	}
-	k := min(int64(now)/w.width, int64(len(w.ok))-1) // now == end may fall one past the last window
 	if !ok {
-		w.notOK[k]++
+		w.notOK[w.cur]++
 		return
 	}
-	w.ok[k]++
-	if k != w.cur {
-		w.flush()
-		w.cur = k
-	}
+	w.ok[w.cur]++
 	w.scratch.Record(latency)
 }
 
