@@ -33,6 +33,7 @@ type Replication struct {
 	Workloads []Workload
 	Services  []Service
 	Sidecars  []Sidecar // one per (caller, upstream service), in build order
+	Bus       *Bus      // nil without a bus
 }
 
 // Sidecar is what one caller's proxy did towards one upstream service,

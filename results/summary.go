@@ -40,6 +40,8 @@ type VariantSummary struct {
 	Workloads []WorkloadSummary `json:"workloads"` // in order of first appearance
 	Services  []ServiceSummary  `json:"services"`  // in order of first appearance
 	Sidecars  []SidecarSummary  `json:"sidecars"`  // in order of first appearance
+	// Bus is the event bus: omitted when the scenario has none.
+	Bus *BusSummary `json:"bus,omitempty"`
 }
 
 // WorkloadSummary is one workload of a variant.
@@ -173,6 +175,7 @@ func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
 	vs := VariantSummary{
 		Name:      v.Name,
 		Sidecars:  summarizeSidecars(v),
+		Bus:       summarizeBus(v),
 		Workloads: []WorkloadSummary{},
 		Services:  []ServiceSummary{},
 	}
