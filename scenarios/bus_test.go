@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -135,4 +137,20 @@ func replaceOnce(s, old, new string) string {
 		}
 	}
 	return s[:i] + new + s[i+len(old):]
+}
+
+// TestExplainBusGolden pins the resolved bus of a scenario, defaults and a
+// variant's overrides included.
+func TestExplainBusGolden(t *testing.T) {
+	doc, err := Load("testdata/explain-bus.yaml")
+	require.NoError(t, err)
+	got, err := doc.Explain()
+	require.NoError(t, err)
+	golden := filepath.Join("testdata", "explain-bus.golden")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), got)
 }
