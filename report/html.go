@@ -83,6 +83,11 @@ ul.conservation { padding-left: 1.25rem; }
 {{end}}{{if .Conservation}}<ul class="conservation">
 {{range .Conservation}}<li>{{.}}</li>
 {{end}}</ul>
+{{end}}{{with .Bus}}<h3>Bus</h3>
+<p class="note">{{$.BusNote}}</p>
+{{template "table" .Ledgers}}{{template "table" .Latency}}{{if .Timeline.Rows}}{{template "table" .Timeline}}{{end}}{{if .Producers.Rows}}{{template "table" .Producers}}{{end}}<ul class="conservation">
+{{range .Conservation}}<li>{{.}}</li>
+{{end}}</ul>
 {{end}}</section>
 {{end}}{{if .Page.Paired.Rows}}
 <section>
@@ -103,7 +108,13 @@ ul.conservation { padding-left: 1.25rem; }
 {{end}}</section>
 </body>
 </html>
-`))
+{{define "table"}}<div class="scroll"><table>
+<thead><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table></div>
+{{end}}`))
 
 // htmlPage renders p with the plot svg (an SVG document as vgsvg writes it)
 // and the timeline figures inlined.
@@ -131,7 +142,8 @@ func htmlPage(p *page, svg []byte, figs []timelineFigure) ([]byte, error) {
 		PairedNote   string
 		Timelines    []timelineView
 		TimelineNote string
-	}{p, inlined, pairedNote, tls, timelineNote}
+		BusNote      string
+	}{p, inlined, pairedNote, tls, timelineNote, busNote}
 	if err := htmlTemplate.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("report: html: %w", err)
 	}

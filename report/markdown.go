@@ -52,6 +52,24 @@ func markdown(p *page, plot string, figs []timelineFigure) []byte {
 				b.WriteString("- " + inline(c) + "\n")
 			}
 		}
+		if bv := v.Bus; bv != nil {
+			b.WriteString("\n### Bus\n\n" + busNote + "\n\n")
+			writeTable(&b, bv.Ledgers)
+			b.WriteString("\n")
+			writeTable(&b, bv.Latency)
+			if len(bv.Timeline.Rows) > 0 {
+				b.WriteString("\n")
+				writeTable(&b, bv.Timeline)
+			}
+			if len(bv.Producers.Rows) > 0 {
+				b.WriteString("\n")
+				writeTable(&b, bv.Producers)
+			}
+			b.WriteString("\n")
+			for _, c := range bv.Conservation {
+				b.WriteString("- " + inline(c) + "\n")
+			}
+		}
 	}
 	if len(p.Paired.Rows) > 0 {
 		b.WriteString("\n## " + inline(p.PairedTitle) + "\n\n" + pairedNote + "\n\n")

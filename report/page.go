@@ -2,6 +2,7 @@ package report
 
 import (
 	"strings"
+	"time"
 
 	"github.com/meshsim/meshsim/results"
 )
@@ -29,6 +30,7 @@ type variantView struct {
 	Services     table
 	Sidecars     table    // empty Rows when no proxy recorded anything
 	Conservation []string // one line per workload
+	Bus          *busView // nil without a bus
 }
 
 type workloadView struct {
@@ -58,7 +60,7 @@ func newPage(e *results.Experiment, s *results.Summary) *page {
 		Source: e.Source,
 	}
 	for i := range s.Variants {
-		p.Variants = append(p.Variants, newVariantView(&e.Variants[i], &s.Variants[i]))
+		p.Variants = append(p.Variants, newVariantView(&e.Variants[i], &s.Variants[i], e.Duration))
 	}
 	p.Paired = table{Header: []string{"variant", "workload", "Δ latency mean", "Δ latency p99"}}
 	for _, c := range s.Comparisons {
@@ -97,7 +99,7 @@ func delta(e *results.Estimate) string {
 	return s
 }
 
-func newVariantView(v *results.Variant, vs *results.VariantSummary) variantView {
+func newVariantView(v *results.Variant, vs *results.VariantSummary, duration time.Duration) variantView {
 	vv := variantView{
 		Name: vs.Name,
 		Meta: plural(len(v.Replications), "replication") + ", " + uintString(vs.Events) + " kernel events",
@@ -106,6 +108,7 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary) variantView 
 			"latency mean", "latency p99", "instance share",
 		}},
 	}
+	vv.Bus = newBusView(vs.Bus, duration)
 	for _, w := range vs.Workloads {
 		vv.Workloads = append(vv.Workloads, workloadView{Name: w.Name, Rows: workloadRows(&w)})
 		vv.Conservation = append(vv.Conservation, conservation(&w))

@@ -106,6 +106,7 @@ func testExperiment() *results.Experiment {
 					InstanceCompleted: []int64{300 + i, 300, 400 - i}},
 				{Name: "payments", Instances: 1, Concurrency: 1, InstanceCompleted: []int64{0}},
 			},
+			Bus: testBus(i),
 		})
 		batch := stats.NewHistogram()
 		batch.RecordN(5*msNs, 10)
@@ -154,6 +155,35 @@ func testSeries(ok int64, at func(k int) (latencyMs, notOK int64)) *results.Seri
 		s.Latency = append(s.Latency, b)
 	}
 	return s
+}
+
+// testBus is replication i's bus: a group of a 3-partition topic whose
+// third partition lags, a queue with a dead-letter queue, and two
+// producers.
+func testBus(i int64) *results.Bus {
+	timeline := make([]int64, 64)
+	for k := range timeline {
+		timeline[k] = int64(k) * (10 + i)
+	}
+	return &results.Bus{
+		Readers: []results.BusReader{
+			{Kind: "group", Name: "fulfilment", Source: "orders", Consumers: 2,
+				Ledger: results.Ledger{Published: 3000, Consumed: 2800 - i, Duplicated: 10 + i, Lost: 5,
+					LostBy: results.LossReasons{Failover: 5}, Pending: 185, Deliveries: 3010, Redeliveries: 10 + i,
+					Processed: 2820, Duplicates: 10 + i, Reordered: 3},
+				Latency: linear(1, 1, 5*i), PartitionLag: []int64{2, 3, 400 + 10*i}, LagTimeline: timeline,
+				LagStep: 110 * time.Second / 64, Rebalances: 2 + i, Paused: time.Duration(3+i) * time.Second},
+			{Kind: "queue", Name: "emails", Source: "emails", Consumers: 3,
+				Ledger: results.Ledger{Published: 500, Consumed: 480 - i, DeadLettered: 15, Dropped: 4 + i,
+					DroppedBy: results.DropReasons{TTL: 4 + i}, Pending: 1, Deliveries: 560, Redeliveries: 60, Processed: 480 - i},
+				Latency: linear(4, 5, i), PartitionLag: []int64{1}, LagTimeline: timeline, LagStep: 110 * time.Second / 64},
+		},
+		Producers: []results.BusProducer{
+			{Caller: "checkout", Destination: "orders", Producers: 3, Published: 2000, Acked: 1995, Refused: 5,
+				Retries: 12, DedupedRetries: 12, AckLatency: linear(1, 2, i)},
+			{Caller: "web", Destination: "emails", Producers: 1, Published: 500, Acked: 500, AckLatency: linear(1, 4, i)},
+		},
+	}
 }
 
 func render(t *testing.T, e *results.Experiment) map[string][]byte {
@@ -612,4 +642,26 @@ func TestTimelineWithGapsAndEmptyWindows(t *testing.T) {
 	var compact bytes.Buffer
 	require.NoError(t, json.Compact(&compact, files[SummaryJSON]))
 	assert.Contains(t, compact.String(), `"throughput_per_s":[0,0,0],"error_rate":[null,null,null],"p50_s":[null,null,null],"p99_s":[null,null,null]`)
+}
+
+func TestBusSection(t *testing.T) {
+	md := string(render(t, testExperiment())["report.md"])
+	assert.Equal(t, 1, strings.Count(md, "### Bus"), "only the variant with a bus has the section")
+	// Sums over the three replications; the third partition's lag, 400 +
+	// 10 i, averaged.
+	assert.Contains(t, md, "| group fulfilment ← orders | 9000 | 8397 | 33 | 0 | 0 | 15 (failover 15) | 555 | 33 | 9 |")
+	assert.Contains(t, md, "| queue emails | 1500 | 1437 | 0 | 45 | 15 (ttl 15) | 0 | 3 | 180 | 0 |")
+	assert.Contains(t, md, "2.00 / 3.00 / 410")
+	assert.Contains(t, md, "| checkout → orders | 3 | 6000 | 5985 | 15 | 36 (36, 0) |")
+	assert.Contains(t, md, "Conservation (group fulfilment ← orders): published 9000 = consumed + duplicated + dead-lettered + dropped + lost + pending 9000, conserved.")
+	html := string(render(t, testExperiment())["report.html"])
+	assert.Contains(t, html, "<h3>Bus</h3>")
+	assert.Contains(t, html, "<td>group fulfilment ← orders</td><td>9000</td>")
+	s := results.Summarize(testExperiment())
+	require.NotNil(t, s.Variants[0].Bus)
+	assert.Nil(t, s.Variants[1].Bus, "no bus: the key is omitted")
+	g := s.Variants[0].Bus.Readers[0]
+	assert.InDelta(t, 410, g.LagMax.Mean, 1e-9)
+	assert.InDelta(t, 3, g.Rebalances.Mean, 1e-9)
+	assert.Len(t, g.LagTimeline, 64)
 }

@@ -34,6 +34,7 @@ type Replication struct {
 	Workloads []Workload
 	Services  []Service
 	Sidecars  []Sidecar // one per proxy (caller instance, upstream service), in build order
+	Bus       *Bus      // nil without a bus
 	// Failures are the failures that started during the run, as they
 	// happened, in start order. They depend only on the scenario, so every
 	// replication of a variant has the same.

@@ -43,6 +43,8 @@ type VariantSummary struct {
 	// Timeline holds the series per window of the run. Nil when the
 	// replications recorded no series.
 	Timeline *TimelineSummary `json:"timeline,omitempty"`
+	// Bus is the event bus: omitted when the scenario has none.
+	Bus *BusSummary `json:"bus,omitempty"`
 }
 
 // WorkloadSummary is one workload of a variant.
@@ -176,6 +178,7 @@ func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
 	vs := VariantSummary{
 		Name:      v.Name,
 		Sidecars:  summarizeSidecars(v),
+		Bus:       summarizeBus(v),
 		Workloads: []WorkloadSummary{},
 		Services:  []ServiceSummary{},
 	}

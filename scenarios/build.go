@@ -30,10 +30,14 @@ type world struct {
 	s         *sim.Scheduler
 	services  []*mesh.Service
 	workloads []*workload.Open
-	clusters  []clusterOf // every proxy cluster, in build order
-	failures  *failure.Timeline
-	warmup    sim.Time
-	until     sim.Time
+	// publishers[i] says whether workload i publishes to the bus (its
+	// requests are held by a producer, not a proxy).
+	publishers []bool
+	clusters   []clusterOf // every proxy cluster, in build order
+	bus        *busWorld   // nil without a bus
+	failures   *failure.Timeline
+	warmup     sim.Time
+	until      sim.Time
 }
 
 // build makes the models of sc for one replication. Every component draws
@@ -51,6 +55,10 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	}
 	streams := sim.NewStreams(seed, replication)
 	pool := &mesh.Pool{}
+	var err error
+	if w.bus, err = buildBus(w.s, streams, sc, w.warmup); err != nil {
+		return nil, err
+	}
 	byName := make(map[string]*mesh.Service, len(sc.Services))
 	targets := make([][]callTarget, len(sc.Services)) // each service's call targets, in order of first appearance
 	// Each distinct workload path and headers gets a route id, in workload
@@ -127,6 +135,14 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			var callers []mesh.Caller
 			clusters := map[string]*sidecar.Cluster{} // one per target service, shared by its routes
 			for _, t := range targets[i] {
+				if t.publish != "" {
+					p, err := w.bus.producer(svc.Name(), in.Name(), t.publish)
+					if err != nil {
+						return nil, err
+					}
+					callers = append(callers, p)
+					continue
+				}
 				c, ok := clusters[t.to]
 				if !ok {
 					var err error
@@ -159,27 +175,44 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	}
 	var specs []failure.Spec
 	for i, f := range sc.Failures {
-		name, idx, err := parseTarget(f.Target)
-		if err != nil {
-			return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
-		}
-		svc, ok := byName[name]
-		if !ok {
-			return nil, fmt.Errorf("scenario: failures[%d]: no service %q", i, name)
-		}
-		targets := svc.Instances()
-		if idx >= 0 {
-			targets = targets[idx : idx+1]
-		}
-		spec := failure.Spec{At: sim.Time(f.At), For: time.Duration(f.For), Label: f.Target, Targets: targets,
+		spec := failure.Spec{At: sim.Time(f.At), For: time.Duration(f.For), Label: f.Target,
 			Factor: f.Factor, Prob: f.Probability, Outcome: statusOutcome(f.Status)}
 		switch f.Kind {
-		case "slow":
+		case "slow", "errors":
+			name, idx, err := parseTarget(f.Target)
+			if err != nil {
+				return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
+			}
+			svc, ok := byName[name]
+			if !ok {
+				return nil, fmt.Errorf("scenario: failures[%d]: no service %q", i, name)
+			}
+			spec.Targets = svc.Instances()
+			if idx >= 0 {
+				spec.Targets = spec.Targets[idx : idx+1]
+			}
 			spec.Kind = failure.Slow
-		case "errors":
-			spec.Kind = failure.Errors
+			if f.Kind == "errors" {
+				spec.Kind = failure.Errors
+			}
+		case "broker_down", "consumer_crash":
+			outages, err := w.bus.outages(f.Kind, f.Target)
+			if err != nil {
+				return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
+			}
+			spec.Outages = outages
+			spec.Kind = failure.BrokerDown
+			if f.Kind == "consumer_crash" {
+				spec.Kind = failure.ConsumerCrash
+			}
 		}
 		specs = append(specs, spec)
+		// every: the same failure again, every so long, until the end.
+		for at := spec.At.Add(time.Duration(f.Every)); f.Every > 0 && at < w.until; at = at.Add(time.Duration(f.Every)) {
+			again := spec
+			again.At = at
+			specs = append(specs, again)
+		}
 	}
 	if len(specs) > 0 {
 		tl, err := failure.New(w.s, specs)
@@ -193,6 +226,25 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		window = DefaultWindow(time.Duration(sc.Duration))
 	}
 	for _, wl := range sc.Workloads {
+		if wl.Publish != "" {
+			inter, err := wl.Arrival.Build()
+			if err != nil {
+				return nil, fmt.Errorf("scenario: workload %s: arrival: %w", wl.Name, err)
+			}
+			p, err := w.bus.producer(wl.Name, wl.Name, wl.Publish)
+			if err != nil {
+				return nil, err
+			}
+			open, err := workload.NewOpen(w.s, streams, workload.OpenConfig{
+				Name: wl.Name, Interarrival: inter, Target: p, Pool: pool, Warmup: w.warmup, End: w.until, Route: -1,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("scenario: %w", err)
+			}
+			w.workloads = append(w.workloads, open)
+			w.publishers = append(w.publishers, true)
+			continue
+		}
 		svc, ok := byName[wl.Target]
 		if !ok {
 			return nil, fmt.Errorf("scenario: workload %s: unknown target %q", wl.Name, wl.Target)
@@ -230,6 +282,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			return nil, fmt.Errorf("scenario: %w", err)
 		}
 		w.workloads = append(w.workloads, open)
+		w.publishers = append(w.publishers, false)
 	}
 	return w, nil
 }
@@ -402,8 +455,9 @@ func routeOf(ids map[string]int32, wl Workload) int32 {
 // callTarget is one caller of an instance: its sidecar towards service
 // to, under the route's own settings when route is set.
 type callTarget struct {
-	to    string
-	route *RouteSpec
+	to      string
+	route   *RouteSpec
+	publish string // a publish to this bus destination instead of a call
 }
 
 // callSteps turns a service's auth, call steps and routes into the
@@ -416,11 +470,20 @@ func callSteps(svc Service, classes []requestClass) ([]mesh.Step, []callTarget, 
 	var targets []callTarget
 	index := func(t string, rt *RouteSpec) int {
 		for i, x := range targets {
-			if x.to == t && x.route == rt {
+			if x.to == t && x.route == rt && x.publish == "" {
 				return i
 			}
 		}
-		targets = append(targets, callTarget{t, rt})
+		targets = append(targets, callTarget{to: t, route: rt})
+		return len(targets) - 1
+	}
+	publish := func(dest string) int {
+		for i, x := range targets {
+			if x.publish == dest {
+				return i
+			}
+		}
+		targets = append(targets, callTarget{publish: dest})
 		return len(targets) - 1
 	}
 	if a := svc.Auth; a != nil {
@@ -464,8 +527,16 @@ func callSteps(svc Service, classes []requestClass) ([]mesh.Step, []callTarget, 
 			steps = append(steps, mesh.Step{Calls: []int{index(st.To, nil)}, Wait: 1})
 			continue
 		}
+		if st.Publish != "" {
+			steps = append(steps, mesh.Step{Calls: []int{publish(st.Publish)}, Wait: 1})
+			continue
+		}
 		step := mesh.Step{Wait: st.Wait}
 		for _, c := range st.Parallel {
+			if c.Publish != "" {
+				step.Calls = append(step.Calls, publish(c.Publish))
+				continue
+			}
 			step.Calls = append(step.Calls, index(c.To, nil))
 		}
 		if step.Wait == 0 {
@@ -484,6 +555,9 @@ func (w *world) start() {
 	}
 	if w.failures != nil {
 		w.failures.Start() // before the workloads: a failure at t applies to events at t
+	}
+	if w.bus != nil {
+		w.bus.start()
 	}
 	for _, wl := range w.workloads {
 		wl.Start()
@@ -516,6 +590,9 @@ func (w *world) run(tick func(fraction float64) error) error {
 	if step <= 0 {
 		step = 1
 	}
+	if w.bus != nil {
+		w.bus.step = step
+	}
 	for t := sim.Time(0); t < w.until; {
 		t = t.Add(step)
 		if t > w.until {
@@ -523,6 +600,9 @@ func (w *world) run(tick func(fraction float64) error) error {
 		}
 		if err := w.s.RunUntil(t); err != nil {
 			return err
+		}
+		if w.bus != nil {
+			w.bus.sample()
 		}
 		if tick != nil {
 			if err := tick(float64(t) / float64(w.until)); err != nil {

@@ -51,7 +51,7 @@ colour: blue
 workloads: [{name: web, arrival: {rate: 100/s}, target: checkout}]
 services: [{name: checkout, service_time: {dist: constant, value: 1ms}}]
 `,
-		want: `bad.yaml:3:1: colour: unknown field "colour"; valid fields: description, duration, failures, limits, name, network, replications, seed, services, timeline, variants, version, warmup, workloads`,
+		want: `bad.yaml:3:1: colour: unknown field "colour"; valid fields: bus, description, duration, failures, limits, name, network, replications, seed, services, timeline, variants, version, warmup, workloads`,
 	},
 	{
 		name: "unknown nested field",
@@ -242,7 +242,7 @@ workloads:
     arrival: {rate: 100/s}
 services: [{name: checkout, service_time: {dist: constant, value: 1ms}}]
 `,
-		want: `bad.yaml:4:5: workloads[0].target: missing required field; name the service that receives the requests`,
+		want: `bad.yaml:4:5: workloads[0].target: missing required field; name the service that receives the requests (or publish: a topic)`,
 	},
 	{
 		name: "target typo with suggestion",

@@ -41,8 +41,12 @@ func (d *Document) Explain() (string, error) {
 			if err != nil {
 				return "", err
 			}
-			fmt.Fprintf(&b, "  workload %s: %s inter-arrival times (%.6g/s), to %s",
-				w.Name, inter, float64(time.Second)/float64(inter.Mean()), w.Target)
+			to := "to " + w.Target
+			if w.Publish != "" {
+				to = "publishing to " + w.Publish + " (its own producer)"
+			}
+			fmt.Fprintf(&b, "  workload %s: %s inter-arrival times (%.6g/s), %s",
+				w.Name, inter, float64(time.Second)/float64(inter.Mean()), to)
 			if w.Route != "" {
 				fmt.Fprintf(&b, ", route %s%s", w.Route, headerList(w.Headers, " with ", ""))
 			}
@@ -78,6 +82,9 @@ func (d *Document) Explain() (string, error) {
 			}
 			fmt.Fprintf(&b, "    sidecar (preset %s):\n", preset)
 			writePolicy(&b, p)
+		}
+		if err := explainBus(&b, v.Scenario); err != nil {
+			return "", err
 		}
 	}
 	return b.String(), nil
@@ -135,6 +142,20 @@ func explainHandler(b *strings.Builder, svc Service, sc *Scenario) error {
 		c := a.config().WithDefaults()
 		fmt.Fprintf(b, "    adaptive_concurrency: {sample_percentile: %g, update_interval: %v, max_limit: %d, min_rtt_interval: %v, min_rtt_requests: %d, min_concurrency: %d, buffer: %g%%, jitter: %g%%} (Envoy gradient controller, per instance)\n",
 			c.SamplePercentile, c.UpdateInterval, c.MaxLimit, c.MinRTTInterval, c.MinRTTRequests, c.MinConcurrency, c.BufferPercent, c.JitterPercent)
+	}
+	for _, st := range svc.Calls {
+		var dests []string
+		if st.Publish != "" {
+			dests = append(dests, st.Publish)
+		}
+		for _, c := range st.Parallel {
+			if c.Publish != "" {
+				dests = append(dests, c.Publish)
+			}
+		}
+		for _, d := range dests {
+			fmt.Fprintf(b, "    publish %s (each instance's own producer; the step waits for the acknowledgement)\n", d)
+		}
 	}
 	if svc.PropagateDeadline {
 		b.WriteString("    propagate_deadline: true (calls carry what is left of the request's deadline)\n")

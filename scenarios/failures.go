@@ -10,7 +10,7 @@ import (
 )
 
 // failureKinds are the failure kinds modelled so far.
-var failureKinds = []string{"errors", "slow"}
+var failureKinds = []string{"broker_down", "consumer_crash", "errors", "slow"}
 
 // failures checks the failure timeline: kinds, targets, times and the
 // parameters of each kind.
@@ -20,6 +20,18 @@ func (c *checker) failures(s *Scenario) {
 	for _, svc := range s.Services {
 		replicas[svc.Name] = svc.Replicas
 		names = append(names, svc.Name)
+	}
+	// Consumers that consumer_crash may target: groups and queue
+	// consumers, with their sizes.
+	consumers := map[string]int{}
+	var consumerNames []string
+	for _, g := range s.Bus.Groups {
+		consumers[g.Name] = max(g.Consumers, 1)
+		consumerNames = append(consumerNames, g.Name)
+	}
+	for _, q := range s.Bus.Consumers {
+		consumers[q.Name] = max(q.Consumers, 1)
+		consumerNames = append(consumerNames, q.Name)
 	}
 	for i, f := range s.Failures {
 		p := fmt.Sprintf("failures[%d].", i)
@@ -34,6 +46,12 @@ func (c *checker) failures(s *Scenario) {
 			if !(f.Probability >= 0 && f.Probability <= 1) {
 				c.errorf(p+"probability", false, "", "must be between 0 and 1, got %g", f.Probability)
 			}
+		case "broker_down", "consumer_crash":
+			for _, field := range []string{"factor", "probability", "status"} {
+				if c.pos.present(p + field) {
+					c.errorf(p+field, true, "", "%s takes no %s", f.Kind, field)
+				}
+			}
 		default:
 			hint := didYouMean(f.Kind, failureKinds)
 			if hint == "" {
@@ -44,13 +62,44 @@ func (c *checker) failures(s *Scenario) {
 		if f.At >= s.Duration && s.Duration > 0 {
 			c.errorf(p+"at", false, "", "at %v is not before the end of the run (%v)", time.Duration(f.At), time.Duration(s.Duration))
 		}
+		if f.Every > 0 {
+			switch {
+			case f.For >= f.Every:
+				c.errorf(p+"every", false, "a failure must end before it repeats", "every %v must be longer than for %v", time.Duration(f.Every), time.Duration(f.For))
+			case s.Duration > f.At && int64(s.Duration-f.At)/int64(f.Every) >= maxRepeats:
+				c.errorf(p+"every", false, "", "repeats %d times in the run; the limit is %d", int64(s.Duration-f.At)/int64(f.Every)+1, maxRepeats)
+			}
+		}
 		if f.Target == "" {
-			c.missing(p+"target", `a service ("checkout") or one instance ("checkout[2]")`)
+			c.missing(p+"target", `a service ("checkout") or one instance ("checkout[2]"); a broker ("broker[1]"); a consumer group ("fulfilment[0]")`)
 			continue
 		}
 		svc, idx, err := parseTarget(f.Target)
 		if err != nil {
 			c.errorf(p+"target", false, `write "checkout" or "checkout[2]"`, "%v", err)
+			continue
+		}
+		switch f.Kind {
+		case "broker_down":
+			switch {
+			case svc != "broker" || idx < 0:
+				c.errorf(p+"target", false, `write "broker[i]"`, "broker_down targets one broker, got %q", f.Target)
+			case idx >= max(s.Bus.Brokers, 1):
+				c.errorf(p+"target", false, fmt.Sprintf("bus.brokers is %d: brokers 0 to %d", max(s.Bus.Brokers, 1), max(s.Bus.Brokers, 1)-1), "no broker %d", idx)
+			}
+			continue
+		case "consumer_crash":
+			n, ok := consumers[svc]
+			switch {
+			case !ok:
+				hint := didYouMean(svc, consumerNames)
+				if hint == "" && len(consumerNames) > 0 {
+					hint = "consumer groups and queue consumers: " + sortedList(consumerNames)
+				}
+				c.errorf(p+"target", false, hint, "no consumer group or queue consumers named %q", svc)
+			case idx >= n:
+				c.errorf(p+"target", false, fmt.Sprintf("%s has consumers 0 to %d", svc, n-1), "no consumer %s[%d]", svc, idx)
+			}
 			continue
 		}
 		n, ok := replicas[svc]
@@ -158,6 +207,13 @@ func (c *checker) calls(s *Scenario) {
 		for k, st := range svc.Calls {
 			p := fmt.Sprintf("services[%d].calls[%d]", i, k)
 			switch {
+			case st.Publish != "" && (st.To != "" || len(st.Parallel) > 0):
+				c.errorf(p, false, "use one of to:, publish: or parallel:", "a step calls one service, publishes, or calls several in parallel")
+			case st.Publish != "":
+				c.ref(p+".publish", st.Publish, s.Bus.destinations(), "topic, queue or pub/sub topic", "destinations")
+				if st.Wait > 1 {
+					c.errorf(p+".wait", false, "", "wait applies to parallel steps")
+				}
 			case st.To != "" && len(st.Parallel) > 0:
 				c.errorf(p, false, "use either to: or parallel:", "a step calls one service or several in parallel, not both")
 			case st.To != "":
@@ -167,13 +223,21 @@ func (c *checker) calls(s *Scenario) {
 				}
 			case len(st.Parallel) > 0:
 				for m, call := range st.Parallel {
-					check(fmt.Sprintf("%s.parallel[%d].to", p, m), call.To, i)
+					cp := fmt.Sprintf("%s.parallel[%d]", p, m)
+					switch {
+					case call.Publish != "" && call.To != "":
+						c.errorf(cp, false, "use either to: or publish:", "a call goes to a service or publishes, not both")
+					case call.Publish != "":
+						c.ref(cp+".publish", call.Publish, s.Bus.destinations(), "topic, queue or pub/sub topic", "destinations")
+					default:
+						check(cp+".to", call.To, i)
+					}
 				}
 				if st.Wait < 0 || st.Wait > len(st.Parallel) {
 					c.errorf(p+".wait", false, "", "wait must be between 1 and %d (the calls of the step), got %d", len(st.Parallel), st.Wait)
 				}
 			default:
-				c.errorf(p, false, "e.g. {to: payments}", "a step needs to: or parallel:")
+				c.errorf(p, false, "e.g. {to: payments} or {publish: orders}", "a step needs to:, publish: or parallel:")
 			}
 		}
 	}

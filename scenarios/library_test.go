@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/meshsim/meshsim/models/bus"
 	"github.com/meshsim/meshsim/results"
 	"github.com/meshsim/meshsim/scenarios"
 )
@@ -224,4 +225,99 @@ func TestZoneAwareRoutingShowsTheEffect(t *testing.T) {
 	}
 	assert.InDelta(t, 1.0/3, lf.Services[1].InstanceShare[5], 0.05, "zone c's one backend serves zone c's callers")
 	assert.Greater(t, lf.Workloads[0].LatencyS.P99, 10*za.Workloads[0].LatencyS.P99)
+}
+
+// busReader returns the bus reader named name of variant v.
+func busReader(t *testing.T, v results.VariantSummary, name string) results.BusReaderSummary {
+	t.Helper()
+	require.NotNil(t, v.Bus, v.Name)
+	for _, r := range v.Bus.Readers {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("variant %s has no bus reader %s", v.Name, name)
+	return results.BusReaderSummary{}
+}
+
+// TestHotPartitionShowsTheEffect checks hot-partition's promise: with
+// Zipf keys the partition of the hottest key (murmur2 of key 0) lags far
+// behind every partition of the uniform run, and the tail latency grows.
+func TestHotPartitionShowsTheEffect(t *testing.T) {
+	s := results.Summarize(runShipped(t, "hot-partition", 0))
+	uni, zipf := busReader(t, s.Variants[0], "sessionizer"), busReader(t, s.Variants[1], "sessionizer")
+	require.Equal(t, "zipf-keys", s.Variants[1].Name)
+	assert.Greater(t, zipf.LagMax.CI95.Lo, 4*uni.LagMax.CI95.Hi, "the hot partition's lag")
+	hot := bus.PartitionForKey(0, 12)
+	for p, lag := range zipf.LagByPartition {
+		if p != hot {
+			assert.Less(t, lag, zipf.LagByPartition[hot]/2, "partition %d against the hot partition %d", p, hot)
+		}
+	}
+	assert.Greater(t, zipf.LatencyS.CI95.P99.Lo, 10*uni.LatencyS.CI95.P99.Hi, "p99 at least ten times higher")
+	assert.Zero(t, zipf.Ledger.Duplicated+zipf.Ledger.Lost+zipf.Ledger.Dropped, "skew delays messages, it loses none")
+}
+
+// TestRebalanceStormShowsTheEffect checks rebalance-storm's promise: the
+// crash loop rebalances the group twice per crash, and eager rebalancing
+// pauses more partition-time and has a higher tail latency than
+// cooperative, with 95% intervals apart.
+func TestRebalanceStormShowsTheEffect(t *testing.T) {
+	s := results.Summarize(runShipped(t, "rebalance-storm", 0))
+	eager, coop := busReader(t, s.Variants[0], "fulfilment"), busReader(t, s.Variants[1], "fulfilment")
+	require.Equal(t, "cooperative-sticky", s.Variants[1].Name)
+	assert.Equal(t, 10.0, eager.Rebalances.Mean, "five crashes, two rebalances each")
+	assert.Greater(t, coop.Rebalances.Mean, eager.Rebalances.Mean, "cooperative takes a second round to hand out what was revoked")
+	assert.Greater(t, eager.PausedS.CI95.Lo, coop.PausedS.CI95.Hi, "stop-the-world pauses every partition")
+	assert.Greater(t, eager.LatencyS.CI95.P99.Lo, coop.LatencyS.CI95.P99.Hi)
+	assert.Greater(t, eager.LatencyS.CI95.Mean.Lo, coop.LatencyS.CI95.Mean.Hi)
+	for _, r := range []results.BusReaderSummary{eager, coop} {
+		assert.Positive(t, r.Ledger.Duplicated, "the crashed member's uncommitted work is processed again")
+		assert.Zero(t, r.Ledger.Lost, "auto-commit after processing loses nothing")
+	}
+}
+
+// TestPoisonMessageShowsTheEffect checks poison-message's promise: without
+// a delivery limit the poison messages loop and the backlog grows without
+// bound; with one, each is delivered exactly 5 times and dead-lettered
+// exactly once, and the queue stays short.
+func TestPoisonMessageShowsTheEffect(t *testing.T) {
+	s := results.Summarize(runShipped(t, "poison-message", 0))
+	loop, dlq := busReader(t, s.Variants[0], "jobs"), busReader(t, s.Variants[1], "jobs")
+	require.Equal(t, "dead-letter-after-5", s.Variants[1].Name)
+	assert.Greater(t, loop.LagMax.CI95.Lo, 1000*dlq.LagMax.CI95.Hi, "the stalled queue's backlog")
+	assert.Zero(t, loop.Ledger.DeadLettered)
+	assert.Greater(t, loop.Ledger.Redeliveries, loop.Ledger.Published, "the hot loop: more redeliveries than messages")
+	assert.Positive(t, dlq.Ledger.DeadLettered)
+	assert.Equal(t, 4*dlq.Ledger.DeadLettered, dlq.Ledger.Redeliveries, "5 deliveries per poison message, none for the others")
+	assert.Less(t, dlq.LatencyS.CI95.Mean.Hi, loop.LatencyS.CI95.Mean.Lo)
+}
+
+// TestAckTimeoutTooShortShowsTheEffect checks ack-timeout-too-short's
+// promise: with a 2 s visibility timeout a large share of the jobs is
+// processed more than once, and the wasted work makes every job wait.
+func TestAckTimeoutTooShortShowsTheEffect(t *testing.T) {
+	s := results.Summarize(runShipped(t, "ack-timeout-too-short", 0))
+	ok, short := busReader(t, s.Variants[0], "images"), busReader(t, s.Variants[1], "images")
+	require.Equal(t, "visibility-2s", s.Variants[1].Name)
+	assert.Zero(t, ok.Ledger.Duplicated, "30 s is longer than any processing and wait")
+	assert.Greater(t, short.DuplicatedShare.CI95.Lo, 0.2, "a duplicate storm")
+	assert.Greater(t, short.Ledger.Processed, short.Ledger.Published*5/4, "a quarter more work, at least")
+	assert.Greater(t, short.LatencyS.CI95.Mean.Lo, 5*ok.LatencyS.CI95.Mean.Hi)
+}
+
+// TestBrokerFailoverShowsTheEffect checks broker-failover's promise:
+// acks=1 publishes in no time and loses acknowledged writes at each
+// failover; acks=all waits for replication and loses nothing.
+func TestBrokerFailoverShowsTheEffect(t *testing.T) {
+	s := results.Summarize(runShipped(t, "broker-failover", 0))
+	one, all := s.Variants[0], s.Variants[1]
+	require.Equal(t, "acks-all", all.Name)
+	lOne, lAll := busReader(t, one, "ledger"), busReader(t, all, "ledger")
+	assert.Greater(t, lOne.LostShare.CI95.Lo, 0.0, "acks=1 loses writes at every failover")
+	assert.Equal(t, lOne.Ledger.Lost, lOne.Ledger.LostBy.Failover)
+	assert.Zero(t, lAll.Ledger.Lost, "acks=all loses nothing acknowledged")
+	pOne, pAll := one.Workloads[0].LatencyS, all.Workloads[0].LatencyS
+	assert.Less(t, pOne.CI95.P50.Hi, pAll.CI95.P50.Lo, "acks=1 answers before replication")
+	assert.Less(t, pOne.CI95.Mean.Hi, pAll.CI95.Mean.Lo)
 }

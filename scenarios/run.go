@@ -201,7 +201,7 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 	now := w.s.Now()
 	rep := &results.Replication{Index: replication, Events: w.s.Fired()}
 	var inFlight, held int64
-	for _, wl := range w.workloads {
+	for i, wl := range w.workloads {
 		st := wl.Stats()
 		o := results.Outcomes{
 			OK:           st.Outcomes[mesh.OutcomeOK],
@@ -217,7 +217,9 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 		if o.Total() != st.Arrived || st.InFlight < 0 {
 			return nil, fmt.Errorf("%w: %s: workload %s: %d arrived, %d accounted (%+v)", ErrConservation, where, wl.Name(), st.Arrived, o.Total(), o)
 		}
-		inFlight += st.InFlight
+		if !w.publishers[i] {
+			inFlight += st.InFlight // a publisher's requests wait at its producer, not at a proxy
+		}
 		rep.Workloads = append(rep.Workloads, results.Workload{Name: wl.Name(), Arrived: st.Arrived, Outcomes: o, Latency: st.Latency, Series: series(wl.Series())})
 	}
 	if w.failures != nil {
@@ -281,6 +283,13 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 	}
 	if unanswered != held {
 		return nil, fmt.Errorf("%w: %s: proxies wait for %d attempts not on the network, instances hold %d", ErrConservation, where, unanswered, held)
+	}
+	if w.bus != nil {
+		b, err := w.bus.collect(where)
+		if err != nil {
+			return nil, err
+		}
+		rep.Bus = b
 	}
 	return rep, nil
 }

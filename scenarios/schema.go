@@ -87,12 +87,11 @@ var fieldRules = map[string]fieldRule{
 	"Scenario.Duration":     {required: true},
 	"Scenario.Replications": {min: num(1), max: num(maxReplications), def: defaultReplications},
 	"Scenario.Workloads":    {required: true, minItems: 1},
-	"Scenario.Services":     {required: true, minItems: 1},
+	"Scenario.Services":     {minItems: 1}, // a bus-only scenario has none
 	"Limits.MaxEvents":      {min: num(1), def: defaultMaxEvents},
 
 	"Workload.Name":    required(nameRule),
 	"Workload.Arrival": {required: true, schema: "Arrival"},
-	"Workload.Target":  {required: true},
 	"Workload.Zone":    nameRule,
 	"Header.Name":      {required: true},
 
@@ -112,7 +111,7 @@ var fieldRules = map[string]fieldRule{
 	"Destination.To":     {required: true},
 	"Destination.Weight": {min: num(0)},
 	"CallStep.Wait":      {min: num(0)},
-	"Call.To":            {required: true},
+	"Producer.Acks":      {enum: func() []any { return []any{"0", "1", "all", 0, 1} }},
 
 	"Network.ConnectFailure": {min: num(0), max: num(1)},
 
@@ -131,7 +130,9 @@ var fieldRules = map[string]fieldRule{
 // typeRules add what validation checks across the fields of one type.
 var typeRules = map[string]func(s obj){
 	"RouteSpec": exactlyOne("to", "split"),
-	"CallStep":  exactlyOne("to", "parallel"),
+	"CallStep":  exactlyOne("to", "parallel", "publish"),
+	"Call":      exactlyOne("to", "publish"),
+	"Workload":  exactlyOne("target", "publish"),
 	"Auth":      exactlyOne("service", "cost"),
 	// A slow failure needs its factor (failures.go).
 	"Failure": func(s obj) {
@@ -142,10 +143,14 @@ var typeRules = map[string]func(s obj){
 	},
 }
 
-// exactlyOne requires exactly one of fields a and b.
-func exactlyOne(a, b string) func(s obj) {
+// exactlyOne requires exactly one of the fields.
+func exactlyOne(fields ...string) func(s obj) {
 	return func(s obj) {
-		s["oneOf"] = []any{obj{"required": []string{a}}, obj{"required": []string{b}}}
+		var branches []any
+		for _, f := range fields {
+			branches = append(branches, obj{"required": []string{f}})
+		}
+		s["oneOf"] = branches
 	}
 }
 
@@ -328,7 +333,14 @@ func (b *schemaBuilder) field(t reflect.Type, rule fieldRule, doc string) obj {
 // applyTo adds the rule's constraints on a single value to s.
 func (r fieldRule) applyTo(s obj) {
 	if r.enum != nil {
-		s["enum"] = r.enum()
+		values := r.enum()
+		s["enum"] = values
+		for _, v := range values {
+			if _, isString := v.(string); !isString && s["type"] == "string" {
+				delete(s, "type") // an enum of several types: the enum alone says what is valid
+				break
+			}
+		}
 	}
 	if r.pattern != "" {
 		s["pattern"] = r.pattern

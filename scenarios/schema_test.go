@@ -343,7 +343,7 @@ services:
 		{"unknown field", "queue: 10", "queu: 10", `unknown field "queu"`},
 		{"missing version", "version: 1\n", "", `missing required field "version"`},
 		{"unsupported version", "version: 1", "version: 2", "not one of"},
-		{"missing services", "services:", "servicez:", `missing required field "services"`},
+		{"workload without target or publish", "target: api}]", "}]", "matches 0 of the oneOf"},
 		{"no workloads", "workloads: [{name: web, arrival: {rate: 100/s}, target: api}]", "workloads: []", "fewer than 1 items"},
 		{"duration without unit", "duration: 1m", "duration: 60", "expected string"},
 		{"negative duration", "duration: 1m", "duration: -1m", "does not match"},

@@ -29,7 +29,9 @@ type Scenario struct {
 	Failures     []Failure  `yaml:"failures"`
 	Network      Network    `yaml:"network"`
 	Timeline     Timeline   `yaml:"timeline"`
-	Variants     []Variant  `yaml:"variants"`
+	// Bus is the event bus: brokers, topics, queues and their consumers.
+	Bus      Bus       `yaml:"bus"`
+	Variants []Variant `yaml:"variants"`
 
 	// File is the path or library name the scenario was loaded from, used in
 	// error messages. It is not a YAML field.
@@ -62,7 +64,11 @@ type Workload struct {
 	Name    string   `yaml:"name"`
 	Arrival DistSpec `yaml:"arrival"` // inter-arrival time; `rate:` is shorthand for the mean
 	Target  string   `yaml:"target"`  // a service name
-	Zone    string   `yaml:"zone"`    // where the workload's clients are, for network latency
+	// Publish, instead of target, makes each request a message published
+	// to this bus topic, queue or pub/sub topic through the workload's own
+	// producer; the request is answered when the message is acknowledged.
+	Publish string `yaml:"publish"`
+	Zone    string `yaml:"zone"` // where the workload's clients are, for network latency
 	// Route is the requests' path, matched by gateways' routes, e.g.
 	// /checkout/cart.
 	Route string `yaml:"route"`
@@ -139,15 +145,20 @@ type Header struct {
 	Value string `yaml:"value"`
 }
 
-// CallStep is one step of a handler: a call to one service, or calls to
-// several in parallel of which Wait must succeed (default all). A failed
-// step fails the handler, which answers 500.
+// CallStep is one step of a handler: a call to one service, a message
+// published to the bus, or calls to several in parallel of which Wait must
+// succeed (default all). A failed step fails the handler, which answers
+// 500. A publish goes through the instance's own producer and succeeds
+// when the message is acknowledged (at once with acks 0), fails when the
+// producer gives up on it.
 //
 //	calls:
 //	  - {to: payments}
 //	  - {parallel: [{to: inventory}, {to: pricing}], wait: 1}
+//	  - {publish: orders}
 type CallStep struct {
 	To       string `yaml:"to"`
+	Publish  string `yaml:"publish"`
 	Parallel []Call `yaml:"parallel"`
 	Wait     int    `yaml:"wait"`
 }
@@ -207,9 +218,10 @@ type Destination struct {
 	Weight int    `yaml:"weight"`
 }
 
-// Call is one call of a parallel step.
+// Call is one call of a parallel step: to a service, or a publish.
 type Call struct {
-	To string `yaml:"to"`
+	To      string `yaml:"to"`
+	Publish string `yaml:"publish"`
 }
 
 // Network is the one-way delay between a caller's sidecar and an instance,
@@ -241,16 +253,24 @@ type ErrorRate struct {
 }
 
 // Failure is one failure on the timeline: from At, for For (0: until the
-// end), Kind acts on Target, a service ("checkout": all its instances) or
-// one instance ("checkout[2]").
+// end), Kind acts on Target. Kinds slow and errors target a service
+// ("checkout": all its instances) or one instance ("checkout[2]");
+// broker_down targets a broker of the bus ("broker[1]"), which comes back
+// after for; consumer_crash targets a consumer group or queue consumers
+// ("fulfilment": all members) or one member ("fulfilment[2]"), which
+// restarts after for. Every, if set, repeats the failure every so long
+// from at until the end of the run (a crash loop).
 //
 //	{at: 2m, for: 3m, kind: slow, target: "checkout[2]", factor: 10}
 //	{at: 1m, kind: errors, target: payments, probability: 0.5, status: 503}
+//	{at: 6m, for: 30s, kind: broker_down, target: "broker[1]"}
+//	{at: 1m, for: 20s, every: 1m, kind: consumer_crash, target: "fulfilment[3]"}
 type Failure struct {
 	At          Duration `yaml:"at"`
 	For         Duration `yaml:"for"`
-	Kind        string   `yaml:"kind"`        // slow or errors
-	Target      string   `yaml:"target"`      // "service" or "service[i]"
+	Every       Duration `yaml:"every"`
+	Kind        string   `yaml:"kind"`        // slow, errors, broker_down or consumer_crash
+	Target      string   `yaml:"target"`      // "service", "service[i]", "broker[i]", "group" or "group[i]"
 	Factor      float64  `yaml:"factor"`      // slow: service time multiplier, > 0
 	Probability float64  `yaml:"probability"` // errors: in [0, 1]
 	Status      Status   `yaml:"status"`      // errors: 500 (default), 503 or reset

@@ -191,7 +191,9 @@ func (c *checker) check(s *Scenario) {
 		workloadNames[i] = w.Name
 	}
 	c.names("workloads", "workload", workloadNames)
-	c.names("services", "service", serviceNames)
+	if len(serviceNames) > 0 || s.Bus.empty() || c.pos.present("services") {
+		c.names("services", "service", serviceNames) // a bus-only scenario needs none
+	}
 
 	// Targets are checked only against services that decoded: a broken
 	// services list is reported as such, not as every target being unknown.
@@ -204,12 +206,13 @@ func (c *checker) check(s *Scenario) {
 	}
 	arrivals := make([]dist.Dist, len(s.Workloads))
 	for i := range s.Workloads {
-		arrivals[i] = c.workload(i, &s.Workloads[i], known, serviceNames)
+		arrivals[i] = c.workload(i, &s.Workloads[i], known, serviceNames, s.Bus.destinations())
 	}
 	times := make([]dist.Dist, len(s.Services))
 	for i := range s.Services {
 		times[i] = c.service(i, &s.Services[i])
 	}
+	c.bus(s)
 	c.failures(s)
 	c.calls(s)
 	c.routes(s)
@@ -285,11 +288,18 @@ func sanitizeName(name string) string {
 // workload checks workload i and returns its inter-arrival distribution,
 // or nil if it is invalid. known is the set of service names, or nil if
 // the services could not be decoded.
-func (c *checker) workload(i int, w *Workload, known map[string]bool, services []string) dist.Dist {
+func (c *checker) workload(i int, w *Workload, known map[string]bool, services, dests []string) dist.Dist {
 	p := fmt.Sprintf("workloads[%d].", i)
 	switch {
+	case w.Target != "" && w.Publish != "":
+		c.errorf(p+"publish", true, "use either target: or publish:", "a workload sends to a service or publishes to the bus, not both")
+	case w.Publish != "":
+		c.ref(p+"publish", w.Publish, dests, "topic, queue or pub/sub topic", "destinations")
+		if w.Route != "" || len(w.Headers) > 0 || w.Deadline != 0 || w.Zone != "" {
+			c.errorf(p+"publish", true, "route, headers, deadline and zone apply to requests to services", "a publishing workload takes none of route, headers, deadline, zone")
+		}
 	case w.Target == "":
-		c.missing(p+"target", "name the service that receives the requests")
+		c.missing(p+"target", "name the service that receives the requests (or publish: a topic)")
 	case len(known) > 0 && !known[w.Target]:
 		c.errorLazy(p+"target", func() string {
 			if hint := didYouMean(w.Target, services); hint != "" {

@@ -227,7 +227,15 @@ const (
 	KeyNone    KeyMode = iota // null keys: sticky partitioning
 	KeyRequest                // the request's key (a workload sets it from its sequence: all distinct)
 	KeyUniform                // uniform over [0, KeySpace), from the stream "<producer>"/"key"
+	// KeyZipf draws key k in [0, KeySpace) with probability proportional
+	// to 1/(k+1)^KeySkew (Zipf's law, the usual model of hot keys), from
+	// the stream "<producer>"/"key": key 0 is the hottest.
+	KeyZipf
 )
+
+// MaxZipfKeys bounds KeySpace with zipf keys: the producer keeps a table of
+// KeySpace cumulative weights (8 bytes each).
+const MaxZipfKeys = 1 << 20
 
 // ProducerConfig describes a producer.
 type ProducerConfig struct {
@@ -238,6 +246,9 @@ type ProducerConfig struct {
 	// Send (a workload's requests).
 	Keys     KeyMode
 	KeySpace int
+	// KeySkew is the Zipf exponent of KeyZipf keys, > 0; 1 is Zipf's
+	// law (with 1000 keys the hottest takes 13% of the messages).
+	KeySkew float64
 	// StickyBatch is the number of null-key messages sent to one partition
 	// before the sticky partitioner (KIP-794) picks another one at random
 	// from the stream "<producer>"/"partition". Kafka switches after
@@ -320,10 +331,14 @@ func (c ProducerConfig) Validate() error {
 		return fmt.Errorf("%w: producer without a name", ErrConfig)
 	case c.Acks < AcksDefault || c.Acks > AcksAll:
 		return errField(o, c.Name, "acks", "must be 0, 1 or all, got %d", c.Acks)
-	case c.Keys > KeyUniform:
+	case c.Keys > KeyZipf:
 		return errField(o, c.Name, "keys", "unknown key mode %d", c.Keys)
 	case c.Keys == KeyUniform && c.KeySpace < 1:
 		return errField(o, c.Name, "key_space", "must be >= 1 with uniform keys, got %d", c.KeySpace)
+	case c.Keys == KeyZipf && (c.KeySpace < 1 || c.KeySpace > MaxZipfKeys):
+		return errField(o, c.Name, "key_space", "must be in [1, %d] with zipf keys, got %d", MaxZipfKeys, c.KeySpace)
+	case c.Keys == KeyZipf && !(c.KeySkew > 0 && c.KeySkew <= 10):
+		return errField(o, c.Name, "key_skew", "must be in (0, 10] with zipf keys, got %g", c.KeySkew)
 	case c.StickyBatch < 0:
 		return errField(o, c.Name, "sticky_batch", "must be >= 1, got %d", c.StickyBatch)
 	case c.MaxBlock < 0 || c.MaxBlock > MaxSpan:

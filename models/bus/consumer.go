@@ -139,7 +139,7 @@ func (c *QueueConsumer) Handle(ev sim.Event) {
 		if d := c.cs.dedup; d != nil && d.seen(m.ID, c.s.Now()) {
 			q.ledger.absorbed()
 		} else {
-			if m.Consumed == 0 {
+			if m.Consumed == 0 && m.Produced >= q.measureFrom {
 				q.latency.Record(int64(c.s.Now().Sub(m.Produced)))
 			}
 			q.ledger.processed(m, &m.track)

@@ -52,6 +52,7 @@ type Group struct {
 	syncTimer   sim.Timer
 	rebalances  int
 	latency     *stats.Histogram
+	measureFrom sim.Time
 }
 
 // NewGroup returns the consumer group of topic. Member i is named
@@ -136,8 +137,13 @@ func (g *Group) Rebalances() int { return g.rebalances }
 func (g *Group) Rebalancing() bool { return g.rebalancing }
 
 // Latency returns the end-to-end latency, publish to the end of the first
-// processing, of the messages processed so far, ns.
+// processing, of the messages processed so far, ns (those published from
+// MeasureFrom on).
 func (g *Group) Latency() *stats.Histogram { return g.latency.Clone() }
+
+// MeasureFrom makes Latency leave out messages published before t (a
+// warm-up). The ledger still counts every message.
+func (g *Group) MeasureFrom(t sim.Time) { g.measureFrom = t }
 
 // Start forms the group: every member gets its initial assignment, starts
 // polling and heartbeating. Call it once, at the start of the run.

@@ -125,3 +125,21 @@ func TestRetentionDropsOnlyForTheLaggingGroup(t *testing.T) {
 }
 
 func (r *queueRig) at(t time.Duration, fn func()) { r.s.Schedule(sim.Time(t), at{fn}, sim.Event{}) }
+
+func TestMeasureFromLeavesOutTheWarmup(t *testing.T) {
+	// 100 messages, one every 10 ms, processed in 1 ms each: measuring from
+	// 500 ms keeps the 50 published from then on in the latency, and the
+	// ledger still counts all 100.
+	lr := newLogRig(t, 1, TopicConfig{}, ProducerConfig{}, GroupConfig{ProcessingTime: constant(t, time.Millisecond)})
+	lr.group.MeasureFrom(sim.Time(500 * time.Millisecond))
+	lr.feed(10*time.Millisecond, 100, 0)
+	qr := newQueueRig(t, 1, QueueConfig{}, ProducerConfig{}, QueueConsumerConfig{ProcessingTime: constant(t, time.Millisecond)})
+	qr.q.MeasureFrom(sim.Time(500 * time.Millisecond))
+	qr.feed(10*time.Millisecond, 100, 0)
+	require.NoError(t, lr.s.RunUntil(sim.Time(2*time.Second)))
+	require.NoError(t, qr.s.RunUntil(sim.Time(2*time.Second)))
+	assert.Equal(t, int64(50), lr.group.Latency().Count())
+	assert.Equal(t, int64(50), qr.q.Latency().Count())
+	assert.Equal(t, int64(100), lr.check(t).ByState[StateConsumed])
+	assert.Equal(t, int64(100), qr.check(t).ByState[StateConsumed])
+}

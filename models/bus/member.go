@@ -243,7 +243,7 @@ func (m *Member) processedOne() {
 	if g.dedup != nil && g.dedup.seen(msg.ID, g.s.Now()) {
 		g.ledger.absorbed()
 	} else {
-		if at.Consumed == 0 {
+		if at.Consumed == 0 && msg.Produced >= g.measureFrom {
 			g.latency.Record(int64(g.s.Now().Sub(msg.Produced)))
 		}
 		g.ledger.processed(msg, at)

@@ -4,6 +4,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshsim/meshsim/sim"
 )
 
 func TestMurmur2MatchesKafka(t *testing.T) {
@@ -50,4 +53,44 @@ func TestPartitionForKey(t *testing.T) {
 		assert.InDelta(t, 1000, n, 120, "partition %d", p)
 	}
 	assert.Zero(t, testing.AllocsPerRun(100, func() { PartitionForKey(42, 12) }))
+}
+
+func TestZipfKeys(t *testing.T) {
+	// The table's steps are the Zipf probabilities: 1/(k+1)^s / H.
+	table := zipfTable(4, 1)
+	h := 1 + 1.0/2 + 1.0/3 + 1.0/4
+	assert.InDelta(t, 1/h, table[0], 1e-12)
+	assert.InDelta(t, (1+0.5)/h, table[1], 1e-12)
+	assert.Equal(t, 1.0, table[3])
+	// The inverse CDF: u below table[0] is key 0, a u equal to a step
+	// belongs to the next key, and the top of [0, 1) to the last key.
+	assert.Equal(t, 0, zipfKey(table, 0))
+	assert.Equal(t, 0, zipfKey(table, table[0]-1e-9))
+	assert.Equal(t, 1, zipfKey(table, table[0]))
+	assert.Equal(t, 3, zipfKey(table, 0.999999))
+	// Drawn through a producer: with 1000 keys and s = 1 the hottest key
+	// takes 1/H(1000) = 13.4% of the messages, and its partition more than
+	// the others: the hot partition.
+	s := sim.NewScheduler(sim.Config{})
+	streams := sim.NewStreams(3, 0)
+	pool := &Pool{}
+	topic, err := NewTopic(s, streams, pool, TopicConfig{Name: "clicks", Partitions: 12})
+	require.NoError(t, err)
+	_, err = NewProducer(s, streams, pool, topic, ProducerConfig{Name: "web", Keys: KeyZipf, KeySpace: 1000})
+	require.ErrorIs(t, err, ErrConfig, "zipf needs key_skew")
+	prod, err := NewProducer(s, streams, pool, topic, ProducerConfig{Name: "web", Keys: KeyZipf, KeySpace: 1000, KeySkew: 1})
+	require.NoError(t, err)
+	const n = 100000
+	keys := make([]int, 1000)
+	for range n {
+		k := zipfKey(prod.zipf, prod.keyRnd.Float64())
+		keys[k]++
+	}
+	var hn float64
+	for k := 1; k <= 1000; k++ {
+		hn += 1 / float64(k)
+	}
+	assert.InDelta(t, n/hn, keys[0], 0.02*n/hn)
+	assert.InDelta(t, n/hn/10, keys[9], 0.1*n/hn/10)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { zipfKey(prod.zipf, 0.5) }))
 }

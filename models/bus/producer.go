@@ -2,10 +2,12 @@ package bus
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
 	"github.com/meshsim/meshsim/sim/stats"
 )
 
@@ -81,6 +83,7 @@ type Producer struct {
 	respRnd    *sim.Rand
 	idempotent bool
 	batchMsgs  int
+	zipf       []float64 // KeyZipf: cumulative weights of keys 0..KeySpace-1
 
 	sticky     int32
 	stickyLeft int
@@ -127,6 +130,9 @@ func NewProducer(s *sim.Scheduler, streams sim.Streams, pool *Pool, dest Destina
 	}
 	for i := range dest.Partitions() {
 		p.lanes = append(p.lanes, &lane{p: p, part: int32(i)})
+	}
+	if cfg.Keys == KeyZipf {
+		p.zipf = zipfTable(cfg.KeySpace, cfg.KeySkew)
 	}
 	return p, nil
 }
@@ -177,8 +183,37 @@ func (p *Producer) Send(r *mesh.Request) {
 		k = KeyOf(r.Key)
 	case KeyUniform:
 		k = KeyOf(uint64(p.keyRnd.IntN(p.cfg.KeySpace)))
+	case KeyZipf:
+		k = KeyOf(uint64(zipfKey(p.zipf, p.keyRnd.Float64())))
 	}
 	p.publish(k, r.ID, r)
+}
+
+// zipfTable returns the cumulative weights of keys 0..n-1 under Zipf's law
+// with exponent s, normalised so that the last is 1. The weights are
+// summed in key order, so the table is the same on every machine. O(n).
+func zipfTable(n int, s float64) []float64 {
+	t := make([]float64, n)
+	var sum float64
+	for k := range n {
+		sum += dist.Pow(float64(k+1), -s) // portable: bit-identical on every architecture
+		t[k] = sum
+	}
+	for k := range t {
+		t[k] /= sum
+	}
+	t[n-1] = 1
+	return t
+}
+
+// zipfKey returns the key whose cumulative weight interval holds u in
+// [0, 1): the first k with table[k] > u. O(log n), no allocation.
+func zipfKey(table []float64, u float64) int {
+	k, _ := slices.BinarySearch(table, u)
+	if k < len(table) && table[k] == u {
+		k++ // table[k] > u is wanted, not >=
+	}
+	return min(k, len(table)-1)
 }
 
 func (p *Producer) publish(k Key, traceID uint64, ref any) *Message {

@@ -67,6 +67,8 @@ type Queue struct {
 	rr        int
 	st        QueueStats
 	latency   *stats.Histogram
+	// measureFrom: messages published before it are not in latency.
+	measureFrom sim.Time
 }
 
 // NewQueue returns a queue on s whose messages come from pool;
@@ -102,6 +104,10 @@ func (q *Queue) ledgerList() []*Ledger { return q.ledgers }
 // Latency returns the end-to-end latency, publish to the end of the first
 // successful processing, ns.
 func (q *Queue) Latency() *stats.Histogram { return q.latency.Clone() }
+
+// MeasureFrom makes Latency leave out messages published before t (a
+// warm-up). The ledger still counts every message.
+func (q *Queue) MeasureFrom(t sim.Time) { q.measureFrom = t }
 
 // Stats returns the queue's counts so far.
 func (q *Queue) Stats() QueueStats {

@@ -3,10 +3,12 @@
 // timeline depends only on the scenario, never on the policies under
 // comparison, so every variant sees the same failures.
 //
-// Kinds modelled so far: slow (service time x factor) and errors (requests
-// fail with a probability, answering 500 or 503). The other kinds of the
-// failure model (crash, latency, partition, loss, broker outages) come with
-// the control plane.
+// Kinds modelled so far: slow (service time x factor), errors (requests
+// fail with a probability, answering 500 or 503), and outages of event-bus
+// components: a broker down, a consumer crashed (each an Outage, taken down
+// at the start and brought back at the end). The other kinds of the
+// failure model (instance crash, latency, partition, loss) come with the
+// control plane.
 package failure
 
 import (
@@ -26,9 +28,20 @@ type Kind uint8
 
 // The kinds of failure.
 const (
-	Slow   Kind = iota + 1 // service time x Factor
-	Errors                 // requests fail with Probability, answering Outcome
+	Slow          Kind = iota + 1 // service time x Factor
+	Errors                        // requests fail with Probability, answering Outcome
+	BrokerDown                    // Outages (brokers) go down, and come back at the end
+	ConsumerCrash                 // Outages (consumers) crash, and restart at the end
 )
+
+// Outage is a component that a failure takes down and brings back: a
+// broker, a consumer. Down and Up are called at the failure's start and
+// end; a component already down (or up) ignores the call, so that
+// overlapping failures of one target compose.
+type Outage interface {
+	Down()
+	Up()
+}
 
 func (k Kind) String() string {
 	switch k {
@@ -36,6 +49,10 @@ func (k Kind) String() string {
 		return "slow"
 	case Errors:
 		return "errors"
+	case BrokerDown:
+		return "broker_down"
+	case ConsumerCrash:
+		return "consumer_crash"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -47,6 +64,7 @@ type Spec struct {
 	Kind    Kind
 	Label   string // the target as the scenario names it, e.g. "checkout[2]"
 	Targets []*mesh.Instance
+	Outages []Outage     // BrokerDown, ConsumerCrash
 	Factor  float64      // Slow
 	Prob    float64      // Errors
 	Outcome mesh.Outcome // Errors: mesh.OutcomeError (500) or mesh.OutcomeRejected (503)
@@ -58,6 +76,10 @@ type Interval struct {
 	Target   string
 	From, To sim.Time // To is 0 while the failure is still on
 }
+
+// outage reports whether the failure acts on Outages rather than on
+// instances.
+func (sp *Spec) outage() bool { return sp.Kind == BrokerDown || sp.Kind == ConsumerCrash }
 
 // Timeline applies failures at their times. It implements sim.Handler.
 type Timeline struct {
@@ -80,13 +102,13 @@ func New(s *sim.Scheduler, specs []Spec) (*Timeline, error) {
 		switch {
 		case sp.At < 0 || sp.For < 0:
 			return nil, fmt.Errorf("%w: failure %d: negative time", ErrConfig, i)
-		case len(sp.Targets) == 0:
+		case sp.outage() && len(sp.Outages) == 0, !sp.outage() && len(sp.Targets) == 0:
 			return nil, fmt.Errorf("%w: failure %d: no target", ErrConfig, i)
 		case sp.Kind == Slow && !(sp.Factor > 0):
 			return nil, fmt.Errorf("%w: failure %d: slow factor must be > 0, got %g", ErrConfig, i, sp.Factor)
 		case sp.Kind == Errors && !(sp.Prob >= 0 && sp.Prob <= 1):
 			return nil, fmt.Errorf("%w: failure %d: probability must be in [0, 1], got %g", ErrConfig, i, sp.Prob)
-		case sp.Kind != Slow && sp.Kind != Errors:
+		case sp.Kind < Slow || sp.Kind > ConsumerCrash:
 			return nil, fmt.Errorf("%w: failure %d: unknown kind %v", ErrConfig, i, sp.Kind)
 		}
 	}
@@ -116,6 +138,9 @@ func (t *Timeline) Handle(ev sim.Event) {
 	sp := &t.specs[i]
 	switch ev.Kind {
 	case evStart:
+		for _, o := range sp.Outages {
+			o.Down()
+		}
 		t.saved[i] = t.saved[i][:0]
 		for _, in := range sp.Targets {
 			p, o := in.Errors()
@@ -129,6 +154,9 @@ func (t *Timeline) Handle(ev sim.Event) {
 		}
 		t.log = append(t.log, Interval{Kind: sp.Kind, Target: sp.Label, From: t.s.Now()})
 	case evEnd:
+		for _, o := range sp.Outages {
+			o.Up()
+		}
 		for k, in := range sp.Targets {
 			st := t.saved[i][k]
 			switch sp.Kind {

@@ -91,8 +91,39 @@ func TestSpecValidation(t *testing.T) {
 		{Spec{Kind: Errors, Targets: in, Prob: 2}, "failure: invalid configuration: failure 0: probability must be in [0, 1], got 2"},
 		{Spec{Kind: Slow, Factor: 2}, "failure: invalid configuration: failure 0: no target"},
 		{Spec{Kind: Slow, Factor: 2, Targets: in, At: -1}, "failure: invalid configuration: failure 0: negative time"},
+		{Spec{Kind: BrokerDown, Targets: in}, "failure: invalid configuration: failure 0: no target"},
+		{Spec{Kind: ConsumerCrash + 1, Targets: in}, "failure: invalid configuration: failure 0: unknown kind Kind(5)"},
 	} {
 		_, err := New(s, []Spec{tc.spec})
 		assert.EqualError(t, err, tc.want)
 	}
+}
+
+// switchbox is an Outage that records its transitions.
+type switchbox struct {
+	s   *sim.Scheduler
+	log []string
+}
+
+func (b *switchbox) Down() { b.log = append(b.log, "down@"+time.Duration(b.s.Now()).String()) }
+func (b *switchbox) Up()   { b.log = append(b.log, "up@"+time.Duration(b.s.Now()).String()) }
+
+func TestOutagesGoDownAndComeBack(t *testing.T) {
+	// A broker down from 1 s for 2 s, and a consumer crashed at 4 s for
+	// good (for 0): Down at the start, Up at the end, in time order.
+	s := sim.NewScheduler(sim.Config{})
+	broker, consumer := &switchbox{s: s}, &switchbox{s: s}
+	tl, err := New(s, []Spec{
+		{At: sim.Time(time.Second), For: 2 * time.Second, Kind: BrokerDown, Label: "broker[1]", Outages: []Outage{broker}},
+		{At: sim.Time(4 * time.Second), Kind: ConsumerCrash, Label: "fulfilment[0]", Outages: []Outage{consumer}},
+	})
+	require.NoError(t, err)
+	tl.Start()
+	require.NoError(t, s.RunUntil(sim.Time(10*time.Second)))
+	assert.Equal(t, []string{"down@1s", "up@3s"}, broker.log)
+	assert.Equal(t, []string{"down@4s"}, consumer.log)
+	iv := tl.Intervals()
+	require.Len(t, iv, 2)
+	assert.Equal(t, Interval{Kind: BrokerDown, Target: "broker[1]", From: sim.Time(time.Second), To: sim.Time(3 * time.Second)}, iv[0])
+	assert.Equal(t, "consumer_crash", iv[1].Kind.String())
 }

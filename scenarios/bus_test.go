@@ -1,0 +1,156 @@
+package scenarios
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// busYAML is a small valid scenario with a bus: a publishing workload, a
+// service whose handler publishes, a topic with a group, a queue with
+// consumers, and a pub/sub topic.
+const busYAML = `version: 1
+duration: 1m
+workloads:
+  - {name: clicks, arrival: {rate: 100/s}, publish: orders}
+  - {name: web, arrival: {rate: 50/s}, target: checkout}
+services:
+  - {name: checkout, service_time: {dist: exponential, mean: 5ms}, calls: [{publish: orders}, {parallel: [{publish: jobs}, {publish: events}]}]}
+bus:
+  brokers: 3
+  topics:
+    - {name: orders, partitions: 6, replication_factor: 3, replication_delay: {dist: constant, value: 1ms}, producer: {acks: 1, keys: zipf, key_space: 100, key_skew: 1}}
+  queues:
+    - {name: jobs, visibility_timeout: 5s, max_deliveries: 3, dead_letter: true}
+  pubsub:
+    - {name: events, subscriptions: [{name: search}, {name: audit, dead_letter: true}]}
+  consumer_groups:
+    - {name: fulfilment, topic: orders, consumers: 3, strategy: cooperative_sticky, processing_time: {dist: exponential, mean: 2ms}}
+  queue_consumers:
+    - {name: workers, queue: jobs, consumers: 2, prefetch: 1, processing_time: {dist: constant, value: 3ms}, poison: 0.01}
+    - {name: indexers, queue: search, processing_time: {dist: constant, value: 1ms}}
+failures:
+  - {at: 10s, for: 5s, kind: broker_down, target: "broker[2]"}
+  - {at: 5s, for: 2s, every: 10s, kind: consumer_crash, target: "fulfilment[1]"}
+  - {at: 20s, kind: consumer_crash, target: workers}
+`
+
+func TestBusScenarioParses(t *testing.T) {
+	doc, err := Parse("bus.yaml", []byte(busYAML))
+	require.NoError(t, err)
+	b := doc.Scenario.Bus
+	assert.Equal(t, 3, b.Brokers)
+	assert.Equal(t, "zipf", b.Topics[0].Producer.Keys)
+	assert.Equal(t, "orders", doc.Scenario.Workloads[0].Publish)
+	assert.Equal(t, "jobs", doc.Scenario.Services[0].Calls[1].Parallel[0].Publish)
+	w, err := build(doc.Scenario, 1, 0)
+	require.NoError(t, err)
+	// Readers in scenario order: the group, the queue, the subscriptions.
+	var names []string
+	for _, r := range w.bus.readers {
+		names = append(names, r.kind+":"+r.name)
+	}
+	assert.Equal(t, []string{"group:fulfilment", "queue:jobs", "subscription:search", "subscription:audit"}, names)
+	// One producer per workload and per instance and destination.
+	var prods []string
+	for _, p := range w.bus.prods {
+		for _, pr := range p.ps {
+			prods = append(prods, pr.Name())
+		}
+	}
+	assert.Equal(t, []string{"checkout[0]->orders", "checkout[0]->jobs", "checkout[0]->events", "clicks->orders"}, prods)
+	// every: 10s from 5s in a 1m run: 6 crashes of fulfilment[1].
+	assert.Len(t, w.failures.Intervals(), 0)
+	require.NoError(t, w.run(nil))
+	crashes := 0
+	for _, iv := range w.failures.Intervals() {
+		if iv.Target == "fulfilment[1]" {
+			crashes++
+		}
+	}
+	assert.Equal(t, 6, crashes)
+	rep, err := w.collect(0, "test")
+	require.NoError(t, err)
+	require.NotNil(t, rep.Bus)
+	for _, r := range rep.Bus.Readers {
+		assert.Equal(t, r.Ledger.Published, r.Ledger.Terminal(), r.Name)
+		assert.Positive(t, r.Ledger.Published, r.Name)
+		assert.Len(t, r.LagTimeline, chunks, r.Name)
+	}
+	assert.Len(t, rep.Bus.Readers[0].PartitionLag, 6)
+	assert.Positive(t, rep.Bus.Readers[1].Ledger.DeadLettered, "1% poison, 3 deliveries, then the DLQ")
+}
+
+func TestBusErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"unknown field with suggestion", "max_deliveries: 3,", "max_delivery: 3,",
+			`bus.yaml:13:44: bus.queues[0].max_delivery: unknown field "max_delivery"; did you mean "max_deliveries"?`},
+		{"publish to an unknown topic", "publish: orders}\n  - {name: web", "publish: order}\n  - {name: web",
+			`bus.yaml:4:53: workloads[0].publish: no topic, queue or pub/sub topic named "order"; did you mean "orders"?`},
+		{"target and publish", "publish: orders}\n  - {name: web", "publish: orders, target: checkout}\n  - {name: web",
+			`bus.yaml:4:44: workloads[0].publish: a workload sends to a service or publishes to the bus, not both; use either target: or publish:`},
+		{"acks", "acks: 1,", "acks: 2,", `bus.yaml:11:126: bus.topics[0].producer.acks: unknown value "2"; one of: 0, 1, all`},
+		{"strategy typo", "cooperative_sticky", "cooperative-sticky",
+			`bus.yaml:17:65: bus.consumer_groups[0].strategy: unknown value "cooperative-sticky"; did you mean "cooperative_sticky"?`},
+		{"model validation at the field", "replication_factor: 3,", "replication_factor: 4,",
+			`bus.yaml:11:57: bus.topics[0].replication_factor: replication_factor must be in [1, brokers=3], got 4`},
+		{"group on an unknown topic", "topic: orders,", "topic: jobs,",
+			`bus.yaml:17:33: bus.consumer_groups[0].topic: no topic named "jobs"; topics: orders`},
+		{"queue consumers of a topic", "queue: jobs,", "queue: orders,",
+			`bus.yaml:19:30: bus.queue_consumers[0].queue: no queue or subscription named "orders"; queues and subscriptions: audit, jobs, search`},
+		{"name taken by a service", "{name: audit,", "{name: checkout,",
+			`bus.yaml:15:61: bus.pubsub[0].subscriptions[1].name: name "checkout" is already a service; bus names share one namespace with services`},
+		{"broker out of range", `"broker[2]"`, `"broker[3]"`,
+			`bus.yaml:22:51: failures[0].target: no broker 3; bus.brokers is 3: brokers 0 to 2`},
+		{"consumer out of range", `"fulfilment[1]"`, `"fulfilment[3]"`,
+			`bus.yaml:23:65: failures[1].target: no consumer fulfilment[3]; fulfilment has consumers 0 to 2`},
+		{"crash of a service", "target: workers}", "target: checkout}",
+			`bus.yaml:24:45: failures[2].target: no consumer group or queue consumers named "checkout"; consumer groups and queue consumers: fulfilment, indexers, workers`},
+		{"every shorter than for", "every: 10s", "every: 1s",
+			`bus.yaml:23:30: failures[1].every: every 1s must be longer than for 2s; a failure must end before it repeats`},
+		{"zipf needs a skew", "key_skew: 1}", "key_skew: 0}",
+			`bus.yaml:11:167: bus.topics[0].producer.key_skew: key_skew must be in (0, 10] with zipf keys, got 0`},
+		{"idempotence with acks 1", "key_skew: 1}", "key_skew: 1, idempotence: true}",
+			`bus.yaml:11:183: bus.topics[0].producer.idempotence: idempotence with acks 1; idempotence needs acks: all (KIP-679)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, busYAML, tc.from)
+			src := replaceOnce(busYAML, tc.from, tc.to)
+			_, err := Parse("bus.yaml", []byte(src))
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
+}
+
+func replaceOnce(s, old, new string) string {
+	i := len(s)
+	for k := 0; k+len(old) <= len(s); k++ {
+		if s[k:k+len(old)] == old {
+			i = k
+			break
+		}
+	}
+	return s[:i] + new + s[i+len(old):]
+}
+
+// TestExplainBusGolden pins the resolved bus of a scenario, defaults and a
+// variant's overrides included.
+func TestExplainBusGolden(t *testing.T) {
+	doc, err := Load("testdata/explain-bus.yaml")
+	require.NoError(t, err)
+	got, err := doc.Explain()
+	require.NoError(t, err)
+	golden := filepath.Join("testdata", "explain-bus.golden")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), got)
+}
