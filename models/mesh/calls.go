@@ -117,6 +117,7 @@ func (f *frame) Finish(child *Request, o Outcome) {
 func (in *Instance) runSteps(r *Request) {
 	f := in.getFrame()
 	f.in, f.req = in, r
+	r.frame = f
 	in.runStep(f)
 }
 
@@ -206,6 +207,9 @@ func (in *Instance) settle(f *frame) {
 // detach forgets the answered request; the frame lives on until its last
 // child answers.
 func (in *Instance) detach(f *frame) {
+	if f.req != nil {
+		f.req.frame = nil
+	}
 	f.req = nil
 	if f.outstanding == 0 {
 		in.putFrame(f)

@@ -228,3 +228,29 @@ func (d *deadlines) Send(r *Request) {
 	d.got = append(d.got, r.Deadline)
 	r.Origin.Finish(r, OutcomeOK)
 }
+
+func TestCrashDuringCalls(t *testing.T) {
+	// The handler waits 20ms on a call when the instance crashes at 15ms:
+	// the request is lost (reset), and the call's answer at 25ms is
+	// discarded without answering it again; the frame is released.
+	ms := time.Millisecond
+	s := sim.NewScheduler(sim.Config{})
+	st, _ := dist.Constant(5 * ms)
+	o := &origin{s: s}
+	svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+		Name: "api", Replicas: 1, Concurrency: 1, QueueBound: Unbounded, ServiceTime: st,
+		Steps: []Step{{Calls: []int{0}, Wait: 1}}, Pool: &o.pool,
+	})
+	require.NoError(t, err)
+	in := svc.Instances()[0]
+	in.Track()
+	in.SetCallers([]Caller{&dependency{s: s, delay: 20 * ms}})
+	o.send(in)
+	s.Schedule(sim.Time(15*ms), handlerFunc(in.Crash), sim.Event{})
+	require.NoError(t, s.Run())
+	require.Len(t, o.ended, 1)
+	assert.Equal(t, "reset@15ms", o.ended[0][:len("reset@15ms")])
+	assert.Len(t, in.frames, 1, "the frame is back in the pool")
+	assert.Equal(t, int64(1), in.Lost())
+	assert.Zero(t, svc.MeasuredHeld())
+}

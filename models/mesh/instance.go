@@ -91,6 +91,17 @@ type Instance struct {
 	// is kept apart from the origins' books so that conservation can be
 	// checked rather than assumed.
 	measuredHeld int64
+
+	// Process state (lifecycle.go): a crash bumps epoch, so that
+	// completions scheduled before it are ignored; a tracked instance
+	// keeps the requests it has started in serving (Request.slot is the
+	// index), so that a crash can end them.
+	state   State
+	epoch   uint32
+	tracked bool
+	serving []*Request
+	dying   []*Request
+	lost    int64
 }
 
 // Name returns the stable instance name, for example "checkout[2]".
@@ -109,6 +120,10 @@ func (in *Instance) Weight() uint32 { return 1 }
 func (in *Instance) Arrive(r *Request) {
 	now := in.s.Now()
 	r.Arrived = now
+	if in.state != StateUp {
+		r.Origin.Finish(r, OutcomeRefused) // the port is closed
+		return
+	}
 	if in.limited && !in.take(now) {
 		if r.Measured {
 			in.shed++
@@ -150,7 +165,10 @@ func (in *Instance) start(r *Request, now sim.Time) {
 	if in.slowFactor != 1 {
 		d = time.Duration(float64(float64(d) * in.slowFactor))
 	}
-	in.s.After(d, in, sim.Event{Kind: evFinish, Ptr: r})
+	if in.tracked {
+		in.serve(r)
+	}
+	in.s.After(d, in, sim.Event{Kind: evFinish, Arg: int64(in.epoch), Ptr: r})
 }
 
 // Handle implements sim.Handler.
@@ -159,6 +177,9 @@ func (in *Instance) start(r *Request, now sim.Time) {
 func (in *Instance) Handle(ev sim.Event) {
 	switch ev.Kind {
 	case evFinish:
+		if uint32(ev.Arg) != in.epoch {
+			return // scheduled by a process that has crashed since
+		}
 	case evAuthDone:
 		f := ev.Ptr.(*frame)
 		f.stepOK = 1
@@ -179,6 +200,9 @@ func (in *Instance) Handle(ev sim.Event) {
 // instance's error probability) and frees its slot for the next request.
 func (in *Instance) respond(r *Request, o Outcome) {
 	now := in.s.Now()
+	if in.tracked {
+		in.unserve(r)
+	}
 	in.busy--
 	in.busyArea.add(int64(now))
 	if r.Measured {

@@ -218,3 +218,50 @@ func TestLocalRateLimit(t *testing.T) {
 	assert.Equal(t, map[string]int{"ok": 12, "shed": 6}, counts)
 	assert.Equal(t, int64(6), in.Shed())
 }
+
+func TestCrashLosesExactlyTheRequestsHeld(t *testing.T) {
+	// One instance, 2 slots, 10ms of work, an unbounded queue: 5 requests
+	// at 0 (2 in service, 3 queued) and one more at 5ms. A crash at 7ms
+	// loses all 6, answered reset; their scheduled completions are
+	// ignored; a request at 8ms is refused; after a restart at 20ms a
+	// request is served normally.
+	s := sim.NewScheduler(sim.Config{})
+	svc := newService(t, s, 1, 2, Unbounded, 10*time.Millisecond)
+	in := svc.Instances()[0]
+	in.Track()
+	o := &origin{s: s}
+	at := func(d time.Duration, f func()) { s.Schedule(sim.Time(d), handlerFunc(f), sim.Event{}) }
+	for i := 0; i < 5; i++ {
+		at(0, func() { o.send(in) })
+	}
+	at(5*time.Millisecond, func() { o.send(in) })
+	at(7*time.Millisecond, in.Crash)
+	at(8*time.Millisecond, func() { o.send(in) })
+	at(20*time.Millisecond, in.Restart)
+	at(21*time.Millisecond, func() { o.send(in) })
+	require.NoError(t, s.Run())
+	var resets, refused, ok int
+	for _, e := range o.ended {
+		switch {
+		case strings.HasPrefix(e, "reset@7ms"):
+			resets++
+		case strings.HasPrefix(e, "refused@8ms"):
+			refused++
+		case strings.HasPrefix(e, "ok@31ms"):
+			ok++
+		default:
+			t.Errorf("unexpected %s", e)
+		}
+	}
+	assert.Equal(t, 6, resets)
+	assert.Equal(t, 1, refused)
+	assert.Equal(t, 1, ok)
+	assert.Equal(t, int64(6), in.Lost())
+	assert.Zero(t, svc.MeasuredHeld())
+	assert.Equal(t, 0, in.busy)
+	assert.Empty(t, in.serving)
+}
+
+type handlerFunc func()
+
+func (f handlerFunc) Handle(sim.Event) { f() }

@@ -25,10 +25,15 @@ const (
 	// proxy retries it or answers its origin 503 (OutcomeRejected), as
 	// Envoy answers "upstream connect error or disconnect/reset".
 	OutcomeReset
+	// OutcomeRefused is an attempt's answer too: the connection was
+	// refused (the instance is down). A proxy treats it as a connection
+	// failure: retried under connect-failure, reset, 5xx and gateway-error,
+	// and answered 503 to its origin.
+	OutcomeRefused
 	NumOutcomes // the number of outcomes
 )
 
-var outcomeNames = [NumOutcomes]string{"ok", "error", "timeout", "rejected", "shed", "dead_lettered", "dropped", "denied", "reset"}
+var outcomeNames = [NumOutcomes]string{"ok", "error", "timeout", "rejected", "shed", "dead_lettered", "dropped", "denied", "reset", "refused"}
 
 func (o Outcome) String() string {
 	if o < NumOutcomes {
@@ -73,7 +78,9 @@ type Request struct {
 	// Proxies shorten their route timeout to it, and handlers that
 	// propagate deadlines pass it on to their calls.
 	Deadline sim.Time
-	live     bool // between Get and Put: catches a request finished twice
+	live     bool
+	slot     int32  // index in the serving list of a tracked instance
+	frame    *frame // the handler frame running for it, if any // between Get and Put: catches a request finished twice
 }
 
 // Hop is a proxy's per-request forwarding state; see Request.Hop.

@@ -137,6 +137,9 @@ type host struct {
 	up     Upstream
 	active int
 	joined sim.Time
+	// present: the proxy knows the host (discovery); checked: active
+	// health checking, if any, finds it healthy.
+	present, checked bool
 }
 
 func (h *host) ActiveRequests() int { return h.active }
@@ -157,6 +160,10 @@ type Config struct {
 	// Pool supplies the upstream requests; it is shared with the models
 	// that serve them.
 	Pool *mesh.Pool
+	// Dynamic allows the host set to change during the run
+	// (SetEndpoints, SetChecked); the pickers are then rebuilt over the
+	// hosts present and healthy.
+	Dynamic bool
 	// Zones places the upstreams and the callers in zones, for zone-aware
 	// routing (Policy.ZoneAware); nil means no zones.
 	Zones *Zones
@@ -208,7 +215,7 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		c.tlsRnd = streams.Get(cfg.Name, "tls")
 	}
 	for _, up := range cfg.Upstreams {
-		c.hosts = append(c.hosts, &host{up: up})
+		c.hosts = append(c.hosts, &host{up: up, present: true, checked: true})
 	}
 	c.stats.HostAttempts = make([]int64, len(c.hosts))
 	if c.conns != nil {
@@ -244,7 +251,7 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		c.detector = d
 		d.Start()
 	}
-	c.plain = c.detector == nil && c.zones == nil
+	c.plain = c.detector == nil && c.zones == nil && !cfg.Dynamic
 	c.delayed = c.latency != nil || (c.conns != nil && c.conns.MTLS != nil)
 	if err := c.rebuild(); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cfg.Name, err)
@@ -259,21 +266,29 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 // the ejected set changes.
 func (c *Cluster) rebuild() error {
 	c.healthy = c.healthy[:0]
-	for i := range c.hosts {
-		if c.detector == nil || !c.detector.Ejected(i) {
+	members := 0
+	for i, h := range c.hosts {
+		if !h.present {
+			continue
+		}
+		members++
+		if h.checked && (c.detector == nil || !c.detector.Ejected(i)) {
 			c.healthy = append(c.healthy, i)
 		}
 	}
 	if c.levels != nil {
 		return c.rebuildPriorities()
 	}
-	if n := len(c.hosts); len(c.healthy)*100 < max(c.policy.PanicThreshold, 0)*n { // NoPanic never panics
+	panicked := false
+	if len(c.healthy)*100 < max(c.policy.PanicThreshold, 0)*members { // NoPanic never panics
+		panicked = true
 		c.healthy = c.healthy[:0]
-		for i := range c.hosts {
-			c.healthy = append(c.healthy, i)
+		for i, h := range c.hosts {
+			if h.present {
+				c.healthy = append(c.healthy, i)
+			}
 		}
 	}
-	panicked := len(c.healthy) == len(c.hosts) && c.detector != nil && c.detector.NumEjected() > 0
 	// One picker per worker over the healthy hosts and, with zone-aware
 	// routing, one per worker and zone over the healthy hosts of the zone:
 	// picker w*stride is worker w's over all, w*stride+1+z its zone z's.
@@ -289,8 +304,8 @@ func (c *Cluster) rebuild() error {
 				upstream[zi]++
 			}
 		}
-		for _, zi := range c.zones.HostZones {
-			if zi >= 0 {
+		for i, zi := range c.zones.HostZones {
+			if zi >= 0 && c.hosts[i].present {
 				all[zi]++
 			}
 		}
@@ -340,6 +355,9 @@ func (c *Cluster) rebuildPriorities() error {
 	levels := make([]locality.Level, nLevels)
 	sets := make([][]int, 2*nLevels)
 	for i, l := range c.levels {
+		if !c.hosts[i].present {
+			continue
+		}
 		levels[l].Hosts++
 		sets[2*l+1] = append(sets[2*l+1], i)
 	}
@@ -429,10 +447,52 @@ func outcomeResult(o mesh.Outcome) outlier.Result {
 		return outlier.Success
 	case mesh.OutcomeRejected, mesh.OutcomeTimeout:
 		return outlier.GatewayFailure
-	case mesh.OutcomeReset:
+	case mesh.OutcomeReset, mesh.OutcomeRefused:
 		return outlier.LocalOriginFailure
 	default:
 		return outlier.Error5xx
+	}
+}
+
+// SetEndpoints tells the proxy which upstreams exist, as an EDS update
+// does: hosts not listed get no new requests (requests in flight to them
+// run their course), hosts listed again come back. eps are host indexes in
+// ascending order. The cluster must be Dynamic. O(hosts) plus a rebuild of
+// the pickers.
+func (c *Cluster) SetEndpoints(eps []int) {
+	if c.plain {
+		panic(fmt.Sprintf("sidecar: cluster %s: SetEndpoints on a cluster built without Dynamic", c.name))
+	}
+	k := 0
+	now := c.s.Now()
+	for i, h := range c.hosts {
+		in := k < len(eps) && eps[k] == i
+		if in {
+			k++
+		}
+		if in && !h.present {
+			h.joined = now // slow start counts from the host's arrival
+		}
+		h.present = in
+	}
+	if err := c.rebuild(); err != nil {
+		panic(fmt.Sprintf("sidecar: cluster %s: rebuilding pickers: %v", c.name, err)) // built before with the same config
+	}
+}
+
+// SetChecked records an active health check's verdict on host i: an
+// unhealthy host gets no new requests until it is healthy again. The
+// cluster must be Dynamic.
+func (c *Cluster) SetChecked(i int, healthy bool) {
+	if c.plain {
+		panic(fmt.Sprintf("sidecar: cluster %s: SetChecked on a cluster built without Dynamic", c.name))
+	}
+	if c.hosts[i].checked == healthy {
+		return
+	}
+	c.hosts[i].checked = healthy
+	if err := c.rebuild(); err != nil {
+		panic(fmt.Sprintf("sidecar: cluster %s: rebuilding pickers: %v", c.name, err))
 	}
 }
 
@@ -756,7 +816,7 @@ func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
 	if c.detector != nil {
 		c.detector.Record(int(hop.Host), outcomeResult(o))
 	}
-	if o == mesh.OutcomeReset {
+	if o == mesh.OutcomeReset || o == mesh.OutcomeRefused {
 		o = mesh.OutcomeRejected // Envoy answers 503 for a reset or a connection failure
 	}
 	if r.Measured {
@@ -921,9 +981,9 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 		c.finish(cl, o) // a 429, 401 or 403 is not a 5xx: not retried
 	case mesh.OutcomeTimeout: // DEADLINE_EXCEEDED from a deadline-aware upstream: a 504
 		c.retryOrFail(cl, failPerTry, mesh.OutcomeTimeout)
-	case mesh.OutcomeReset:
+	case mesh.OutcomeReset, mesh.OutcomeRefused:
 		class := failReset
-		if connectFailed {
+		if connectFailed || o == mesh.OutcomeRefused {
 			class = failConnect
 		}
 		c.retryOrFail(cl, class, mesh.OutcomeRejected) // Envoy answers 503

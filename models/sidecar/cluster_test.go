@@ -731,3 +731,42 @@ func TestWithRouteOverridesRouteSettingsOnly(t *testing.T) {
 	_, err = c.WithRoute(Policy{RouteTimeout: -1})
 	assert.ErrorIs(t, err, ErrConfig)
 }
+
+func TestSetEndpoints(t *testing.T) {
+	// Round robin over two hosts; host 1 leaves the endpoint set, then
+	// comes back; with no endpoint at all the proxy answers 503 at once.
+	s := sim.NewScheduler(sim.Config{})
+	u0 := &upstream{s: s, delay: time.Millisecond, script: []mesh.Outcome{mesh.OutcomeOK}}
+	u1 := &upstream{s: s, delay: time.Millisecond, script: []mesh.Outcome{mesh.OutcomeOK}}
+	pool := &mesh.Pool{}
+	c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: []Upstream{u0, u1}, Pool: pool,
+		Policy: Policy{LB: "round_robin"}, Dynamic: true})
+	require.NoError(t, err)
+	cl := &caller{s: s, pool: pool}
+	send := func(n int) {
+		for i := 0; i < n; i++ {
+			cl.send(c)
+		}
+		require.NoError(t, s.Run())
+	}
+	send(4)
+	assert.Len(t, u0.arrived, 2)
+	assert.Len(t, u1.arrived, 2)
+	c.SetEndpoints([]int{0})
+	send(4)
+	assert.Len(t, u0.arrived, 6)
+	assert.Len(t, u1.arrived, 2)
+	c.SetEndpoints([]int{0, 1})
+	send(4)
+	assert.Len(t, u0.arrived, 8)
+	assert.Len(t, u1.arrived, 4)
+	c.SetEndpoints(nil)
+	cl.ended = nil
+	send(1)
+	assert.Equal(t, []string{"rejected@3ms"}, cl.ended)
+	c.SetEndpoints([]int{1})
+	c.SetChecked(1, false)
+	cl.ended = nil
+	send(1)
+	assert.Equal(t, []string{"ok@4ms"}, cl.ended, "no healthy host of one: panic mode routes to it anyway, as Envoy")
+}

@@ -1,0 +1,108 @@
+package mesh
+
+import (
+	"fmt"
+)
+
+// State is an instance's process state.
+type State uint8
+
+// The states of an instance.
+const (
+	// StateUp: the process runs and accepts connections.
+	StateUp State = iota
+	// StateDown: the process is gone (crashed, or stopped); a request that
+	// reaches it finds the port closed and is refused (OutcomeRefused).
+	StateDown
+)
+
+func (s State) String() string {
+	if s == StateDown {
+		return "down"
+	}
+	return "up"
+}
+
+// Track makes the instance keep the requests it has started, so that
+// Crash can end them. It must be called before the run, on instances that
+// may crash (tracking costs a few operations per request, which plain
+// runs do not pay).
+func (in *Instance) Track() { in.tracked = true }
+
+// State returns the instance's process state.
+func (in *Instance) State() State { return in.state }
+
+// Lost returns the measured requests the instance lost to crashes: queued,
+// in service or waiting on their handler's calls when it went down.
+func (in *Instance) Lost() int64 { return in.lost }
+
+// Crash takes the instance down at once, as a killed process: every
+// request it holds (queued, in service, or waiting on the handler's calls)
+// is lost, its connection reset, and answered OutcomeReset, which the
+// caller's proxy may retry; requests that reach it while it is down are
+// refused. Work it had scheduled is dropped. The instance must be tracked
+// (Track). O(requests held).
+func (in *Instance) Crash() {
+	if !in.tracked {
+		panic(fmt.Sprintf("mesh: instance %s crashed without Track", in.name))
+	}
+	if in.state == StateDown {
+		return
+	}
+	now := in.s.Now()
+	in.state = StateDown
+	in.epoch++ // scheduled completions of the old process are ignored
+	held := append(in.dying[:0], in.serving...)
+	for range in.serving {
+		in.busyArea.add(int64(now)) // their service ends now
+	}
+	in.serving = in.serving[:0]
+	in.busy = 0
+	for {
+		r, ok := in.queue.pop()
+		if !ok {
+			break
+		}
+		in.waitArea.add(int64(now))
+		held = append(held, r)
+	}
+	for _, r := range held {
+		if r.Measured {
+			in.measuredHeld--
+			in.lost++
+		}
+		if f := r.frame; f != nil {
+			r.frame = nil
+			in.detach(f) // its calls' late answers are discarded
+		}
+		if in.adaptive != nil {
+			in.adaptive.Cancel()
+		}
+	}
+	in.dying = held[:0]
+	for _, r := range held {
+		r.Origin.Finish(r, OutcomeReset)
+	}
+}
+
+// Restart brings a crashed instance back up, empty, with its queue and
+// slots free. Whether callers learn of it is the registry's business.
+func (in *Instance) Restart() {
+	in.state = StateUp
+}
+
+// serve records that r has started at a tracked instance.
+func (in *Instance) serve(r *Request) {
+	r.slot = int32(len(in.serving))
+	in.serving = append(in.serving, r)
+}
+
+// unserve forgets r, answered, at a tracked instance. O(1).
+func (in *Instance) unserve(r *Request) {
+	last := len(in.serving) - 1
+	moved := in.serving[last]
+	in.serving[r.slot] = moved
+	moved.slot = r.slot
+	in.serving[last] = nil
+	in.serving = in.serving[:last]
+}
