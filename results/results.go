@@ -194,4 +194,8 @@ type Service struct {
 	Latency *stats.Histogram
 	// InstanceCompleted counts completions per instance, in instance order.
 	InstanceCompleted []int64
+	// Lost counts the requests created in the measurement window that
+	// crashes took from the service's instances (queued, in service or
+	// waiting on calls when the instance went down).
+	Lost int64
 }

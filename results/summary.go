@@ -82,6 +82,10 @@ type ServiceSummary struct {
 	// Completed is the number of requests the service finished in the
 	// window, summed over replications.
 	Completed int64 `json:"completed"`
+	// Lost is the number of requests of the window that crashes took from
+	// the service's instances, summed over replications; omitted when
+	// none was lost.
+	Lost int64 `json:"lost,omitempty"`
 	// Utilisation is the time-weighted share of busy slots, 0..1.
 	Utilisation Estimate `json:"utilisation"`
 	// QueueLengthMean is the time-weighted mean number of waiting requests,
@@ -236,6 +240,7 @@ func summarizeService(v *Variant, name string) ServiceSummary {
 			ss.Instances, ss.Concurrency, found = svc.Instances, svc.Concurrency, true
 		}
 		ss.Completed += svc.Completed
+		ss.Lost += svc.Lost
 		util = append(util, svc.Utilisation)
 		queue = append(queue, svc.QueueLengthMean)
 		hists = append(hists, svc.Latency)

@@ -36,6 +36,7 @@ type world struct {
 	clusters   []clusterOf // every proxy cluster, in build order
 	bus        *busWorld   // nil without a bus
 	failures   *failure.Timeline
+	cp         *controlPlane // nil when instances never come and go
 	warmup     sim.Time
 	until      sim.Time
 }
@@ -128,6 +129,12 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		svcZones[i] = sp.Zones
 		byIndex[sp.Name] = i
 	}
+	if needsControlPlane(sc) {
+		if w.cp, err = newControlPlane(w, sc); err != nil {
+			return nil, err
+		}
+	}
+	dynamic := w.cp != nil
 	// Each instance that makes calls has its own sidecar: one cluster per
 	// target service, configured by the target's sidecar block.
 	for i, svc := range w.services {
@@ -147,7 +154,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				if !ok {
 					var err error
 					zones := clusterZones(zoneOf(svcZones[i], k), svcZones[i], len(svc.Instances()), svcZones[byIndex[t.to]], len(byName[t.to].Instances()))
-					c, err = newCluster(w.s, streams, in.Name(), byName[t.to], policies[t.to], sc.Network, pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t.to]], len(byName[t.to].Instances())), zones)
+					c, err = newCluster(w.s, streams, in.Name(), byName[t.to], policies[t.to], sc.Network, pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t.to]], len(byName[t.to].Instances())), zones, dynamic)
 					if err != nil {
 						return nil, err
 					}
@@ -171,9 +178,19 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			if len(callers) > 0 {
 				in.SetCallers(callers)
 			}
+			if w.cp != nil {
+				var names []string
+				for _, t := range targets[i] {
+					names = append(names, t.to)
+				}
+				if err := w.cp.subscribe(in.Name(), streams, clusters, names); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	var specs []failure.Spec
+	var surges []namedSurge // overloads, given their workloads once built
 	for i, f := range sc.Failures {
 		spec := failure.Spec{At: sim.Time(f.At), For: time.Duration(f.For), Label: f.Target,
 			Factor: f.Factor, Prob: f.Probability, Outcome: statusOutcome(f.Status)}
@@ -195,6 +212,16 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			if f.Kind == "errors" {
 				spec.Kind = failure.Errors
 			}
+		case "crash":
+			outages, _, err := w.cp.pods(f.Target)
+			if err != nil {
+				return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
+			}
+			spec.Outages, spec.Kind = outages, failure.Crash
+		case "overload":
+			sg := &surge{factor: f.Factor}
+			surges = append(surges, namedSurge{f.Target, sg})
+			spec.Outages, spec.Kind = []failure.Outage{sg}, failure.Overload
 		case "broker_down", "consumer_crash":
 			outages, err := w.bus.outages(f.Kind, f.Target)
 			if err != nil {
@@ -258,11 +285,16 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				zones.Callers = nil
 			}
 		}
-		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], sc.Network, pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())), zones)
+		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], sc.Network, pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())), zones, dynamic)
 		if err != nil {
 			return nil, err
 		}
 		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster, fromWorkload: true})
+		if w.cp != nil {
+			if err := w.cp.subscribe(wl.Name, streams, map[string]*sidecar.Cluster{wl.Target: cluster}, []string{wl.Target}); err != nil {
+				return nil, err
+			}
+		}
 		inter, err := wl.Arrival.Build()
 		if err != nil {
 			return nil, fmt.Errorf("scenario: workload %s: arrival: %w", wl.Name, err)
@@ -284,7 +316,28 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		w.workloads = append(w.workloads, open)
 		w.publishers = append(w.publishers, false)
 	}
+	for _, ns := range surges {
+		for k, wl := range sc.Workloads {
+			if wl.Name == ns.workload {
+				ns.surge.open = w.workloads[k]
+			}
+		}
+		if ns.surge.open == nil {
+			return nil, fmt.Errorf("scenario: overload: no workload %q", ns.workload)
+		}
+	}
+	if w.cp != nil {
+		if err := w.cp.randomFailures(sc, streams); err != nil {
+			return nil, err
+		}
+	}
 	return w, nil
+}
+
+// namedSurge is an overload failure waiting for its workload.
+type namedSurge struct {
+	workload string
+	surge    *surge
 }
 
 // statusOutcome maps a modelled HTTP status to the outcome an instance
@@ -310,7 +363,7 @@ type clusterOf struct {
 
 // newCluster builds caller's proxy towards svc under the target's sidecar
 // policy.
-func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.Service, sc Sidecar, n Network, pool *mesh.Pool, latency []dist.Dist, zones *sidecar.Zones) (*sidecar.Cluster, error) {
+func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.Service, sc Sidecar, n Network, pool *mesh.Pool, latency []dist.Dist, zones *sidecar.Zones, dynamic bool) (*sidecar.Cluster, error) {
 	policy, err := sc.Policy()
 	if err == nil && n.ConnectFailure > 0 {
 		// Connections that can fail need a connection pool to fail in.
@@ -331,7 +384,7 @@ func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.
 		ups[i] = in
 	}
 	c, err := sidecar.NewCluster(s, streams, sidecar.Config{
-		Name: caller + "->" + svc.Name(), Upstreams: ups, Policy: policy, Pool: pool, Latency: latency, Zones: zones,
+		Name: caller + "->" + svc.Name(), Upstreams: ups, Policy: policy, Pool: pool, Latency: latency, Zones: zones, Dynamic: dynamic,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %s: %w", caller, err)
@@ -555,6 +608,9 @@ func (w *world) start() {
 	}
 	if w.failures != nil {
 		w.failures.Start() // before the workloads: a failure at t applies to events at t
+	}
+	if w.cp != nil {
+		w.cp.start()
 	}
 	if w.bus != nil {
 		w.bus.start()

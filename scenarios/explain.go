@@ -34,6 +34,28 @@ func (d *Document) Explain() (string, error) {
 	} else {
 		b.WriteString("network: none (no delay)\n")
 	}
+	if needsControlPlane(sc) {
+		delay := "constant(100ms) (default: istiod's debounce)"
+		if d := sc.ControlPlane.Discovery; d != nil && d.Delay != nil {
+			dd, err := d.Delay.Build()
+			if err != nil {
+				return "", err
+			}
+			delay = dd.String()
+		}
+		fmt.Fprintf(&b, "control_plane: {discovery: {delay: %s}} (instances are deregistered when they crash, registered when ready)\n", delay)
+	}
+	for _, rf := range sc.RandomFailures {
+		up, err := rf.MTBF.Build()
+		if err != nil {
+			return "", err
+		}
+		down, err := rf.MTTR.Build()
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "random failure: %s of every instance of %s, time to failure %s, time to repair %s\n", rf.Kind, rf.Target, up, down)
+	}
 	for _, v := range variants {
 		fmt.Fprintf(&b, "variant %s:\n", v.Name)
 		for _, w := range v.Scenario.Workloads {

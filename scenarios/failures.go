@@ -10,7 +10,7 @@ import (
 )
 
 // failureKinds are the failure kinds modelled so far.
-var failureKinds = []string{"broker_down", "consumer_crash", "errors", "slow"}
+var failureKinds = []string{"broker_down", "consumer_crash", "crash", "errors", "overload", "slow"}
 
 // failures checks the failure timeline: kinds, targets, times and the
 // parameters of each kind.
@@ -46,7 +46,11 @@ func (c *checker) failures(s *Scenario) {
 			if !(f.Probability >= 0 && f.Probability <= 1) {
 				c.errorf(p+"probability", false, "", "must be between 0 and 1, got %g", f.Probability)
 			}
-		case "broker_down", "consumer_crash":
+		case "overload":
+			if !(f.Factor > 0) {
+				c.errorf(p+"factor", false, "e.g. factor: 3 for three times the arrival rate", "overload needs a factor > 0, got %g", f.Factor)
+			}
+		case "broker_down", "consumer_crash", "crash":
 			for _, field := range []string{"factor", "probability", "status"} {
 				if c.pos.present(p + field) {
 					c.errorf(p+field, true, "", "%s takes no %s", f.Kind, field)
@@ -80,6 +84,17 @@ func (c *checker) failures(s *Scenario) {
 			continue
 		}
 		switch f.Kind {
+		case "overload":
+			found := false
+			var wls []string
+			for _, wl := range s.Workloads {
+				found = found || wl.Name == f.Target
+				wls = append(wls, wl.Name)
+			}
+			if !found {
+				c.errorf(p+"target", false, didYouMean(f.Target, wls), "overload targets a workload; no workload named %q", f.Target)
+			}
+			continue
 		case "broker_down":
 			switch {
 			case svc != "broker" || idx < 0:
@@ -109,6 +124,51 @@ func (c *checker) failures(s *Scenario) {
 		case ok && idx >= n:
 			c.errorf(p+"target", false, fmt.Sprintf("%s has instances 0 to %d", svc, n-1), "no instance %s[%d]", svc, idx)
 		}
+	}
+}
+
+// randomFailures checks the random failure processes and the control
+// plane.
+func (c *checker) randomFailures(s *Scenario) {
+	replicas := map[string]int{}
+	var names []string
+	for _, svc := range s.Services {
+		replicas[svc.Name] = svc.Replicas
+		names = append(names, svc.Name)
+	}
+	for i, rf := range s.RandomFailures {
+		p := fmt.Sprintf("random_failures[%d].", i)
+		switch rf.Kind {
+		case "crash":
+		case "":
+			c.missing(p+"kind", "crash")
+		default:
+			c.errorf(p+"kind", false, didYouMean(rf.Kind, []string{"crash"}), "unknown random failure kind %q (crash)", rf.Kind)
+		}
+		if rf.Target == "" {
+			c.missing(p+"target", `a service ("checkout") or one instance ("checkout[2]")`)
+		} else if svc, idx, err := parseTarget(rf.Target); err != nil {
+			c.errorf(p+"target", false, `write "checkout" or "checkout[2]"`, "%v", err)
+		} else if n, ok := replicas[svc]; !ok && !c.bad.covers("services") {
+			c.errorf(p+"target", false, didYouMean(svc, names), "no service named %q", svc)
+		} else if ok && idx >= n {
+			c.errorf(p+"target", false, fmt.Sprintf("%s has instances 0 to %d", svc, n-1), "no instance %s[%d]", svc, idx)
+		}
+		for _, d := range []struct {
+			name string
+			spec *DistSpec
+		}{{"mtbf", rf.MTBF}, {"mttr", rf.MTTR}} {
+			if d.spec == nil {
+				c.missing(p+d.name, "a distribution, e.g. {dist: exponential, mean: 1h}")
+				continue
+			}
+			if dd := c.dist(p+d.name, d.spec, false); dd != nil && d.name == "mtbf" && dd.Mean() <= 0 {
+				c.errorf(p+d.name, false, "", "the mean time to failure must be positive")
+			}
+		}
+	}
+	if d := s.ControlPlane.Discovery; d != nil && d.Delay != nil {
+		c.dist("control_plane.discovery.delay", d.Delay, false)
 	}
 }
 

@@ -231,6 +231,17 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			rep.Failures = append(rep.Failures, results.Failure{Kind: f.Kind.String(), Target: f.Target, From: time.Duration(f.From), To: time.Duration(to)})
 		}
 	}
+	if w.cp != nil {
+		for _, p := range w.cp.processes {
+			for _, f := range p.Intervals() {
+				to := f.To
+				if to == 0 {
+					to = now
+				}
+				rep.Failures = append(rep.Failures, results.Failure{Kind: f.Kind.String(), Target: f.Target, From: time.Duration(f.From), To: time.Duration(to)})
+			}
+		}
+	}
 	for _, svc := range w.services {
 		held += svc.MeasuredHeld()
 		st := svc.Stats(now)
@@ -243,6 +254,7 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			Completed:         st.Completed,
 			Latency:           st.Latency,
 			InstanceCompleted: st.InstanceCompleted,
+			Lost:              st.Lost,
 		})
 	}
 	var open, unanswered int64

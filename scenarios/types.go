@@ -27,8 +27,13 @@ type Scenario struct {
 	Workloads    []Workload `yaml:"workloads"`
 	Services     []Service  `yaml:"services"`
 	Failures     []Failure  `yaml:"failures"`
-	Network      Network    `yaml:"network"`
-	Timeline     Timeline   `yaml:"timeline"`
+	// RandomFailures are failure processes drawn at random (MTBF/MTTR).
+	RandomFailures []RandomFailure `yaml:"random_failures"`
+	// ControlPlane configures discovery: how proxies learn of instances
+	// that crash or restart.
+	ControlPlane ControlPlane `yaml:"control_plane"`
+	Network      Network      `yaml:"network"`
+	Timeline     Timeline     `yaml:"timeline"`
 	// Bus is the event bus: brokers, topics, queues and their consumers.
 	Bus      Bus       `yaml:"bus"`
 	Variants []Variant `yaml:"variants"`
@@ -84,11 +89,14 @@ type Workload struct {
 
 // Service is a set of identical instances behind callers' load balancers.
 type Service struct {
-	Name        string   `yaml:"name"`
-	Replicas    int      `yaml:"replicas"`    // instances; default 1
-	Concurrency int      `yaml:"concurrency"` // slots per instance; default 1
-	Queue       Queue    `yaml:"queue"`       // waiting room per instance; default unbounded
-	ServiceTime DistSpec `yaml:"service_time"`
+	Name     string `yaml:"name"`
+	Replicas int    `yaml:"replicas"` // instances; default 1
+	// ReadinessDelay is how long a restarted instance takes to pass its
+	// readiness probe and be registered again; default 0.
+	ReadinessDelay Duration `yaml:"readiness_delay"`
+	Concurrency    int      `yaml:"concurrency"` // slots per instance; default 1
+	Queue          Queue    `yaml:"queue"`       // waiting room per instance; default unbounded
+	ServiceTime    DistSpec `yaml:"service_time"`
 	// Zones places the instances round-robin over these zones: instance i
 	// is in zones[i % len(zones)]. Network latency depends on whether the
 	// caller is in the same zone.
@@ -269,9 +277,9 @@ type Failure struct {
 	At          Duration `yaml:"at"`
 	For         Duration `yaml:"for"`
 	Every       Duration `yaml:"every"`
-	Kind        string   `yaml:"kind"`        // slow, errors, broker_down or consumer_crash
-	Target      string   `yaml:"target"`      // "service", "service[i]", "broker[i]", "group" or "group[i]"
-	Factor      float64  `yaml:"factor"`      // slow: service time multiplier, > 0
+	Kind        string   `yaml:"kind"`        // slow, errors, crash, overload, broker_down or consumer_crash
+	Target      string   `yaml:"target"`      // "service", "service[i]", a workload (overload), "broker[i]", "group" or "group[i]"
+	Factor      float64  `yaml:"factor"`      // slow: service time multiplier; overload: arrival rate multiplier; > 0
 	Probability float64  `yaml:"probability"` // errors: in [0, 1]
 	Status      Status   `yaml:"status"`      // errors: 500 (default), 503 or reset
 }

@@ -214,6 +214,7 @@ func (c *checker) check(s *Scenario) {
 	}
 	c.bus(s)
 	c.failures(s)
+	c.randomFailures(s)
 	c.calls(s)
 	c.routes(s)
 	c.network(s)

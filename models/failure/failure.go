@@ -18,6 +18,7 @@ import (
 
 	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
 )
 
 // ErrConfig is wrapped by every configuration error of this package.
@@ -32,6 +33,8 @@ const (
 	Errors                        // requests fail with Probability, answering Outcome
 	BrokerDown                    // Outages (brokers) go down, and come back at the end
 	ConsumerCrash                 // Outages (consumers) crash, and restart at the end
+	Crash                         // Outages (instances) crash, and restart at the end
+	Overload                      // Outages (workloads) send Factor times their rate until the end
 )
 
 // Outage is a component that a failure takes down and brings back: a
@@ -53,6 +56,10 @@ func (k Kind) String() string {
 		return "broker_down"
 	case ConsumerCrash:
 		return "consumer_crash"
+	case Crash:
+		return "crash"
+	case Overload:
+		return "overload"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -64,7 +71,7 @@ type Spec struct {
 	Kind    Kind
 	Label   string // the target as the scenario names it, e.g. "checkout[2]"
 	Targets []*mesh.Instance
-	Outages []Outage     // BrokerDown, ConsumerCrash
+	Outages []Outage     // BrokerDown, ConsumerCrash, Crash, Overload
 	Factor  float64      // Slow
 	Prob    float64      // Errors
 	Outcome mesh.Outcome // Errors: mesh.OutcomeError (500) or mesh.OutcomeRejected (503)
@@ -79,7 +86,7 @@ type Interval struct {
 
 // outage reports whether the failure acts on Outages rather than on
 // instances.
-func (sp *Spec) outage() bool { return sp.Kind == BrokerDown || sp.Kind == ConsumerCrash }
+func (sp *Spec) outage() bool { return sp.Kind >= BrokerDown && sp.Kind <= Overload }
 
 // Timeline applies failures at their times. It implements sim.Handler.
 type Timeline struct {
@@ -108,7 +115,7 @@ func New(s *sim.Scheduler, specs []Spec) (*Timeline, error) {
 			return nil, fmt.Errorf("%w: failure %d: slow factor must be > 0, got %g", ErrConfig, i, sp.Factor)
 		case sp.Kind == Errors && !(sp.Prob >= 0 && sp.Prob <= 1):
 			return nil, fmt.Errorf("%w: failure %d: probability must be in [0, 1], got %g", ErrConfig, i, sp.Prob)
-		case sp.Kind < Slow || sp.Kind > ConsumerCrash:
+		case sp.Kind < Slow || sp.Kind > Overload:
 			return nil, fmt.Errorf("%w: failure %d: unknown kind %v", ErrConfig, i, sp.Kind)
 		}
 	}
@@ -179,3 +186,64 @@ func (t *Timeline) Handle(ev sim.Event) {
 
 // Intervals returns the failures that started so far, in start order.
 func (t *Timeline) Intervals() []Interval { return append([]Interval(nil), t.log...) }
+
+// Process is a random failure process of one component: it stays up for
+// a time drawn from Up (time to failure), goes down for a time drawn from
+// Down (time to repair), and so on, each draw from its own stream, so that
+// the failures depend only on the scenario's seed and the component's
+// name, never on the policies compared (common random numbers). It
+// implements sim.Handler.
+type Process struct {
+	s        *sim.Scheduler
+	rnd      *sim.Rand
+	up, down dist.Dist
+	target   Outage
+	kind     Kind
+	label    string
+	log      []Interval
+	isDown   bool
+}
+
+// NewProcess returns a failure process of kind acting on target, drawing
+// from rnd. Call Start to schedule its first failure.
+func NewProcess(s *sim.Scheduler, rnd *sim.Rand, kind Kind, label string, target Outage, up, down dist.Dist) (*Process, error) {
+	switch {
+	case up == nil || down == nil || up.Mean() <= 0:
+		return nil, fmt.Errorf("%w: random failure of %s: needs a time to failure with a positive mean and a time to repair", ErrConfig, label)
+	case target == nil:
+		return nil, fmt.Errorf("%w: random failure of %s: no target", ErrConfig, label)
+	}
+	return &Process{s: s, rnd: rnd, up: up, down: down, target: target, kind: kind, label: label}, nil
+}
+
+// Start schedules the first failure, one time to failure from now.
+func (p *Process) Start() {
+	p.s.After(p.up.Sample(p.rnd), p, sim.Event{})
+}
+
+// Handle takes the target down or brings it back, and schedules the next
+// change.
+func (p *Process) Handle(sim.Event) {
+	now := p.s.Now()
+	if p.isDown {
+		p.isDown = false
+		p.target.Up()
+		p.log[len(p.log)-1].To = now
+		p.s.After(p.up.Sample(p.rnd), p, sim.Event{})
+		return
+	}
+	p.isDown = true
+	p.target.Down()
+	if len(p.log) < maxProcessLog {
+		p.log = append(p.log, Interval{Kind: p.kind, Target: p.label, From: now})
+	} else {
+		p.log[len(p.log)-1] = Interval{Kind: p.kind, Target: p.label, From: now} // keep the last open
+	}
+	p.s.After(p.down.Sample(p.rnd), p, sim.Event{})
+}
+
+// maxProcessLog bounds the failures a process remembers for the report.
+const maxProcessLog = 10_000
+
+// Intervals returns the failures so far, in start order.
+func (p *Process) Intervals() []Interval { return append([]Interval(nil), p.log...) }

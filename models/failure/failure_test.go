@@ -92,7 +92,7 @@ func TestSpecValidation(t *testing.T) {
 		{Spec{Kind: Slow, Factor: 2}, "failure: invalid configuration: failure 0: no target"},
 		{Spec{Kind: Slow, Factor: 2, Targets: in, At: -1}, "failure: invalid configuration: failure 0: negative time"},
 		{Spec{Kind: BrokerDown, Targets: in}, "failure: invalid configuration: failure 0: no target"},
-		{Spec{Kind: ConsumerCrash + 1, Targets: in}, "failure: invalid configuration: failure 0: unknown kind Kind(5)"},
+		{Spec{Kind: Overload + 1, Targets: in}, "failure: invalid configuration: failure 0: unknown kind Kind(7)"},
 	} {
 		_, err := New(s, []Spec{tc.spec})
 		assert.EqualError(t, err, tc.want)
@@ -126,4 +126,30 @@ func TestOutagesGoDownAndComeBack(t *testing.T) {
 	require.Len(t, iv, 2)
 	assert.Equal(t, Interval{Kind: BrokerDown, Target: "broker[1]", From: sim.Time(time.Second), To: sim.Time(3 * time.Second)}, iv[0])
 	assert.Equal(t, "consumer_crash", iv[1].Kind.String())
+}
+
+// flip records when it goes down and up.
+type flip struct {
+	s   *sim.Scheduler
+	log []string
+}
+
+func (f *flip) Down() { f.log = append(f.log, "down@"+f.s.Now().String()) }
+func (f *flip) Up()   { f.log = append(f.log, "up@"+f.s.Now().String()) }
+
+func TestProcessAlternates(t *testing.T) {
+	s := sim.NewScheduler(sim.Config{})
+	up, _ := dist.Constant(10 * time.Second)
+	down, _ := dist.Constant(2 * time.Second)
+	f := &flip{s: s}
+	p, err := NewProcess(s, sim.NewRand(1, 0), Crash, "api[0]", f, up, down)
+	require.NoError(t, err)
+	p.Start()
+	require.NoError(t, s.RunUntil(sim.Time(30*time.Second)))
+	assert.Equal(t, []string{"down@10s", "up@12s", "down@22s", "up@24s"}, f.log)
+	iv := p.Intervals()
+	require.Len(t, iv, 2)
+	assert.Equal(t, Interval{Kind: Crash, Target: "api[0]", From: sim.Time(10 * time.Second), To: sim.Time(12 * time.Second)}, iv[0])
+	_, err = NewProcess(s, sim.NewRand(1, 0), Crash, "x", f, nil, down)
+	assert.ErrorIs(t, err, ErrConfig)
 }

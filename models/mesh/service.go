@@ -165,6 +165,7 @@ type ServiceStats struct {
 	Utilisation       float64 // time-weighted busy slots / all slots
 	QueueLengthMean   float64 // time-weighted waiting requests, summed over instances
 	Completed         int64
+	Lost              int64 // measured requests lost to crashes
 	InstanceCompleted []int64
 	Latency           *stats.Histogram // arrival at an instance to end of service, ns
 }
@@ -178,6 +179,7 @@ func (svc *Service) Stats(now sim.Time) ServiceStats {
 		busy += in.busyMean(now)
 		queue += in.queueMean(now)
 		st.Completed += in.completed
+		st.Lost += in.lost
 		st.InstanceCompleted[i] = in.completed
 	}
 	st.Utilisation = busy / float64(svc.cfg.Replicas*svc.cfg.Concurrency)

@@ -61,6 +61,29 @@ type Open struct {
 	outcomes [mesh.NumOutcomes]int64
 	latency  *stats.Histogram
 	windows  *windows // nil without OpenConfig.Window
+	// factor multiplies the arrival rate (an overload failure): the
+	// inter-arrival times are divided by it. 1 normally.
+	factor float64
+}
+
+// next draws the time to the next arrival.
+func (w *Open) next() time.Duration {
+	d := w.cfg.Interarrival.Sample(w.rnd)
+	if w.factor != 1 {
+		d = time.Duration(float64(d) / w.factor)
+	}
+	return d
+}
+
+// SetRateFactor multiplies the workload's arrival rate by factor (> 0)
+// from the next arrival on: an overload spike, or 1 to end it. The draws
+// are the same; only their scale changes, so the arrivals stay common to
+// every variant.
+func (w *Open) SetRateFactor(factor float64) {
+	if !(factor > 0) {
+		panic(fmt.Sprintf("workload %s: rate factor %g <= 0", w.cfg.Name, factor))
+	}
+	w.factor = factor
 }
 
 // NewOpen returns an open workload on s. Call Start to begin sending.
@@ -84,7 +107,7 @@ func NewOpen(s *sim.Scheduler, streams sim.Streams, cfg OpenConfig) (*Open, erro
 		return nil, fmt.Errorf("%w: workload %s: window %v gives %d windows over %v; the limit is %d",
 			ErrConfig, cfg.Name, cfg.Window, NumWindows(cfg.End, cfg.Window), time.Duration(cfg.End), MaxWindows)
 	}
-	w := &Open{cfg: cfg, s: s, rnd: streams.Get(cfg.Name, "arrival"), latency: stats.NewHistogram()}
+	w := &Open{cfg: cfg, s: s, rnd: streams.Get(cfg.Name, "arrival"), latency: stats.NewHistogram(), factor: 1}
 	if cfg.Window > 0 {
 		w.windows = newWindows(cfg.Window, cfg.End)
 	}
@@ -93,7 +116,7 @@ func NewOpen(s *sim.Scheduler, streams sim.Streams, cfg OpenConfig) (*Open, erro
 
 // Start schedules the first arrival, one inter-arrival time after now.
 func (w *Open) Start() {
-	w.s.After(w.cfg.Interarrival.Sample(w.rnd), w, sim.Event{})
+	w.s.After(w.next(), w, sim.Event{})
 }
 
 // Handle creates one request, sends it, and schedules the next arrival.
@@ -112,7 +135,7 @@ func (w *Open) Handle(sim.Event) {
 	if r.Measured {
 		w.arrived++
 	}
-	w.s.After(w.cfg.Interarrival.Sample(w.rnd), w, sim.Event{})
+	w.s.After(w.next(), w, sim.Event{})
 	w.cfg.Target.Send(r)
 }
 

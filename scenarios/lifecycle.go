@@ -1,0 +1,228 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/meshsim/meshsim/models/discovery"
+	"github.com/meshsim/meshsim/models/failure"
+	"github.com/meshsim/meshsim/models/mesh"
+	"github.com/meshsim/meshsim/models/sidecar"
+	"github.com/meshsim/meshsim/models/workload"
+	"github.com/meshsim/meshsim/sim"
+	"github.com/meshsim/meshsim/sim/dist"
+)
+
+// ControlPlane is how the mesh's control plane tells proxies about
+// changes: instances that crash, restart, or come and go.
+//
+//	control_plane: {discovery: {delay: {dist: uniform, min: 1s, max: 5s}}}
+type ControlPlane struct {
+	Discovery *Discovery `yaml:"discovery"`
+}
+
+// Discovery is service discovery: an instance is registered when it is
+// ready and deregistered when it crashes, and each proxy learns of a
+// change after a delay drawn from delay (the path from the Kubernetes
+// endpoints controller through istiod to the proxy). Until then it keeps
+// sending to an instance that is gone, and gets connection failures.
+type Discovery struct {
+	// Delay is the propagation delay of one change to one proxy; default
+	// a constant 100ms (istiod's PILOT_DEBOUNCE_AFTER, the least it waits).
+	Delay *DistSpec `yaml:"delay"`
+}
+
+// RandomFailure is a failure process of every targeted instance: each
+// runs for a time drawn from mtbf, crashes, restarts after a time drawn
+// from mttr, and so on, from its own random stream, so that the failures
+// are the same in every variant.
+//
+//	random_failures: [{kind: crash, target: checkout, mtbf: {dist: exponential, mean: 2h}, mttr: {dist: exponential, mean: 1m}}]
+type RandomFailure struct {
+	Kind   string    `yaml:"kind"`   // crash
+	Target string    `yaml:"target"` // a service, or one instance "svc[i]"
+	MTBF   *DistSpec `yaml:"mtbf"`   // time to failure
+	MTTR   *DistSpec `yaml:"mttr"`   // time to repair (restart)
+}
+
+// controlPlane is one replication's registry, with what it needs to
+// bring crashed instances back.
+type controlPlane struct {
+	w         *world
+	reg       *discovery.Registry
+	delay     dist.Dist
+	svcIndex  map[string]int
+	readiness []time.Duration // per service: restart to ready
+	subs      []*discovery.Subscriber
+	processes []*failure.Process
+}
+
+// needsControlPlane reports whether instances of sc can come and go.
+func needsControlPlane(sc *Scenario) bool {
+	if sc.ControlPlane.Discovery != nil || len(sc.RandomFailures) > 0 {
+		return true
+	}
+	for _, f := range sc.Failures {
+		if f.Kind == "crash" {
+			return true
+		}
+	}
+	return false
+}
+
+// newControlPlane registers every instance of every service as ready.
+func newControlPlane(w *world, sc *Scenario) (*controlPlane, error) {
+	reg, err := discovery.NewRegistry(w.s, len(w.services))
+	if err != nil {
+		return nil, fmt.Errorf("scenario: control plane: %w", err)
+	}
+	cp := &controlPlane{w: w, reg: reg, svcIndex: map[string]int{}}
+	if d := sc.ControlPlane.Discovery; d != nil && d.Delay != nil {
+		if cp.delay, err = d.Delay.Build(); err != nil {
+			return nil, fmt.Errorf("scenario: control_plane.discovery.delay: %w", err)
+		}
+	}
+	for i, svc := range w.services {
+		cp.svcIndex[svc.Name()] = i
+		cp.readiness = append(cp.readiness, time.Duration(sc.Services[i].ReadinessDelay))
+		for k := range svc.Instances() {
+			reg.Register(i, k)
+		}
+	}
+	return cp, nil
+}
+
+// subscribe makes a proxy (a caller instance, or a workload's client)
+// learn of its target services' changes through clusters, by service
+// name.
+func (cp *controlPlane) subscribe(name string, streams sim.Streams, clusters map[string]*sidecar.Cluster, targets []string) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	watch := &endpointWatcher{clusters: make([]*sidecar.Cluster, len(cp.w.services))}
+	var ids []int
+	for _, t := range targets {
+		i := cp.svcIndex[t]
+		if watch.clusters[i] == nil {
+			ids = append(ids, i)
+		}
+		watch.clusters[i] = clusters[t]
+	}
+	sub, err := cp.reg.Subscribe(discovery.Config{Name: name, Delay: cp.delay, Services: ids}, streams.Get(name, "discovery"), watch)
+	if err != nil {
+		return fmt.Errorf("scenario: %s: discovery: %w", name, err)
+	}
+	cp.subs = append(cp.subs, sub)
+	return nil
+}
+
+// endpointWatcher applies a discovery change to the proxy's cluster of
+// the service.
+type endpointWatcher struct{ clusters []*sidecar.Cluster }
+
+func (e *endpointWatcher) EndpointsChanged(snap *discovery.Snapshot) {
+	if c := e.clusters[snap.Service]; c != nil {
+		c.SetEndpoints(snap.Endpoints)
+	}
+}
+
+// pod is one instance as the failures see it: Down crashes it and
+// deregisters it; Up restarts it, and registers it once it is ready.
+type pod struct {
+	cp       *controlPlane
+	in       *mesh.Instance
+	svc, idx int
+	ready    sim.Timer
+}
+
+func (p *pod) Down() {
+	if p.in.State() == mesh.StateDown {
+		return
+	}
+	p.cp.w.s.Cancel(p.ready)
+	p.in.Crash()
+	p.cp.reg.Deregister(p.svc, p.idx) // the kubelet sees the process exit at once
+}
+
+func (p *pod) Up() {
+	if p.in.State() == mesh.StateUp {
+		return
+	}
+	p.in.Restart()
+	p.ready = p.cp.w.s.After(p.cp.readiness[p.svc], p, sim.Event{})
+}
+
+// Handle registers the restarted instance: its readiness probe passed.
+func (p *pod) Handle(sim.Event) {
+	p.ready = sim.Timer{}
+	p.cp.reg.Register(p.svc, p.idx)
+}
+
+// pods returns the instances a target names ("svc" or "svc[i]"), tracked
+// so that they can crash.
+func (cp *controlPlane) pods(target string) ([]failure.Outage, []string, error) {
+	name, idx, err := parseTarget(target)
+	if err != nil {
+		return nil, nil, err
+	}
+	i, ok := cp.svcIndex[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("no service %q", name)
+	}
+	var out []failure.Outage
+	var labels []string
+	for k, in := range cp.w.services[i].Instances() {
+		if idx >= 0 && k != idx {
+			continue
+		}
+		in.Track()
+		out = append(out, &pod{cp: cp, in: in, svc: i, idx: k})
+		labels = append(labels, in.Name())
+	}
+	return out, labels, nil
+}
+
+// randomFailures makes the failure processes of sc, one per instance.
+func (cp *controlPlane) randomFailures(sc *Scenario, streams sim.Streams) error {
+	for i, rf := range sc.RandomFailures {
+		outages, labels, err := cp.pods(rf.Target)
+		if err != nil {
+			return fmt.Errorf("scenario: random_failures[%d]: %w", i, err)
+		}
+		up, err := rf.MTBF.Build()
+		if err != nil {
+			return fmt.Errorf("scenario: random_failures[%d].mtbf: %w", i, err)
+		}
+		down, err := rf.MTTR.Build()
+		if err != nil {
+			return fmt.Errorf("scenario: random_failures[%d].mttr: %w", i, err)
+		}
+		for k, o := range outages {
+			p, err := failure.NewProcess(cp.w.s, streams.Get(labels[k], "random-failure"), failure.Crash, labels[k], o, up, down)
+			if err != nil {
+				return fmt.Errorf("scenario: random_failures[%d]: %w", i, err)
+			}
+			cp.processes = append(cp.processes, p)
+		}
+	}
+	return nil
+}
+
+// start schedules the random failures.
+func (cp *controlPlane) start() {
+	for _, p := range cp.processes {
+		p.Start()
+	}
+}
+
+// surge is a workload as an overload failure sees it: Down multiplies its
+// rate by factor, Up restores it. Overlapping surges of one workload do
+// not compose: the last to start sets the rate, the first to end restores
+// it.
+type surge struct {
+	open   *workload.Open
+	factor float64
+}
+
+func (s *surge) Down() { s.open.SetRateFactor(s.factor) }
+func (s *surge) Up()   { s.open.SetRateFactor(1) }

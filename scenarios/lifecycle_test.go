@@ -1,0 +1,95 @@
+package scenarios
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshsim/meshsim/results"
+)
+
+func TestCrashAndDiscoveryLag(t *testing.T) {
+	// Requests every 10ms, round robin over 3 instances (60ms each, so an
+	// instance holds exactly 2 requests between arrivals). api[1]
+	// crashes at 5.002s and restarts at 15s, ready 1s later. Proxies learn
+	// of the crash after exactly 2s: until then a third of the requests
+	// are refused (503, no retries), and none after; the requests api[1]
+	// held at the crash are lost and counted.
+	exp := runYAML(t, `version: 1
+name: crash
+duration: 30s
+workloads: [{name: web, arrival: {dist: constant, value: 10ms}, target: api}]
+services:
+  - {name: api, replicas: 3, concurrency: 4, readiness_delay: 1s, service_time: {dist: constant, value: 60ms}}
+failures:
+  - {at: 5002ms, for: 10s, kind: crash, target: "api[1]"}
+control_plane: {discovery: {delay: {dist: constant, value: 2s}}}
+timeline: {window: 1s}
+`)
+	rep := exp.Variants[0].Replications[0]
+	o := rep.Workloads[0].Outcomes
+	// Round robin sends every third request to api[1]: 2s / 10ms / 3.
+	assert.Equal(t, int64(2), rep.Services[0].Lost, "api[1] held two requests when it crashed")
+	// Those two were reset (503 to the client); the rest were refused
+	// while the proxy still believed in api[1].
+	assert.InDelta(t, 67, o.Rejected-2, 1)
+	series := rep.Workloads[0].Series
+	for k := range series.NotOK {
+		switch {
+		case k == 5 || k == 6:
+			assert.Positive(t, series.NotOK[k], "window %d: refused", k)
+		default:
+			assert.Zero(t, series.NotOK[k], "window %d", k)
+		}
+	}
+	// api[1] is back from 16s on (plus the 2s for proxies to learn of it).
+	assert.Positive(t, rep.Services[0].InstanceCompleted[1])
+	require.Len(t, rep.Failures, 1)
+	assert.Equal(t, results.Failure{Kind: "crash", Target: "api[1]", From: 5002 * time.Millisecond, To: 15002 * time.Millisecond}, rep.Failures[0])
+}
+
+func TestRandomFailuresAreTheSameInEveryVariant(t *testing.T) {
+	// Crashes drawn at random (MTBF 20s, MTTR 2s): the same instants in
+	// both variants, though the policies differ.
+	exp := runYAML(t, `version: 1
+name: random
+duration: 2m
+replications: 2
+workloads: [{name: web, arrival: {rate: 200/s}, target: api}]
+services:
+  - {name: api, replicas: 4, concurrency: 4, service_time: {dist: exponential, mean: 5ms}, sidecar: {retries: {attempts: 2, retry_on: [connect-failure, reset]}}}
+random_failures:
+  - {kind: crash, target: api, mtbf: {dist: exponential, mean: 20s}, mttr: {dist: exponential, mean: 2s}}
+variants:
+  - {name: rr, set: {services.api.sidecar.lb.policy: round_robin}}
+  - {name: lr, set: {services.api.sidecar.lb.policy: least_request}}
+`)
+	a, b := exp.Variants[0], exp.Variants[1]
+	for i := range a.Replications {
+		require.NotEmpty(t, a.Replications[i].Failures)
+		assert.Equal(t, a.Replications[i].Failures, b.Replications[i].Failures, "replication %d", i)
+	}
+	assert.NotEqual(t, a.Replications[0].Failures, a.Replications[1].Failures, "replications draw different failures")
+	var lost int64
+	for _, r := range a.Replications {
+		lost += r.Services[0].Lost
+	}
+	assert.Positive(t, lost)
+}
+
+func TestOverloadMultipliesTheRate(t *testing.T) {
+	exp := runYAML(t, `version: 1
+name: overload
+duration: 30s
+workloads: [{name: web, arrival: {dist: constant, value: 10ms}, target: api}]
+services: [{name: api, concurrency: 100, service_time: {dist: constant, value: 1ms}}]
+failures: [{at: 10s, for: 10s, kind: overload, target: web, factor: 3}]
+timeline: {window: 1s}
+`)
+	s := exp.Variants[0].Replications[0].Workloads[0].Series
+	assert.Equal(t, int64(100), s.OK[5])
+	assert.Equal(t, int64(300), s.OK[15])
+	assert.Equal(t, int64(100), s.OK[25])
+}
