@@ -159,7 +159,8 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 						return nil, err
 					}
 					clusters[t.to] = c
-					w.clusters = append(w.clusters, clusterOf{caller: svc.Name(), service: t.to, c: c})
+					w.clusters = append(w.clusters, clusterOf{caller: svc.Name(), service: t.to, c: c,
+						zone: zoneOf(svcZones[i], k), hostZones: instanceZones(svcZones[byIndex[t.to]], len(byName[t.to].Instances()))})
 				}
 				if t.route == nil {
 					callers = append(callers, c)
@@ -218,6 +219,31 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
 			}
 			spec.Outages, spec.Kind = outages, failure.Crash
+		case "latency", "loss":
+			name, idx, err := parseTarget(f.Target)
+			if err != nil {
+				return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
+			}
+			svc, ok := byName[name]
+			if !ok {
+				return nil, fmt.Errorf("scenario: failures[%d]: no service %q", i, name)
+			}
+			spec.Targets = svc.Instances()
+			if idx >= 0 {
+				spec.Targets = spec.Targets[idx : idx+1]
+			}
+			spec.Kind = failure.Loss
+			if f.Kind == "latency" {
+				spec.Kind = failure.Latency
+				if spec.Delay, err = f.Delay.Build(); err != nil {
+					return nil, fmt.Errorf("scenario: failures[%d].delay: %w", i, err)
+				}
+			}
+		case "partition":
+			spec.Outages, spec.Kind = []failure.Outage{&partition{w: w, side: f.Zones}}, failure.Partition
+			if spec.Label == "" {
+				spec.Label = "zones " + strings.Join(f.Zones, ", ")
+			}
 		case "overload":
 			sg := &surge{factor: f.Factor}
 			surges = append(surges, namedSurge{f.Target, sg})
@@ -289,7 +315,8 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if err != nil {
 			return nil, err
 		}
-		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster, fromWorkload: true})
+		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster, fromWorkload: true,
+			zone: wl.Zone, hostZones: instanceZones(svcZones[byIndex[wl.Target]], len(svc.Instances()))})
 		if w.cp != nil {
 			if err := w.cp.subscribe(wl.Name, streams, map[string]*sidecar.Cluster{wl.Target: cluster}, []string{wl.Target}); err != nil {
 				return nil, err
@@ -359,6 +386,10 @@ type clusterOf struct {
 	caller, service string
 	c               *sidecar.Cluster
 	fromWorkload    bool
+	// zone is the caller's zone and hostZones its hosts' ("" for none),
+	// for partitions.
+	zone      string
+	hostZones []string
 }
 
 // newCluster builds caller's proxy towards svc under the target's sidecar
@@ -469,6 +500,15 @@ func clusterZones(local string, callerZones []string, n int, hostZones []string,
 		z.Callers[zi]++
 	}
 	return z
+}
+
+// instanceZones lists the zones of n instances placed over zones.
+func instanceZones(zones []string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = zoneOf(zones, i)
+	}
+	return out
 }
 
 // zoneOf is the zone of instance i of a service placed over zones.

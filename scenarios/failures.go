@@ -10,7 +10,7 @@ import (
 )
 
 // failureKinds are the failure kinds modelled so far.
-var failureKinds = []string{"broker_down", "consumer_crash", "crash", "errors", "overload", "slow"}
+var failureKinds = []string{"broker_down", "consumer_crash", "crash", "errors", "latency", "loss", "overload", "partition", "slow"}
 
 // failures checks the failure timeline: kinds, targets, times and the
 // parameters of each kind.
@@ -46,6 +46,45 @@ func (c *checker) failures(s *Scenario) {
 			if !(f.Probability >= 0 && f.Probability <= 1) {
 				c.errorf(p+"probability", false, "", "must be between 0 and 1, got %g", f.Probability)
 			}
+		case "latency":
+			if f.Delay == nil {
+				c.missing(p+"delay", "e.g. delay: {dist: constant, value: 200ms}")
+			} else {
+				c.dist(p+"delay", f.Delay, false)
+			}
+		case "loss":
+			if !(f.Probability > 0 && f.Probability <= 1) {
+				c.errorf(p+"probability", false, "", "loss needs a probability in (0, 1], got %g", f.Probability)
+			}
+		case "partition":
+			zones := map[string]bool{}
+			var known []string
+			for _, svc := range s.Services {
+				for _, z := range svc.Zones {
+					if !zones[z] {
+						zones[z] = true
+						known = append(known, z)
+					}
+				}
+			}
+			for _, wl := range s.Workloads {
+				if wl.Zone != "" && !zones[wl.Zone] {
+					zones[wl.Zone] = true
+					known = append(known, wl.Zone)
+				}
+			}
+			if len(f.Zones) == 0 {
+				c.missing(p+"zones", "the zones on one side of the cut, e.g. zones: [a]")
+			}
+			for k, z := range f.Zones {
+				if !zones[z] {
+					c.errorf(fmt.Sprintf("%szones[%d]", p, k), false, didYouMean(z, known), "no service or workload is in zone %q", z)
+				}
+			}
+			if f.Target != "" {
+				c.errorf(p+"target", true, "a partition cuts zones: give zones:, not target:", "partition takes no target")
+			}
+			continue
 		case "overload":
 			if !(f.Factor > 0) {
 				c.errorf(p+"factor", false, "e.g. factor: 3 for three times the arrival rate", "overload needs a factor > 0, got %g", f.Factor)

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/meshsim/meshsim/models/discovery"
@@ -226,3 +227,37 @@ type surge struct {
 
 func (s *surge) Down() { s.open.SetRateFactor(s.factor) }
 func (s *surge) Up()   { s.open.SetRateFactor(1) }
+
+// partition cuts the network between the zones of side and all others:
+// every proxy whose zone is on one side loses the hosts on the other
+// (requests lost, connections timing out). Callers or hosts without a
+// zone are not affected.
+type partition struct {
+	w    *world
+	side []string
+}
+
+func (p *partition) Down() {
+	for _, co := range p.w.clusters {
+		if co.zone == "" {
+			continue
+		}
+		in := slices.Contains(p.side, co.zone)
+		var cut []bool
+		for h, z := range co.hostZones {
+			if z != "" && slices.Contains(p.side, z) != in {
+				if cut == nil {
+					cut = make([]bool, len(co.hostZones))
+				}
+				cut[h] = true
+			}
+		}
+		co.c.SetCut(cut)
+	}
+}
+
+func (p *partition) Up() {
+	for _, co := range p.w.clusters {
+		co.c.SetCut(nil)
+	}
+}

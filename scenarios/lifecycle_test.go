@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshsim/meshsim/results"
+	"github.com/meshsim/meshsim/sim/stats"
 )
 
 func TestCrashAndDiscoveryLag(t *testing.T) {
@@ -92,4 +93,51 @@ timeline: {window: 1s}
 	assert.Equal(t, int64(100), s.OK[5])
 	assert.Equal(t, int64(300), s.OK[15])
 	assert.Equal(t, int64(100), s.OK[25])
+}
+
+func TestPartitionLatencyAndLoss(t *testing.T) {
+	// A client in zone a calls api, one instance in a and one in b, every
+	// 10ms, with a 100ms route timeout and no retries. From 10s to 20s
+	// zone b is cut off: the requests round robin sends there are lost and
+	// time out; from 30s to 40s api's answers take 50ms more; from 45s to
+	// 55s a tenth of the requests to api vanish.
+	exp := runYAML(t, `version: 1
+name: net
+duration: 1m
+workloads: [{name: web, zone: a, arrival: {dist: constant, value: 10ms}, target: api}]
+services:
+  - {name: api, replicas: 2, zones: [a, b], concurrency: 10, service_time: {dist: constant, value: 1ms}, sidecar: {timeout: 100ms}}
+failures:
+  - {at: 10s, for: 10s, kind: partition, zones: [b]}
+  - {at: 30s, for: 10s, kind: latency, target: api, delay: {dist: constant, value: 50ms}}
+  - {at: 45s, for: 10s, kind: loss, target: api, probability: 0.1}
+timeline: {window: 1s}
+`)
+	rep := exp.Variants[0].Replications[0]
+	s := rep.Workloads[0].Series
+	for k := range s.OK {
+		switch {
+		case k >= 11 && k < 20:
+			assert.Equal(t, int64(50), s.NotOK[k], "window %d: half the requests cut off", k)
+		case k >= 46 && k < 55:
+			assert.InDelta(t, 10, s.NotOK[k], 9, "window %d: a tenth lost", k)
+		case k == 10 || k == 20 || k == 45 || k == 55:
+			// the failures start or end within the window, or timeouts spill over
+		default:
+			assert.Zero(t, s.NotOK[k], "window %d", k)
+		}
+	}
+	p99 := func(k int) int64 {
+		var h stats.Histogram
+		require.NoError(t, h.UnmarshalBinary(s.Latency[k]))
+		return h.Quantile(0.99)
+	}
+	assert.Less(t, p99(25), int64(5*time.Millisecond))
+	assert.Greater(t, p99(35), int64(50*time.Millisecond), "answers 50ms late")
+	assert.Equal(t, rep.Workloads[0].Arrived, rep.Workloads[0].Outcomes.Total())
+	kinds := []string{}
+	for _, f := range rep.Failures {
+		kinds = append(kinds, f.Kind)
+	}
+	assert.Equal(t, []string{"partition", "latency", "loss"}, kinds)
 }

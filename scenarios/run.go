@@ -262,7 +262,7 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 		if co.fromWorkload {
 			open += co.c.Open() // the workloads' requests; the rest are calls between services
 		}
-		unanswered += co.c.Unanswered() - co.c.InTransit() // on the network: at no instance
+		unanswered += co.c.Unanswered() - co.c.InTransit() - co.c.Limbo() // on the network, or lost in a partition: at no instance
 		st := co.c.Stats()
 		var ejections int64
 		var ejected []results.Ejection

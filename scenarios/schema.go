@@ -116,7 +116,7 @@ var fieldRules = map[string]fieldRule{
 	"Network.ConnectFailure": {min: num(0), max: num(1)},
 
 	"Failure.Kind":        {required: true, enum: strs(func() []string { return failureKinds })},
-	"Failure.Target":      {required: true, pattern: targetPattern},
+	"Failure.Target":      {pattern: targetPattern}, // a partition has zones instead
 	"Failure.Probability": {min: num(0), max: num(1)},
 
 	"Sidecar.Preset":          {enum: strs(PresetNames)},

@@ -277,11 +277,17 @@ type Failure struct {
 	At          Duration `yaml:"at"`
 	For         Duration `yaml:"for"`
 	Every       Duration `yaml:"every"`
-	Kind        string   `yaml:"kind"`        // slow, errors, crash, overload, broker_down or consumer_crash
+	Kind        string   `yaml:"kind"`        // slow, errors, crash, latency, loss, partition, overload, broker_down or consumer_crash
 	Target      string   `yaml:"target"`      // "service", "service[i]", a workload (overload), "broker[i]", "group" or "group[i]"
 	Factor      float64  `yaml:"factor"`      // slow: service time multiplier; overload: arrival rate multiplier; > 0
 	Probability float64  `yaml:"probability"` // errors: in [0, 1]
 	Status      Status   `yaml:"status"`      // errors: 500 (default), 503 or reset
+	// Delay is the delay a latency failure adds to every answer of its
+	// targets.
+	Delay *DistSpec `yaml:"delay"`
+	// Zones are one side of a partition: the network between them and
+	// every other zone is cut (requests lost, new connections time out).
+	Zones []string `yaml:"zones"`
 }
 
 // Status is how a failing request is answered: an HTTP status (500 or

@@ -35,6 +35,9 @@ const (
 	ConsumerCrash                 // Outages (consumers) crash, and restart at the end
 	Crash                         // Outages (instances) crash, and restart at the end
 	Overload                      // Outages (workloads) send Factor times their rate until the end
+	Partition                     // Outages (the network between two sets of zones) cut, healed at the end
+	Latency                       // answers of Targets delayed by Delay
+	Loss                          // requests to Targets lost with Probability
 )
 
 // Outage is a component that a failure takes down and brings back: a
@@ -60,6 +63,12 @@ func (k Kind) String() string {
 		return "crash"
 	case Overload:
 		return "overload"
+	case Partition:
+		return "partition"
+	case Latency:
+		return "latency"
+	case Loss:
+		return "loss"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -75,6 +84,7 @@ type Spec struct {
 	Factor  float64      // Slow
 	Prob    float64      // Errors
 	Outcome mesh.Outcome // Errors: mesh.OutcomeError (500) or mesh.OutcomeRejected (503)
+	Delay   dist.Dist    // Latency
 }
 
 // Interval is a failure as it happened, for the report's timelines.
@@ -86,7 +96,7 @@ type Interval struct {
 
 // outage reports whether the failure acts on Outages rather than on
 // instances.
-func (sp *Spec) outage() bool { return sp.Kind >= BrokerDown && sp.Kind <= Overload }
+func (sp *Spec) outage() bool { return sp.Kind >= BrokerDown && sp.Kind <= Partition }
 
 // Timeline applies failures at their times. It implements sim.Handler.
 type Timeline struct {
@@ -97,9 +107,11 @@ type Timeline struct {
 }
 
 type saved struct {
-	slow float64
-	prob float64
-	out  mesh.Outcome
+	slow    float64
+	prob    float64
+	out     mesh.Outcome
+	loss    float64
+	latency dist.Dist
 }
 
 // New validates specs and returns their timeline on s. Call Start to
@@ -115,7 +127,11 @@ func New(s *sim.Scheduler, specs []Spec) (*Timeline, error) {
 			return nil, fmt.Errorf("%w: failure %d: slow factor must be > 0, got %g", ErrConfig, i, sp.Factor)
 		case sp.Kind == Errors && !(sp.Prob >= 0 && sp.Prob <= 1):
 			return nil, fmt.Errorf("%w: failure %d: probability must be in [0, 1], got %g", ErrConfig, i, sp.Prob)
-		case sp.Kind < Slow || sp.Kind > Overload:
+		case sp.Kind == Latency && sp.Delay == nil:
+			return nil, fmt.Errorf("%w: failure %d: latency needs a delay", ErrConfig, i)
+		case sp.Kind == Loss && !(sp.Prob >= 0 && sp.Prob <= 1):
+			return nil, fmt.Errorf("%w: failure %d: probability must be in [0, 1], got %g", ErrConfig, i, sp.Prob)
+		case sp.Kind < Slow || sp.Kind > Loss:
 			return nil, fmt.Errorf("%w: failure %d: unknown kind %v", ErrConfig, i, sp.Kind)
 		}
 	}
@@ -151,12 +167,16 @@ func (t *Timeline) Handle(ev sim.Event) {
 		t.saved[i] = t.saved[i][:0]
 		for _, in := range sp.Targets {
 			p, o := in.Errors()
-			t.saved[i] = append(t.saved[i], saved{slow: in.Slow(), prob: p, out: o})
+			t.saved[i] = append(t.saved[i], saved{slow: in.Slow(), prob: p, out: o, loss: in.Loss(), latency: in.Latency()})
 			switch sp.Kind {
 			case Slow:
 				in.SetSlow(sp.Factor)
 			case Errors:
 				in.SetErrors(sp.Prob, sp.Outcome)
+			case Latency:
+				in.SetLatency(sp.Delay)
+			case Loss:
+				in.SetLoss(sp.Prob)
 			}
 		}
 		t.log = append(t.log, Interval{Kind: sp.Kind, Target: sp.Label, From: t.s.Now()})
@@ -171,6 +191,10 @@ func (t *Timeline) Handle(ev sim.Event) {
 				in.SetSlow(st.slow)
 			case Errors:
 				in.SetErrors(st.prob, st.out)
+			case Latency:
+				in.SetLatency(st.latency)
+			case Loss:
+				in.SetLoss(st.loss)
 			}
 		}
 		for k := len(t.log) - 1; k >= 0; k-- {

@@ -92,7 +92,7 @@ func TestSpecValidation(t *testing.T) {
 		{Spec{Kind: Slow, Factor: 2}, "failure: invalid configuration: failure 0: no target"},
 		{Spec{Kind: Slow, Factor: 2, Targets: in, At: -1}, "failure: invalid configuration: failure 0: negative time"},
 		{Spec{Kind: BrokerDown, Targets: in}, "failure: invalid configuration: failure 0: no target"},
-		{Spec{Kind: Overload + 1, Targets: in}, "failure: invalid configuration: failure 0: unknown kind Kind(7)"},
+		{Spec{Kind: Loss + 1, Targets: in}, "failure: invalid configuration: failure 0: unknown kind Kind(10)"},
 	} {
 		_, err := New(s, []Spec{tc.spec})
 		assert.EqualError(t, err, tc.want)

@@ -15,8 +15,9 @@ const Unbounded = -1
 
 // Event kinds handled by an Instance.
 const (
-	evFinish   int32 = iota + 1 // a request's service ends; Ptr is the *Request
-	evAuthDone                  // a local auth check ends; Ptr is the *frame
+	evFinish     int32 = iota + 1 // a request's service ends; Ptr is the *Request
+	evAuthDone                    // a local auth check ends; Ptr is the *frame
+	evLateAnswer                  // an answer delayed by a latency failure leaves; Ptr is the *Request, Arg the outcome
 )
 
 // Instance is one replica of a service: Concurrency requests are served at
@@ -102,6 +103,16 @@ type Instance struct {
 	serving []*Request
 	dying   []*Request
 	lost    int64
+
+	// Network faults a failure sets (lifecycle.go): a share of arriving
+	// requests lost (never answered; limbo counts the measured ones), and
+	// a delay added to every answer (lateHeld counts the measured answers
+	// on their way), drawn from the "faults" stream.
+	lossProb     float64
+	extraLatency dist.Dist
+	faultRnd     *sim.Rand
+	limbo        int64
+	lateHeld     int64
 }
 
 // Name returns the stable instance name, for example "checkout[2]".
@@ -122,6 +133,12 @@ func (in *Instance) Arrive(r *Request) {
 	r.Arrived = now
 	if in.state != StateUp {
 		r.Origin.Finish(r, OutcomeRefused) // the port is closed
+		return
+	}
+	if in.lossProb > 0 && in.faultRnd.Bernoulli(in.lossProb) {
+		if r.Measured {
+			in.limbo++ // lost on the way in: never answered
+		}
 		return
 	}
 	if in.limited && !in.take(now) {
@@ -185,6 +202,13 @@ func (in *Instance) Handle(ev sim.Event) {
 		f.stepOK = 1
 		in.settle(f)
 		return
+	case evLateAnswer:
+		r := ev.Ptr.(*Request)
+		if r.Measured {
+			in.lateHeld--
+		}
+		r.Origin.Finish(r, Outcome(ev.Arg))
+		return
 	default:
 		panic(fmt.Sprintf("mesh: instance %s got event kind %d", in.name, ev.Kind))
 	}
@@ -238,7 +262,14 @@ func (in *Instance) respond(r *Request, o Outcome) {
 	if in.adaptive != nil {
 		in.adaptive.Record(r.Arrived)
 	}
-	r.Origin.Finish(r, o)
+	if in.extraLatency != nil {
+		if r.Measured {
+			in.lateHeld++
+		}
+		in.s.After(in.extraLatency.Sample(in.faultRnd), in, sim.Event{Kind: evLateAnswer, Arg: int64(o), Ptr: r})
+	} else {
+		r.Origin.Finish(r, o)
+	}
 	for _, e := range expired {
 		e.Origin.Finish(e, OutcomeTimeout) // DEADLINE_EXCEEDED
 	}

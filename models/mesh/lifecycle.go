@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"fmt"
+
+	"github.com/meshsim/meshsim/sim/dist"
 )
 
 // State is an instance's process state.
@@ -90,6 +92,26 @@ func (in *Instance) Crash() {
 func (in *Instance) Restart() {
 	in.state = StateUp
 }
+
+// SetLoss makes a share p of the requests that reach the instance vanish
+// on the way in (a lossy network): never answered, so that only the
+// callers' timeouts end them. 0 ends it.
+func (in *Instance) SetLoss(p float64) {
+	if !(p >= 0 && p <= 1) {
+		panic(fmt.Sprintf("mesh: instance %s: loss %g outside [0, 1]", in.name, p))
+	}
+	in.lossProb = p
+}
+
+// Loss returns the instance's current loss probability.
+func (in *Instance) Loss() float64 { return in.lossProb }
+
+// SetLatency adds a delay drawn from d to every answer the instance sends
+// from now on (a slow network path to it); nil ends it.
+func (in *Instance) SetLatency(d dist.Dist) { in.extraLatency = d }
+
+// Latency returns the instance's added answer delay, or nil.
+func (in *Instance) Latency() dist.Dist { return in.extraLatency }
 
 // serve records that r has started at a tracked instance.
 func (in *Instance) serve(r *Request) {

@@ -110,6 +110,7 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 			pool:        cfg.Pool,
 			routeRnd:    streams.Get(name, "route"),
 			authRnd:     streams.Get(name, "auth"),
+			faultRnd:    streams.Get(name, "faults"),
 
 			propagateDeadline: cfg.PropagateDeadline,
 		}
@@ -150,12 +151,14 @@ func (svc *Service) ResetStats(now sim.Time) {
 	}
 }
 
-// MeasuredHeld returns the measured requests queued or in service at the
-// service's instances: what the origins must count as in flight.
+// MeasuredHeld returns the measured requests the service's instances hold:
+// queued or in service, lost on the way in (a loss failure), or answered
+// with the answer still delayed (a latency failure). The origins count
+// them all as in flight.
 func (svc *Service) MeasuredHeld() int64 {
 	var n int64
 	for _, in := range svc.instances {
-		n += in.measuredHeld
+		n += in.measuredHeld + in.limbo + in.lateHeld // lost on the way in, or answers still on their way out
 	}
 	return n
 }

@@ -119,6 +119,11 @@ type Cluster struct {
 	// percentile hedging draws its delay from; nil when not configured.
 	ratio *tokenBudget
 	lat   *latencyWindow
+	// cut marks the hosts a network partition separates from the proxy
+	// (nil: none); limbo and blackholed count the requests lost in it.
+	cut        []bool
+	limbo      int64
+	blackholed int64
 	// plain is set when the pickers are one per worker over all hosts in
 	// host order (no outlier detector, no zones): a pick's index is the
 	// host's. delayed is set when requests and answers take time on the
@@ -732,8 +737,42 @@ func (c *Cluster) forward(r *mesh.Request) {
 		c.connect(worker, h, r)
 		return
 	}
+	if c.cut != nil {
+		c.arrive(h, r)
+		return
+	}
 	hst.up.Arrive(r)
 }
+
+// arrive hands r to host h, unless a partition cuts the proxy off from it:
+// then r is lost on the way, never answered (its caller's timeouts decide
+// what happens), and counted in Limbo.
+func (c *Cluster) arrive(h int, r *mesh.Request) {
+	if c.cut != nil && c.cut[h] {
+		if r.Measured {
+			c.limbo++
+		}
+		c.blackholed++
+		return
+	}
+	c.hosts[h].up.Arrive(r)
+}
+
+// SetCut marks the hosts the proxy cannot reach (a network partition):
+// requests to them, and new connections, are lost; nil heals it.
+func (c *Cluster) SetCut(cut []bool) {
+	if cut != nil && len(cut) != len(c.hosts) {
+		panic(fmt.Sprintf("sidecar: cluster %s: cut of %d hosts for %d", c.name, len(cut), len(c.hosts)))
+	}
+	c.cut = cut
+}
+
+// Limbo returns the measured requests lost in a partition: sent, never
+// to be answered.
+func (c *Cluster) Limbo() int64 { return c.limbo }
+
+// Blackholed returns every request lost in a partition, measured or not.
+func (c *Cluster) Blackholed() int64 { return c.blackholed }
 
 // reject answers a request in direct mode with a local 503.
 func (c *Cluster) reject(r *mesh.Request) {
@@ -757,7 +796,7 @@ func (c *Cluster) deliver(worker, h int, r *mesh.Request) {
 // and the mTLS encryption cost, if there are any.
 func (c *Cluster) transmit(h int, r *mesh.Request) {
 	if !c.delayed {
-		c.hosts[h].up.Arrive(r)
+		c.arrive(h, r)
 		return
 	}
 	if r.Measured {
@@ -1077,7 +1116,7 @@ func (c *Cluster) Handle(ev sim.Event) {
 		if r.Measured {
 			c.transitMeasure--
 		}
-		c.hosts[ev.Arg].up.Arrive(r)
+		c.arrive(int(ev.Arg), r)
 	case evReturn:
 		r := ev.Ptr.(*mesh.Request)
 		if r.Measured {

@@ -57,6 +57,9 @@ type Connections struct {
 	ConnectFailure float64
 	// MTLS, when set, secures every connection with mutual TLS.
 	MTLS *MTLS
+	// ConnectTimeout bounds a connection attempt that gets no answer (a
+	// partition): Envoy's connect_timeout, default 5s (Istio sets 10s).
+	ConnectTimeout time.Duration
 }
 
 // MTLS is the cost of mutual TLS between sidecars: Handshake is the
@@ -79,6 +82,9 @@ func (c *Connections) validate() error {
 	}
 	if c.MaxPendingRequests == 0 {
 		c.MaxPendingRequests = 1024
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 5 * time.Second
 	}
 	switch {
 	case c.Protocol > HTTP1:
@@ -241,6 +247,11 @@ func (c *Cluster) open1(p *connPool) {
 	kind := evConnected
 	if c.conns.ConnectFailure > 0 && c.connRnd.Bernoulli(c.conns.ConnectFailure) {
 		kind = evConnectFailed
+	}
+	if c.cut != nil && c.cut[p.host] {
+		// Across a partition the SYN goes unanswered: the attempt fails
+		// at the connect timeout.
+		kind, d = evConnectFailed, c.conns.ConnectTimeout
 	}
 	c.s.After(d, c, sim.Event{Kind: kind, Ptr: p})
 }
