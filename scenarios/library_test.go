@@ -321,3 +321,65 @@ func TestBrokerFailoverShowsTheEffect(t *testing.T) {
 	assert.Less(t, pOne.CI95.P50.Hi, pAll.CI95.P50.Lo, "acks=1 answers before replication")
 	assert.Less(t, pOne.CI95.Mean.Hi, pAll.CI95.Mean.Lo)
 }
+
+// TestMetastableRetryStormShowsTheEffect checks metastable-retry-storm's
+// promise: without a budget the goodput stays near zero long after the
+// trigger ends; with one it returns to the offered load.
+func TestMetastableRetryStormShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "metastable-retry-storm", 2)
+	s := results.Summarize(exp)
+	tail := func(v results.VariantSummary) float64 { // mean goodput over the last 30s
+		tp := v.Timeline.Workloads[0].ThroughputPerS
+		var sum float64
+		for _, x := range tp[len(tp)-15:] {
+			sum += x
+		}
+		return sum / 15
+	}
+	before := s.Variants[0].Timeline.Workloads[0].ThroughputPerS[20] // at 40s, before the trigger
+	assert.InDelta(t, 700, before, 70)
+	assert.Less(t, tail(s.Variants[0]), 70.0, "no budget: the storm outlives its trigger")
+	assert.Greater(t, tail(s.Variants[1]), 630.0, "with the budget: back to the offered load")
+}
+
+// TestPodCrashDiscoveryLagShowsTheEffect checks pod-crash-discovery-lag's
+// promise: a slower control plane means more refused requests, and
+// Istio's retries leave only the requests lost in the crash.
+func TestPodCrashDiscoveryLagShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "pod-crash-discovery-lag", 5)
+	s := results.Summarize(exp)
+	fast, slow, retries := s.Variants[0], s.Variants[1], s.Variants[2]
+	require.Equal(t, "slow-discovery-istio-retries", retries.Name)
+	assert.Greater(t, slow.Workloads[0].ErrorRate.CI95.Lo, fast.Workloads[0].ErrorRate.CI95.Hi)
+	assert.Positive(t, retries.Services[0].Lost)
+	assert.Equal(t, retries.Services[0].Lost, retries.Workloads[0].Outcomes.Rejected, "only the lost requests fail")
+	assert.Equal(t, fast.Services[0].Lost, slow.Services[0].Lost, "the crash is the same in every variant")
+}
+
+// TestZonePartitionShowsTheEffect checks zone-partition's promise: each
+// step (retries after a per-try timeout, then outlier detection) removes
+// most of the failures the partition causes.
+func TestZonePartitionShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "zone-partition", 3)
+	s := results.Summarize(exp)
+	only, retries, od := s.Variants[0], s.Variants[1], s.Variants[2]
+	require.Equal(t, "retries-outlier-detection", od.Name)
+	assert.Greater(t, only.Workloads[0].ErrorRate.CI95.Lo, 2*retries.Workloads[0].ErrorRate.CI95.Hi)
+	assert.Greater(t, retries.Workloads[0].ErrorRate.CI95.Lo, 10*od.Workloads[0].ErrorRate.CI95.Hi)
+	assert.Positive(t, od.Sidecars[0].Ejections)
+	assert.Less(t, od.Workloads[0].LatencyS.P99, retries.Workloads[0].LatencyS.P99/2, "ejected hosts cost no per-try timeouts")
+}
+
+// TestRandomFailuresShowsTheEffect checks random-failures' promise: the
+// same crashes in both variants, errors without retries and none with.
+func TestRandomFailuresShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "random-failures", 2)
+	for i := range exp.Variants[0].Replications {
+		assert.Equal(t, exp.Variants[0].Replications[i].Failures, exp.Variants[1].Replications[i].Failures)
+		assert.NotEmpty(t, exp.Variants[0].Replications[i].Failures)
+	}
+	s := results.Summarize(exp)
+	none, retries := s.Variants[0], s.Variants[1]
+	assert.Positive(t, none.Workloads[0].Outcomes.Rejected)
+	assert.Zero(t, retries.Workloads[0].Outcomes.Rejected+retries.Workloads[0].Outcomes.Error+retries.Workloads[0].Outcomes.Timeout)
+}
