@@ -37,6 +37,7 @@ type world struct {
 	bus        *busWorld   // nil without a bus
 	failures   *failure.Timeline
 	cp         *controlPlane // nil when instances never come and go
+	pushes     []*configPush
 	warmup     sim.Time
 	until      sim.Time
 }
@@ -159,7 +160,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 						return nil, err
 					}
 					clusters[t.to] = c
-					w.clusters = append(w.clusters, clusterOf{caller: svc.Name(), service: t.to, c: c,
+					w.clusters = append(w.clusters, clusterOf{caller: svc.Name(), service: t.to, c: c, name: in.Name() + "->" + t.to,
 						zone: zoneOf(svcZones[i], k), hostZones: instanceZones(svcZones[byIndex[t.to]], len(byName[t.to].Instances()))})
 				}
 				if t.route == nil {
@@ -315,7 +316,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if err != nil {
 			return nil, err
 		}
-		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster, fromWorkload: true,
+		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster, fromWorkload: true, name: wl.Name + "->" + wl.Target,
 			zone: wl.Zone, hostZones: instanceZones(svcZones[byIndex[wl.Target]], len(svc.Instances()))})
 		if w.cp != nil {
 			if err := w.cp.subscribe(wl.Name, streams, map[string]*sidecar.Cluster{wl.Target: cluster}, []string{wl.Target}); err != nil {
@@ -358,6 +359,20 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			return nil, err
 		}
 	}
+	for i, push := range sc.ConfigPushes {
+		p, err := push.Sidecar.Policy()
+		if err != nil {
+			return nil, fmt.Errorf("scenario: config_pushes[%d]: %w", i, err)
+		}
+		delay := dist.Dist(nil)
+		if w.cp != nil {
+			delay = w.cp.delay
+		}
+		if delay == nil {
+			delay, _ = dist.Constant(100 * time.Millisecond) // discovery's default
+		}
+		w.pushes = append(w.pushes, &configPush{w: w, index: i, at: sim.Time(push.At), service: push.Service, policy: p, delay: delay, streams: streams})
+	}
 	return w, nil
 }
 
@@ -386,8 +401,10 @@ type clusterOf struct {
 	caller, service string
 	c               *sidecar.Cluster
 	fromWorkload    bool
-	// zone is the caller's zone and hostZones its hosts' ("" for none),
-	// for partitions.
+	// name is the proxy's own name (caller instance -> service); zone is
+	// the caller's zone and hostZones its hosts' ("" for none), for
+	// partitions.
+	name      string
 	zone      string
 	hostZones []string
 }
@@ -651,6 +668,9 @@ func (w *world) start() {
 	}
 	if w.cp != nil {
 		w.cp.start()
+	}
+	for _, p := range w.pushes {
+		w.s.Schedule(p.at, p, sim.Event{})
 	}
 	if w.bus != nil {
 		w.bus.start()

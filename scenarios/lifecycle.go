@@ -261,3 +261,39 @@ func (p *partition) Up() {
 		co.c.SetCut(nil)
 	}
 }
+
+// configPush is a sidecar policy pushed at a given time: each proxy
+// calling the service applies it after a delay drawn from the discovery
+// delay, from the proxy's own stream.
+type configPush struct {
+	w       *world
+	index   int
+	at      sim.Time
+	service string
+	policy  sidecar.Policy
+	delay   dist.Dist
+	streams sim.Streams
+}
+
+// Handle sends the push on its way to every proxy of the service.
+func (p *configPush) Handle(sim.Event) {
+	for _, co := range p.w.clusters {
+		if co.service != p.service {
+			continue
+		}
+		rnd := p.streams.Get(co.name, fmt.Sprintf("config#%d", p.index))
+		p.w.s.After(p.delay.Sample(rnd), &applyPolicy{c: co.c, p: &p.policy}, sim.Event{})
+	}
+}
+
+// applyPolicy applies a pushed policy to one proxy when it arrives.
+type applyPolicy struct {
+	c *sidecar.Cluster
+	p *sidecar.Policy
+}
+
+func (a *applyPolicy) Handle(sim.Event) {
+	if err := a.c.SetPolicy(*a.p); err != nil {
+		panic(fmt.Sprintf("scenario: config push: %v", err)) // validation checked it against the same policy
+	}
+}

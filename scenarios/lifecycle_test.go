@@ -141,3 +141,35 @@ timeline: {window: 1s}
 	}
 	assert.Equal(t, []string{"partition", "latency", "loss"}, kinds)
 }
+
+func TestConfigPush(t *testing.T) {
+	// Half of api's answers are 500s. At 10s a push turns on 3 retries;
+	// each proxy applies it 2s later: from 12s on, about 0.5^4 of the
+	// requests fail instead of half.
+	exp := runYAML(t, `version: 1
+name: push
+duration: 20s
+workloads: [{name: web, arrival: {dist: constant, value: 1ms}, target: api}]
+services:
+  - {name: api, replicas: 2, concurrency: 10, service_time: {dist: constant, value: 1ms}, errors: {probability: 0.5}}
+config_pushes:
+  - {at: 10s, service: api, sidecar: {retries: {attempts: 3, retry_on: [5xx]}, circuit_breakers: {max_retries: 1000}}}
+control_plane: {discovery: {delay: {dist: constant, value: 2s}}}
+timeline: {window: 1s}
+`)
+	rep := exp.Variants[0].Replications[0]
+	s := rep.Workloads[0].Series
+	assert.InDelta(t, 500, s.NotOK[5], 60, "before the push")
+	assert.InDelta(t, 500, s.NotOK[11], 60, "pushed, not applied yet")
+	assert.InDelta(t, 1000.0/16, s.NotOK[15], 25, "applied: 3 retries")
+	require.NotEmpty(t, rep.Failures)
+	assert.Equal(t, results.Failure{Kind: "config_push", Target: "api", From: 10 * time.Second, To: 10 * time.Second}, rep.Failures[0])
+
+	_, err := parseText(`version: 1
+duration: 20s
+workloads: [{name: web, arrival: {rate: 10/s}, target: api}]
+services: [{name: api, service_time: {dist: constant, value: 1ms}}]
+config_pushes: [{at: 10s, service: api, sidecar: {workers: 4}}]
+`)
+	assert.EqualError(t, err, `t.yaml:5:50: config_pushes[0].sidecar: a pushed policy cannot change workers; push a new lb, timeouts, retries, hedging or circuit breakers`)
+}

@@ -231,6 +231,11 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			rep.Failures = append(rep.Failures, results.Failure{Kind: f.Kind.String(), Target: f.Target, From: time.Duration(f.From), To: time.Duration(to)})
 		}
 	}
+	for _, p := range w.pushes {
+		if p.at < now {
+			rep.Failures = append(rep.Failures, results.Failure{Kind: "config_push", Target: p.service, From: time.Duration(p.at), To: time.Duration(p.at)})
+		}
+	}
 	if w.cp != nil {
 		for _, p := range w.cp.processes {
 			for _, f := range p.Intervals() {

@@ -32,6 +32,8 @@ type Scenario struct {
 	// ControlPlane configures discovery: how proxies learn of instances
 	// that crash or restart.
 	ControlPlane ControlPlane `yaml:"control_plane"`
+	// ConfigPushes change a service's sidecar policy mid-run.
+	ConfigPushes []ConfigPush `yaml:"config_pushes"`
 	Network      Network      `yaml:"network"`
 	Timeline     Timeline     `yaml:"timeline"`
 	// Bus is the event bus: brokers, topics, queues and their consumers.
@@ -625,4 +627,18 @@ func (a AdaptiveConcurrency) config() concurrency.Config {
 		c.JitterPercent, c.JitterSet = *a.Jitter, true
 	}
 	return c
+}
+
+// ConfigPush replaces the sidecar block of a service at a given time, as
+// an operator's change pushed by the control plane: each proxy calling the
+// service applies it after its own propagation delay (the discovery
+// delay). It may change load balancing, timeouts, retries, hedging and
+// circuit breakers, not the workers, outlier detection, connection pools
+// or zone routing.
+//
+//	config_pushes: [{at: 2m, service: api, sidecar: {lb: {policy: least_request}}}]
+type ConfigPush struct {
+	At      Duration `yaml:"at"`
+	Service string   `yaml:"service"`
+	Sidecar Sidecar  `yaml:"sidecar"`
 }

@@ -86,6 +86,16 @@ func applyDefaults(s *Scenario, present func(path string) bool) {
 			svc.Sidecar.LB.Policy = defaultPolicy
 		}
 	}
+	for i := range s.ConfigPushes {
+		sc := &s.ConfigPushes[i].Sidecar
+		p := fmt.Sprintf("config_pushes[%d].sidecar.", i)
+		if apply, ok := presets[sc.Preset]; ok {
+			apply(sc, func(field string) bool { return present(p + field) })
+		}
+		if !present(p+"lb.policy") && sc.LB.Policy == "" {
+			sc.LB.Policy = defaultPolicy
+		}
+	}
 }
 
 // checker validates one decoded scenario, reporting into a sink.
@@ -215,6 +225,7 @@ func (c *checker) check(s *Scenario) {
 	c.bus(s)
 	c.failures(s)
 	c.randomFailures(s)
+	c.configPushes(s)
 	c.calls(s)
 	c.routes(s)
 	c.network(s)
@@ -787,4 +798,43 @@ func rateMean(r Rate) (time.Duration, error) {
 		return 0, fmt.Errorf("rate %g/s is too low", float64(r))
 	}
 	return time.Duration(math.Round(m)), nil
+}
+
+// configPushes checks that each push names a service and changes only what
+// a push may change.
+func (c *checker) configPushes(s *Scenario) {
+	for i, push := range s.ConfigPushes {
+		p := fmt.Sprintf("config_pushes[%d].", i)
+		if push.At >= s.Duration && s.Duration > 0 {
+			c.errorf(p+"at", false, "", "at %v is not before the end of the run (%v)", time.Duration(push.At), time.Duration(s.Duration))
+		}
+		var target *Service
+		var names []string
+		for k := range s.Services {
+			names = append(names, s.Services[k].Name)
+			if s.Services[k].Name == push.Service {
+				target = &s.Services[k]
+			}
+		}
+		if target == nil {
+			if push.Service == "" {
+				c.missing(p+"service", "the service whose callers get the new policy")
+			} else {
+				c.errorf(p+"service", false, didYouMean(push.Service, names), "no service named %q", push.Service)
+			}
+			continue
+		}
+		np, err := push.Sidecar.Policy()
+		if err != nil {
+			c.errorf(p+"sidecar", false, "", "%s", strings.TrimPrefix(err.Error(), sidecar.ErrConfig.Error()+": "))
+			continue
+		}
+		op, err := target.Sidecar.Policy()
+		if err != nil {
+			continue // reported at the service
+		}
+		if err := sidecar.CheckPush(op, np); err != nil {
+			c.errorf(p+"sidecar", false, "push a new lb, timeouts, retries, hedging or circuit breakers", "%s", strings.TrimPrefix(err.Error(), sidecar.ErrConfig.Error()+": "))
+		}
+	}
 }

@@ -124,6 +124,9 @@ type Cluster struct {
 	cut        []bool
 	limbo      int64
 	blackholed int64
+	// routePol is the route settings new calls take (a copy of policy);
+	// calls in flight keep the one they started with.
+	routePol *Policy
 	// plain is set when the pickers are one per worker over all hosts in
 	// host order (no outlier detector, no zones): a pick's index is the
 	// host's. delayed is set when requests and answers take time on the
@@ -230,6 +233,8 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		}
 	}
 	c.builder, _ = lb.Get(p.LB)
+	rp := p // the route settings calls keep, apart from the cluster's: SetPolicy replaces, never changes, them
+	c.routePol = &rp
 	for w := 0; w < p.Workers; w++ {
 		c.lbRands = append(c.lbRands, streams.Get(cfg.Name, fmt.Sprintf("lb#%d", w)))
 	}
@@ -459,6 +464,56 @@ func outcomeResult(o mesh.Outcome) outlier.Result {
 	}
 }
 
+// CheckPush reports whether a policy pushed mid-run may replace old:
+// the workers, outlier detection, connection pools and zone routing must
+// stay as they are (Envoy would replace the cluster). Both policies must
+// be validated.
+func CheckPush(old, p Policy) error {
+	switch {
+	case p.Workers != old.Workers:
+		return fmt.Errorf("%w: a pushed policy cannot change workers", ErrConfig)
+	case (p.Outlier == nil) != (old.Outlier == nil) || (p.Outlier != nil && *p.Outlier != *old.Outlier):
+		return fmt.Errorf("%w: a pushed policy cannot change outlier detection", ErrConfig)
+	case (p.Connections == nil) != (old.Connections == nil):
+		return fmt.Errorf("%w: a pushed policy cannot add or remove connection pools", ErrConfig)
+	case (p.ZoneAware == nil) != (old.ZoneAware == nil) || (p.Failover == nil) != (old.Failover == nil):
+		return fmt.Errorf("%w: a pushed policy cannot change zone routing", ErrConfig)
+	}
+	return nil
+}
+
+// SetPolicy applies a new policy pushed by the control plane, as an xDS
+// update: the load-balancing policy and its settings (the pickers are
+// rebuilt), the route settings (timeouts, retries, hedging: new calls take
+// them, calls in flight keep theirs) and the circuit breakers. Changing
+// the workers, outlier detection, connection pools or zone routing is an
+// error (ErrConfig): Envoy would replace the cluster, which meshsim does
+// not model.
+func (c *Cluster) SetPolicy(p Policy) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("cluster %s: %w", c.name, err)
+	}
+	old := c.policy
+	if err := CheckPush(old, p); err != nil {
+		return fmt.Errorf("cluster %s: %w", c.name, err)
+	}
+	p.Connections, p.ZoneAware, p.Failover = old.Connections, old.ZoneAware, old.Failover
+	c.policy = p
+	rp := p
+	c.routePol = &rp
+	c.direct = p.direct()
+	if b := p.Retries.Ratio; b != nil && (old.Retries.Ratio == nil || *b != *old.Retries.Ratio) {
+		c.ratio = newTokenBudget(*b)
+	} else if b == nil {
+		c.ratio = nil
+	}
+	if h := p.Hedge.Percentile; h != nil && c.lat == nil {
+		c.lat = newLatencyWindow(*h)
+	}
+	c.builder, _ = lb.Get(p.LB) // the picker's index stays the host's on the plain path: every policy is built over all hosts
+	return c.rebuild()
+}
+
 // SetEndpoints tells the proxy which upstreams exist, as an EDS update
 // does: hosts not listed get no new requests (requests in flight to them
 // run their course), hosts listed again come back. eps are host indexes in
@@ -561,7 +616,7 @@ type attempt struct {
 // path of plain load balancing.
 func (c *Cluster) Send(r *mesh.Request) {
 	if !c.direct || r.Deadline != 0 {
-		c.send(r, &c.policy)
+		c.send(r, c.routePol)
 		return
 	}
 	c.forward(r)

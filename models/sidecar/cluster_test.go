@@ -770,3 +770,19 @@ func TestSetEndpoints(t *testing.T) {
 	send(1)
 	assert.Equal(t, []string{"ok@4ms"}, cl.ended, "no healthy host of one: panic mode routes to it anyway, as Envoy")
 }
+
+func TestSetPolicy(t *testing.T) {
+	// A push switches round robin to random with one retry: new calls
+	// retry, the pickers are rebuilt; changing the workers is refused.
+	s := sim.NewScheduler(sim.Config{})
+	u := &upstream{s: s, delay: time.Millisecond, script: []mesh.Outcome{mesh.OutcomeError}}
+	c, cl := newCluster(t, s, Policy{LB: "round_robin"}, u)
+	cl.send(c)
+	require.NoError(t, s.Run())
+	assert.Equal(t, int64(1), c.Stats().Attempts)
+	require.NoError(t, c.SetPolicy(Policy{LB: "random", Retries: RetryPolicy{NumRetries: 1, RetryOn: Retry5xx}}))
+	cl.send(c)
+	require.NoError(t, s.Run())
+	assert.Equal(t, int64(3), c.Stats().Attempts, "the second call was retried once")
+	assert.ErrorIs(t, c.SetPolicy(Policy{LB: "random", Workers: 2}), ErrConfig)
+}
