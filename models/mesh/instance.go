@@ -110,9 +110,12 @@ type Instance struct {
 	// on their way), drawn from the "faults" stream.
 	lossProb     float64
 	extraLatency dist.Dist
-	faultRnd     *sim.Rand
-	limbo        int64
-	lateHeld     int64
+	// gated is set when any gate of admit is on, so that a plain arrival
+	// tests one flag.
+	gated    bool
+	faultRnd *sim.Rand
+	limbo    int64
+	lateHeld int64
 }
 
 // Name returns the stable instance name, for example "checkout[2]".
@@ -131,29 +134,7 @@ func (in *Instance) Weight() uint32 { return 1 }
 func (in *Instance) Arrive(r *Request) {
 	now := in.s.Now()
 	r.Arrived = now
-	if in.state != StateUp {
-		r.Origin.Finish(r, OutcomeRefused) // the port is closed
-		return
-	}
-	if in.lossProb > 0 && in.faultRnd.Bernoulli(in.lossProb) {
-		if r.Measured {
-			in.limbo++ // lost on the way in: never answered
-		}
-		return
-	}
-	if in.limited && !in.take(now) {
-		if r.Measured {
-			in.shed++
-		}
-		r.Origin.Finish(r, OutcomeShed)
-		return
-	}
-	if in.propagateDeadline && r.Deadline != 0 && r.Deadline <= now {
-		r.Origin.Finish(r, OutcomeTimeout) // DEADLINE_EXCEEDED before any work
-		return
-	}
-	if in.adaptive != nil && !in.adaptive.Forward() {
-		r.Origin.Finish(r, OutcomeRejected) // the filter's local 503
+	if in.gated && !in.admit(r, now) {
 		return
 	}
 	if in.busy >= in.concurrency && in.queueBound != Unbounded && in.queue.len() >= in.queueBound {
@@ -278,6 +259,45 @@ func (in *Instance) respond(r *Request, o Outcome) {
 	}
 }
 
+// admit runs the gates a request may meet before the queue: the instance
+// down (refused), a lossy network (lost), the local rate limit (429), an
+// expired deadline (a deadline-aware handler), the adaptive concurrency
+// limit (503). It answers r itself, or loses it, and reports false when r
+// goes no further. Arrive calls it only when one of them is on (gated).
+func (in *Instance) admit(r *Request, now sim.Time) bool {
+	if in.state != StateUp {
+		r.Origin.Finish(r, OutcomeRefused) // the port is closed
+		return false
+	}
+	if in.lossProb > 0 && in.faultRnd.Bernoulli(in.lossProb) {
+		if r.Measured {
+			in.limbo++ // lost on the way in: never answered
+		}
+		return false
+	}
+	if in.limited && !in.take(now) {
+		if r.Measured {
+			in.shed++
+		}
+		r.Origin.Finish(r, OutcomeShed)
+		return false
+	}
+	if in.propagateDeadline && r.Deadline != 0 && r.Deadline <= now {
+		r.Origin.Finish(r, OutcomeTimeout) // DEADLINE_EXCEEDED before any work
+		return false
+	}
+	if in.adaptive != nil && !in.adaptive.Forward() {
+		r.Origin.Finish(r, OutcomeRejected) // the filter's local 503
+		return false
+	}
+	return true
+}
+
+// regate recomputes whether any of admit's gates is on.
+func (in *Instance) regate() {
+	in.gated = in.state != StateUp || in.lossProb > 0 || in.limited || in.propagateDeadline || in.adaptive != nil
+}
+
 // take refills the token bucket for the fill intervals that ended by now
 // (Envoy fills on a timer, in whole intervals) and takes a token if there
 // is one. O(1), no events.
@@ -297,6 +317,7 @@ func (in *Instance) take(now sim.Time) bool {
 // the start, refilled with tokensPerFill every fillInterval.
 func (in *Instance) SetRateLimit(maxTokens, tokensPerFill int64, fillInterval time.Duration) {
 	in.limited = true
+	in.regate()
 	in.maxTokens, in.tokensPerFill, in.fillInterval = maxTokens, tokensPerFill, fillInterval
 	in.tokens, in.lastFill = maxTokens, in.s.Now()
 }

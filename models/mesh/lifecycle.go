@@ -53,6 +53,7 @@ func (in *Instance) Crash() {
 	}
 	now := in.s.Now()
 	in.state = StateDown
+	in.regate()
 	in.epoch++ // scheduled completions of the old process are ignored
 	held := append(in.dying[:0], in.serving...)
 	for range in.serving {
@@ -91,6 +92,7 @@ func (in *Instance) Crash() {
 // slots free. Whether callers learn of it is the registry's business.
 func (in *Instance) Restart() {
 	in.state = StateUp
+	in.regate()
 }
 
 // SetLoss makes a share p of the requests that reach the instance vanish
@@ -101,6 +103,7 @@ func (in *Instance) SetLoss(p float64) {
 		panic(fmt.Sprintf("mesh: instance %s: loss %g outside [0, 1]", in.name, p))
 	}
 	in.lossProb = p
+	in.regate()
 }
 
 // Loss returns the instance's current loss probability.

@@ -125,6 +125,7 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 		if rl := cfg.RateLimit; rl.MaxTokens > 0 {
 			in.SetRateLimit(rl.MaxTokens, rl.TokensPerFill, rl.FillInterval)
 		}
+		in.regate()
 		svc.instances = append(svc.instances, in)
 		svc.hosts = append(svc.hosts, in)
 	}
