@@ -197,22 +197,24 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		spec := failure.Spec{At: sim.Time(f.At), For: time.Duration(f.For), Label: f.Target,
 			Factor: f.Factor, Prob: f.Probability, Outcome: statusOutcome(f.Status)}
 		switch f.Kind {
-		case "slow", "errors":
-			name, idx, err := parseTarget(f.Target)
+		case "slow", "errors", "latency", "loss":
+			targets, err := instancesOf(byName, f.Target)
 			if err != nil {
 				return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
 			}
-			svc, ok := byName[name]
-			if !ok {
-				return nil, fmt.Errorf("scenario: failures[%d]: no service %q", i, name)
-			}
-			spec.Targets = svc.Instances()
-			if idx >= 0 {
-				spec.Targets = spec.Targets[idx : idx+1]
-			}
-			spec.Kind = failure.Slow
-			if f.Kind == "errors" {
+			spec.Targets = targets
+			switch f.Kind {
+			case "slow":
+				spec.Kind = failure.Slow
+			case "errors":
 				spec.Kind = failure.Errors
+			case "loss":
+				spec.Kind = failure.Loss
+			case "latency":
+				spec.Kind = failure.Latency
+				if spec.Delay, err = f.Delay.Build(); err != nil {
+					return nil, fmt.Errorf("scenario: failures[%d].delay: %w", i, err)
+				}
 			}
 		case "crash":
 			outages, _, err := w.cp.pods(f.Target)
@@ -220,26 +222,6 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
 			}
 			spec.Outages, spec.Kind = outages, failure.Crash
-		case "latency", "loss":
-			name, idx, err := parseTarget(f.Target)
-			if err != nil {
-				return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
-			}
-			svc, ok := byName[name]
-			if !ok {
-				return nil, fmt.Errorf("scenario: failures[%d]: no service %q", i, name)
-			}
-			spec.Targets = svc.Instances()
-			if idx >= 0 {
-				spec.Targets = spec.Targets[idx : idx+1]
-			}
-			spec.Kind = failure.Loss
-			if f.Kind == "latency" {
-				spec.Kind = failure.Latency
-				if spec.Delay, err = f.Delay.Build(); err != nil {
-					return nil, fmt.Errorf("scenario: failures[%d].delay: %w", i, err)
-				}
-			}
 		case "partition":
 			spec.Outages, spec.Kind = []failure.Outage{&partition{w: w, side: f.Zones}}, failure.Partition
 			if spec.Label == "" {
@@ -374,6 +356,23 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		w.pushes = append(w.pushes, &configPush{w: w, index: i, at: sim.Time(push.At), service: push.Service, policy: p, delay: delay, streams: streams})
 	}
 	return w, nil
+}
+
+// instancesOf returns the instances a target names: a service ("svc",
+// all of them) or one instance ("svc[i]").
+func instancesOf(byName map[string]*mesh.Service, target string) ([]*mesh.Instance, error) {
+	name, idx, err := parseTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	svc, ok := byName[name]
+	if !ok {
+		return nil, fmt.Errorf("no service %q", name)
+	}
+	if idx >= 0 {
+		return svc.Instances()[idx : idx+1], nil
+	}
+	return svc.Instances(), nil
 }
 
 // namedSurge is an overload failure waiting for its workload.

@@ -330,6 +330,13 @@ func (c *Cluster) rebuild() error {
 		}
 	}
 	c.stride = len(sets)
+	return c.buildPickers(sets)
+}
+
+// buildPickers makes, for each worker, one picker over each host set, in
+// order (picker w*len(sets)+k is worker w's over sets[k]), and starts a
+// new picker generation.
+func (c *Cluster) buildPickers(sets [][]int) error {
 	c.pickers, c.obs, c.pickHosts = c.pickers[:0], c.obs[:0], c.pickHosts[:0]
 	for w := range c.lbRands {
 		for _, set := range sets {
@@ -381,28 +388,7 @@ func (c *Cluster) rebuildPriorities() error {
 		return err
 	}
 	c.prio, c.plan, c.stride = prio, nil, len(sets)
-	c.pickers, c.obs, c.pickHosts = c.pickers[:0], c.obs[:0], c.pickHosts[:0]
-	for w := range c.lbRands {
-		for _, set := range sets {
-			subset := make([]lb.Host, len(set))
-			for k, i := range set {
-				subset[k] = c.hosts[i]
-			}
-			pk, err := c.builder.Build(lb.BuildOptions{Hosts: subset, Rand: c.lbRands[w], Config: c.policy.LBConfig, Now: c.s.Now()})
-			if err != nil {
-				return err
-			}
-			c.pickers = append(c.pickers, pk)
-			o, _ := pk.(lb.Observer)
-			c.obs = append(c.obs, o)
-			c.pickHosts = append(c.pickHosts, set)
-		}
-	}
-	c.epoch++
-	if c.detector != nil {
-		c.seenVer = c.detector.Version()
-	}
-	return nil
+	return c.buildPickers(sets)
 }
 
 // pickHost asks the worker's picker for a host, first rebuilding the
