@@ -126,6 +126,8 @@ type BusProducer struct {
 	Retries             int64 // resent after a leader's failure
 	DedupedRetries      int64 // of the retries, recognised by the broker (idempotence)
 	DuplicateWrites     int64 // of the retries, written twice (no idempotence)
+	RequestErrors       int64 // produce requests that failed with a retriable error (error_probability)
+	OutOfOrder          int64 // produce requests an idempotent producer's broker refused behind a missing sequence
 	// AckLatency is publish to acknowledgement, ns.
 	AckLatency *stats.Histogram
 }

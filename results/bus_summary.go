@@ -61,6 +61,8 @@ type BusProducerSummary struct {
 	Retries         int64  `json:"retries"`
 	DedupedRetries  int64  `json:"deduped_retries"`
 	DuplicateWrites int64  `json:"duplicate_writes"`
+	RequestErrors   int64  `json:"request_errors"`
+	OutOfOrder      int64  `json:"out_of_order_sequence"`
 	// AckLatencyS is publish to acknowledgement. Omitted when nothing was
 	// acknowledged.
 	AckLatencyS *Latency `json:"ack_latency_s,omitempty"`
@@ -150,6 +152,8 @@ func summarizeBus(v *Variant) *BusSummary {
 			s.Retries += bp.Retries
 			s.DedupedRetries += bp.DedupedRetries
 			s.DuplicateWrites += bp.DuplicateWrites
+			s.RequestErrors += bp.RequestErrors
+			s.OutOfOrder += bp.OutOfOrder
 			pacc[i] = append(pacc[i], bp.AckLatency)
 		}
 	}

@@ -354,6 +354,8 @@ func (bw *busWorld) collect(where string) (*results.Bus, error) {
 			p.Retries += st.Retries
 			p.DedupedRetries += st.DedupedRetries
 			p.DuplicateWrites += st.DuplicateWrites
+			p.RequestErrors += st.Errors
+			p.OutOfOrder += st.OutOfOrder
 			if p.AckLatency == nil {
 				p.AckLatency = st.AckLatency
 			} else {

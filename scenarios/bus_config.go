@@ -88,6 +88,9 @@ func (p Producer) config(name string) (bus.ProducerConfig, error) {
 		DeliveryTimeout:    time.Duration(p.DeliveryTimeout),
 		MaxBlock:           time.Duration(p.MaxBlock),
 		ResponseTime:       rt,
+		ErrorProb:          p.ErrorProbability,
+		RetryBackoff:       time.Duration(p.RetryBackoff),
+		RetryBackoffMax:    time.Duration(p.RetryBackoffMax),
 	}, nil
 }
 

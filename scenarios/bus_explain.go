@@ -146,9 +146,15 @@ func explainProducer(b *strings.Builder, p Producer) error {
 	if cfg.ResponseTime != nil {
 		rt = cfg.ResponseTime.String()
 	}
-	fmt.Fprintf(b, "      producers: {acks: %v, keys: %s, linger: %v, batch: %d messages (%d/%d bytes), max_in_flight: %d, idempotence: %t, delivery_timeout: %v, max_block: %v, response_time: %s}\n",
+	errs := ""
+	if p.ErrorProbability > 0 {
+		lo := durDefault(p.RetryBackoff, bus.DefaultRetryBackoff)
+		errs = fmt.Sprintf(", errors: %g per request, retried after %v doubling to %v (±20%%)", p.ErrorProbability,
+			lo, durDefault(p.RetryBackoffMax, max(lo, bus.DefaultRetryBackoffMax)))
+	}
+	fmt.Fprintf(b, "      producers: {acks: %v, keys: %s, linger: %v, batch: %d messages (%d/%d bytes), max_in_flight: %d, idempotence: %t, delivery_timeout: %v, max_block: %v, response_time: %s%s}\n",
 		acks, keys, time.Duration(p.Linger), max(1, batch/msg), batch, msg, orInt(p.MaxInFlight, bus.DefaultMaxInFlight), idem,
-		durDefault(p.DeliveryTimeout, bus.DefaultDeliveryTimeout), durDefault(p.MaxBlock, bus.DefaultMaxBlock), rt)
+		durDefault(p.DeliveryTimeout, bus.DefaultDeliveryTimeout), durDefault(p.MaxBlock, bus.DefaultMaxBlock), rt, errs)
 	return nil
 }
 

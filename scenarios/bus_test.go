@@ -154,3 +154,42 @@ func TestExplainBusGolden(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(want), got)
 }
+
+func TestProducerErrorsReorderWithoutIdempotence(t *testing.T) {
+	// The YAML route to the ordering semantics: 2% of produce requests
+	// fail and are retried; only the producer without idempotence breaks
+	// per-key order, and the ledger is conserved either way.
+	const src = `version: 1
+duration: 20s
+workloads:
+  - {name: orders, arrival: {rate: 2000/s}, publish: events}
+bus:
+  topics:
+    - {name: events, partitions: 2, producer: {keys: uniform, key_space: 50, error_probability: 0.02,
+       response_time: {dist: constant, value: 5ms}}}
+  consumer_groups:
+    - {name: g, topic: events, commit: after_processing, processing_time: {dist: constant, value: 0ms}}
+variants:
+  - {name: idempotent, set: {bus.topics.events.producer.idempotence: true}}
+  - {name: not-idempotent, set: {bus.topics.events.producer.idempotence: false}}
+`
+	doc, err := Parse("errors.yaml", []byte(src))
+	require.NoError(t, err)
+	vs, err := doc.Expand()
+	require.NoError(t, err)
+	reordered := map[string]int64{}
+	for _, v := range vs {
+		w, err := build(v.Scenario, 1, 0)
+		require.NoError(t, err)
+		require.NoError(t, w.run(nil))
+		rep, err := w.collect(0, "test")
+		require.NoError(t, err)
+		l := rep.Bus.Readers[0].Ledger
+		assert.Equal(t, l.Published, l.Terminal())
+		assert.Zero(t, l.Lost+l.Dropped+l.Duplicates, v.Name)
+		assert.Positive(t, rep.Bus.Producers[0].RequestErrors, v.Name)
+		reordered[v.Name] = l.Reordered
+	}
+	assert.Zero(t, reordered["idempotent"])
+	assert.Greater(t, reordered["not-idempotent"], int64(50))
+}

@@ -106,6 +106,18 @@ type Producer struct {
 	MaxBlock        Duration `yaml:"max_block"`
 	// ResponseTime, if set, is the network time of each acknowledgement.
 	ResponseTime *DistSpec `yaml:"response_time"`
+	// ErrorProbability is the chance that one produce request (a batch)
+	// fails with a retriable error (NOT_ENOUGH_REPLICAS, NOT_LEADER, a
+	// request timed out at the broker) and is not written; default 0. The
+	// error comes back after response_time and the batch is resent after
+	// retry_backoff (default 100ms, doubling up to retry_backoff_max, 1s,
+	// jittered 20%). Without idempotence and with max_in_flight > 1 the
+	// batches sent meanwhile are written first: per-key order breaks
+	// (counted as reordered). With idempotence the broker refuses them
+	// until the missing batch arrives, and order holds. Not with acks 0.
+	ErrorProbability float64  `yaml:"error_probability"`
+	RetryBackoff     Duration `yaml:"retry_backoff"`
+	RetryBackoffMax  Duration `yaml:"retry_backoff_max"`
 }
 
 // BusQueue is a queue with competing consumers (SQS or RabbitMQ-like).

@@ -293,6 +293,32 @@ type ProducerConfig struct {
 	// the producer retries those writes (Kafka's NetworkClient fails the
 	// in-flight requests of a dropped connection).
 	ResponseTime dist.Dist
+	// ErrorProb is the probability that one produce request (a batch)
+	// fails with a retriable error and is not written: the broker answers
+	// NOT_ENOUGH_REPLICAS or NOT_LEADER_OR_FOLLOWER, or the request timed
+	// out in the broker's purgatory. It is drawn per request from the
+	// stream "<producer>"/"error"; the error arrives after ResponseTime
+	// (responses on one connection come in request order, as a Kafka
+	// broker answers a connection's requests in order), then the batch
+	// goes back to the head of its partition's queue, in sequence order,
+	// and is resent after RetryBackoff. Without idempotence the batches
+	// sent after it meanwhile (MaxInFlight > 1) are written before it:
+	// per-key order breaks. With idempotence the broker refuses them
+	// (OUT_OF_ORDER_SEQUENCE_NUMBER: it expects the missing sequence
+	// first), so they come back too and order is kept. With acks=0 the
+	// producer never learns of an error; the model does not fail acks=0
+	// requests. A request lost on the network and timed out after
+	// request.timeout.ms is not modelled apart from this (it would fail
+	// every request in flight on the connection).
+	ErrorProb float64
+	// RetryBackoff defaults to 100 ms (retry.backoff.ms) and
+	// RetryBackoffMax to 1 s (retry.backoff.max.ms): the n-th retry of a
+	// batch waits min(RetryBackoffMax, RetryBackoff*2^(n-1)), times a
+	// jitter uniform in [0.8, 1.2] drawn from "<producer>"/"backoff"
+	// (KIP-580, Kafka >= 3.7). A message whose retry would come after its
+	// DeliveryTimeout is dropped (DropDeliveryTimeout).
+	RetryBackoff    time.Duration
+	RetryBackoffMax time.Duration
 }
 
 // Producer defaults (Kafka 3.x ProducerConfig).
@@ -303,6 +329,8 @@ const (
 	DefaultStickyBatch     = DefaultBatchBytes / DefaultMessageBytes
 	DefaultMaxInFlight     = 5
 	DefaultDeliveryTimeout = 120 * time.Second
+	DefaultRetryBackoff    = 100 * time.Millisecond
+	DefaultRetryBackoffMax = time.Second
 )
 
 func (c ProducerConfig) withDefaults() ProducerConfig {
@@ -315,6 +343,8 @@ func (c ProducerConfig) withDefaults() ProducerConfig {
 	c.StickyBatch = orInt(c.StickyBatch, max(1, c.BatchBytes/c.MessageBytes))
 	c.MaxInFlight = orInt(c.MaxInFlight, DefaultMaxInFlight)
 	c.DeliveryTimeout = orDur(c.DeliveryTimeout, DefaultDeliveryTimeout)
+	c.RetryBackoff = orDur(c.RetryBackoff, DefaultRetryBackoff)
+	c.RetryBackoffMax = orDur(c.RetryBackoffMax, max(c.RetryBackoff, DefaultRetryBackoffMax))
 	return c
 }
 
@@ -356,6 +386,12 @@ func (c ProducerConfig) Validate() error {
 		return errField(o, c.Name, "max_in_flight", "must be <= 5 with idempotence, got %d", c.MaxInFlight)
 	case c.DeliveryTimeout < 0 || c.DeliveryTimeout > MaxSpan:
 		return errField(o, c.Name, "delivery_timeout", "must be in (0, %v], got %v", MaxSpan, c.DeliveryTimeout)
+	case !(c.ErrorProb >= 0 && c.ErrorProb < 1):
+		return errField(o, c.Name, "error_probability", "must be in [0, 1), got %g", c.ErrorProb)
+	case c.RetryBackoff < 0 || c.RetryBackoff > MaxSpan:
+		return errField(o, c.Name, "retry_backoff", "must be in (0, %v], got %v", MaxSpan, c.RetryBackoff)
+	case c.RetryBackoffMax < 0 || c.RetryBackoffMax > MaxSpan || (c.RetryBackoffMax > 0 && c.RetryBackoffMax < c.RetryBackoff):
+		return errField(o, c.Name, "retry_backoff_max", "must be in [retry_backoff, %v], got %v", MaxSpan, c.RetryBackoffMax)
 	}
 	return nil
 }

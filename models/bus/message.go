@@ -41,7 +41,9 @@ type Message struct {
 	respTimer   sim.Timer // its arrival
 	rslot       int32     // index in its lane's pending responses
 	batchLast   bool      // the last message of a batch in flight: its answer frees an in-flight slot
-	retried     bool      // returned to the producer by a failover: resend without lingering
+	retried     bool      // returned to the producer by a failover or an error: resend without lingering
+	retryAt     sim.Time  // not resent before (retry.backoff.ms after an error)
+	attempts    uint8     // produce requests of it that failed with an error (saturates)
 	dupOf       *Message  // a producer retry's copy of an already written message: accounted as dupOf
 	refs        int32     // copies (dupOf) that still refer to this message
 
@@ -252,3 +254,6 @@ func (q *ring[T]) popBack() T {
 
 // at returns the i-th element from the head.
 func (q *ring[T]) at(i int) T { return q.buf[(q.head+i)&(len(q.buf)-1)] }
+
+// set replaces the i-th element from the head.
+func (q *ring[T]) set(i int, v T) { q.buf[(q.head+i)&(len(q.buf)-1)] = v }
