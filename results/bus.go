@@ -67,6 +67,9 @@ type Ledger struct {
 	Absorbed         int64 `json:"absorbed"`
 	Reordered        int64 `json:"reordered"`
 	DuplicateRecords int64 `json:"duplicate_records"`
+	// Failed counts processings that failed (a consumer's call to a
+	// service, or failure_probability and poison): no effect.
+	Failed int64 `json:"failed"`
 }
 
 // Terminal returns the messages in a state: the sum that must equal
@@ -84,6 +87,7 @@ func (l Ledger) Add(m Ledger) Ledger {
 		Deliveries: l.Deliveries + m.Deliveries, Redeliveries: l.Redeliveries + m.Redeliveries,
 		Processed: l.Processed + m.Processed, Duplicates: l.Duplicates + m.Duplicates, Absorbed: l.Absorbed + m.Absorbed,
 		Reordered: l.Reordered + m.Reordered, DuplicateRecords: l.DuplicateRecords + m.DuplicateRecords,
+		Failed: l.Failed + m.Failed,
 	}
 }
 

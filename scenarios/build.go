@@ -173,6 +173,23 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			}
 		}
 	}
+	// Consumers whose processing calls a service have their own sidecars,
+	// under the target's policy, as any caller.
+	err = w.bus.connect(pool, func(reader, consumer, to string) (mesh.Caller, error) {
+		svc, ok := byName[to]
+		if !ok {
+			return nil, fmt.Errorf("scenario: bus consumer %s calls %q, which is not a service", reader, to)
+		}
+		c, err := newCluster(w.s, streams, consumer, svc, policies[to], sc.Network, pool, net.latencies("", svcZones[byIndex[to]], len(svc.Instances())), nil)
+		if err != nil {
+			return nil, err
+		}
+		w.clusters = append(w.clusters, clusterOf{caller: reader, service: to, c: c})
+		return c, nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	var specs []failure.Spec
 	for i, f := range sc.Failures {
 		spec := failure.Spec{At: sim.Time(f.At), For: time.Duration(f.For), Label: f.Target,

@@ -50,6 +50,9 @@ type busReader struct {
 	topic              *bus.Topic
 	queue              *bus.Queue
 	qcs                []*bus.QueueConsumers
+	call               string   // group: the service its processing calls, if any
+	qcCalls            []string // queue consumers: the same, by entry of qcs
+	qcNames            []string // queue consumers: their names, by entry of qcs
 	lag                []int64
 }
 
@@ -125,7 +128,7 @@ func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Ti
 		}
 		grp.MeasureFrom(warmup)
 		r := &busReader{kind: "group", name: g.Name, source: g.Topic, consumers: grp.Members(), dest: d,
-			ledger: grp.Ledger(), group: grp, groupIndex: len(d.readers), topic: d.topic}
+			ledger: grp.Ledger(), group: grp, groupIndex: len(d.readers), topic: d.topic, call: g.Call}
 		d.readers = append(d.readers, r)
 		bw.readers = append(bw.readers, r)
 		for i := range grp.Members() {
@@ -173,6 +176,8 @@ func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Ti
 			return nil, fmt.Errorf("scenario: %w", err)
 		}
 		r.qcs = append(r.qcs, qc)
+		r.qcCalls = append(r.qcCalls, q.Call)
+		r.qcNames = append(r.qcNames, q.Name)
 		r.consumers += max(q.Consumers, 1)
 		for i := range max(q.Consumers, 1) {
 			bw.members[q.Name] = append(bw.members[q.Name], consumerOutage{qc.Consumer(i)})
@@ -242,6 +247,49 @@ func (bw *busWorld) outages(kind, target string) ([]failure.Outage, error) {
 		return ms[idx : idx+1], nil
 	}
 	return ms, nil
+}
+
+// connect gives the consumers whose processing calls a service their own
+// sidecars, in scenario order: sidecar(reader, consumer, service) builds
+// the cluster of one consumer (named like a member, "<group>[i]")
+// towards the service, whose requests come from pool.
+func (bw *busWorld) connect(pool *mesh.Pool, sidecar func(reader, consumer, service string) (mesh.Caller, error)) error {
+	if bw == nil {
+		return nil
+	}
+	for _, r := range bw.readers {
+		if r.call != "" {
+			callers := make([]mesh.Caller, r.group.Members())
+			for i := range callers {
+				c, err := sidecar(r.name, r.group.Member(i).Name(), r.call)
+				if err != nil {
+					return err
+				}
+				callers[i] = c
+			}
+			if err := r.group.SetCallers(callers, pool); err != nil {
+				return fmt.Errorf("scenario: %w", err)
+			}
+		}
+		for k, qc := range r.qcs {
+			to := r.qcCalls[k]
+			if to == "" {
+				continue
+			}
+			var callers []mesh.Caller
+			for i := range qc.Len() {
+				c, err := sidecar(r.qcNames[k], qc.Consumer(i).Name(), to)
+				if err != nil {
+					return err
+				}
+				callers = append(callers, c)
+			}
+			if err := qc.SetCallers(callers, pool); err != nil {
+				return fmt.Errorf("scenario: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // memberOutage crashes and restarts a consumer group member.
@@ -381,7 +429,7 @@ func ledgerOf(c bus.Counts) results.Ledger {
 		},
 		LostBy:     results.LossReasons{Committed: l[bus.LossCommitted], Failover: l[bus.LossFailover]},
 		Deliveries: c.Deliveries, Redeliveries: c.Redeliveries, Processed: c.Processed, Duplicates: c.Duplicates,
-		Absorbed: c.Absorbed, Reordered: c.Reordered, DuplicateRecords: c.DuplicateRecords,
+		Absorbed: c.Absorbed, Reordered: c.Reordered, DuplicateRecords: c.DuplicateRecords, Failed: c.Failed,
 	}
 }
 

@@ -136,12 +136,29 @@ func (d *Dedup) config() bus.DedupConfig {
 	return bus.DedupConfig{Enabled: true, Window: time.Duration(d.Window)}
 }
 
-func (g ConsumerGroup) config() (bus.GroupConfig, error) {
-	pt, err := g.ProcessingTime.Build()
+// processing builds an optional processing time: absent (nil) when the
+// consumers call a service instead.
+func processing(d DistSpec, call string) (dist.Dist, error) {
+	if call != "" && d.absent() {
+		return nil, nil
+	}
+	pt, err := d.Build()
 	if err != nil {
-		return bus.GroupConfig{}, fmt.Errorf("processing_time: %w", err)
+		return nil, fmt.Errorf("processing_time: %w", err)
+	}
+	return pt, nil
+}
+
+// absent reports whether the distribution was not written at all.
+func (d DistSpec) absent() bool { return d.Dist == "" && len(d.Has) == 0 }
+
+func (g ConsumerGroup) config() (bus.GroupConfig, error) {
+	pt, err := processing(g.ProcessingTime, g.Call)
+	if err != nil {
+		return bus.GroupConfig{}, err
 	}
 	return bus.GroupConfig{
+		Calls: g.Call != "", MaxAttempts: g.MaxAttempts, RetryBackoff: time.Duration(g.RetryBackoff), DeadLetter: g.DeadLetter,
 		Name: g.Name, Consumers: g.Consumers, Strategy: assign.Strategy(enumValue(strategyNames, g.Strategy, 0)),
 		ProcessingTime: pt, MaxPollRecords: g.MaxPollRecords,
 		Commit:             bus.CommitMode(enumValue(commitNames, g.Commit, 0)),
@@ -152,12 +169,13 @@ func (g ConsumerGroup) config() (bus.GroupConfig, error) {
 }
 
 func (q QueueConsumers) config() (bus.QueueConsumerConfig, error) {
-	pt, err := q.ProcessingTime.Build()
+	pt, err := processing(q.ProcessingTime, q.Call)
 	if err != nil {
-		return bus.QueueConsumerConfig{}, fmt.Errorf("processing_time: %w", err)
+		return bus.QueueConsumerConfig{}, err
 	}
 	c := bus.QueueConsumerConfig{
-		Name: q.Name, Consumers: q.Consumers, Prefetch: q.Prefetch, Concurrency: q.Concurrency,
+		Calls: q.Call != "",
+		Name:  q.Name, Consumers: q.Consumers, Prefetch: q.Prefetch, Concurrency: q.Concurrency,
 		ProcessingTime: pt, FailureProb: q.FailureProbability,
 		OnFailure: bus.FailureAction(enumValue(onFailureNames, q.OnFailure, 0)),
 		Dedup:     q.Dedup.config(),

@@ -84,9 +84,17 @@ func explainBus(b *strings.Builder, sc *Scenario) error {
 		}
 	}
 	for _, g := range bs.Groups {
-		pt, err := g.ProcessingTime.Build()
+		pt, err := processingString(g.ProcessingTime, g.Call)
 		if err != nil {
 			return err
+		}
+		if g.Call != "" {
+			then := "skip (dropped, delivery_limit)"
+			if g.DeadLetter {
+				then = "dead-letter"
+			}
+			pt += fmt.Sprintf(", then call %s through each member's sidecar (a failed call: retried in place after %v, up to %d attempts, then %s)",
+				g.Call, time.Duration(g.RetryBackoff), orInt(g.MaxAttempts, bus.DefaultMaxAttempts), then)
 		}
 		strategy := g.Strategy
 		if strategy == "" {
@@ -106,9 +114,12 @@ func explainBus(b *strings.Builder, sc *Scenario) error {
 			time.Duration(g.SyncDelay), dedupString(g.Dedup))
 	}
 	for _, q := range bs.Consumers {
-		pt, err := q.ProcessingTime.Build()
+		pt, err := processingString(q.ProcessingTime, q.Call)
 		if err != nil {
 			return err
+		}
+		if q.Call != "" {
+			pt += fmt.Sprintf(", then call %s through each consumer's sidecar (a failed call fails the processing)", q.Call)
 		}
 		onFailure := q.OnFailure
 		if onFailure == "" {
@@ -119,6 +130,16 @@ func explainBus(b *strings.Builder, sc *Scenario) error {
 			q.FailureProbability, q.Poison, onFailure, dedupString(q.Dedup))
 	}
 	return nil
+}
+
+// processingString describes a processing time, "none" when the
+// consumers only call a service.
+func processingString(d DistSpec, call string) (string, error) {
+	pt, err := processing(d, call)
+	if err != nil || pt == nil {
+		return "none", err
+	}
+	return pt.String(), nil
 }
 
 // explainProducer writes a destination's producer settings, resolved.

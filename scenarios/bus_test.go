@@ -193,3 +193,50 @@ variants:
 	assert.Zero(t, reordered["idempotent"])
 	assert.Greater(t, reordered["not-idempotent"], int64(50))
 }
+
+func TestConsumersCallServicesThroughTheirSidecars(t *testing.T) {
+	// A group's processing calls inventory (10% errors, retried once by
+	// the sidecar), and a queue's consumers call it after 1 ms of their
+	// own work. Each consumer has its own proxy, reported as the reader's
+	// sidecar; failed calls fail processings, counted in the ledgers,
+	// whose accounts hold.
+	const src = `version: 1
+duration: 20s
+workloads:
+  - {name: orders, arrival: {rate: 200/s}, publish: events}
+  - {name: jobs, arrival: {rate: 100/s}, publish: tasks}
+services:
+  - {name: inventory, replicas: 2, service_time: {dist: exponential, mean: 2ms}, errors: {probability: 0.1},
+     sidecar: {retries: {attempts: 1, retry_on: [5xx]}}}
+bus:
+  topics:
+    - {name: events, partitions: 4}
+  queues:
+    - {name: tasks, max_deliveries: 3, dead_letter: true}
+  consumer_groups:
+    - {name: fulfilment, topic: events, consumers: 2, call: inventory, max_attempts: 3}
+  queue_consumers:
+    - {name: workers, queue: tasks, consumers: 2, prefetch: 1, processing_time: {dist: constant, value: 1ms}, call: inventory}
+`
+	doc, err := Parse("calls.yaml", []byte(src))
+	require.NoError(t, err)
+	w, err := build(doc.Scenario, 1, 0)
+	require.NoError(t, err)
+	require.NoError(t, w.run(nil))
+	rep, err := w.collect(0, "test")
+	require.NoError(t, err)
+	var callers []string
+	for _, sc := range rep.Sidecars {
+		callers = append(callers, sc.Caller+"->"+sc.Service)
+		assert.Positive(t, sc.Calls)
+		assert.Positive(t, sc.Retries, "the target's sidecar policy applies")
+	}
+	assert.Equal(t, []string{"fulfilment->inventory", "fulfilment->inventory", "workers->inventory", "workers->inventory"}, callers)
+	for _, r := range rep.Bus.Readers {
+		l := r.Ledger
+		assert.Equal(t, l.Published, l.Terminal(), r.Name)
+		// About 1% of calls fail after the sidecar's retry.
+		assert.InDelta(t, 0.01, float64(l.Failed)/float64(l.Processed), 0.006, r.Name)
+		assert.Greater(t, l.Consumed, l.Published*98/100, r.Name)
+	}
+}

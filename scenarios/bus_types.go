@@ -189,8 +189,21 @@ type ConsumerGroup struct {
 	// Strategy is range (default, eager), round_robin (eager) or
 	// cooperative_sticky (cooperative rebalancing, KIP-429).
 	Strategy string `yaml:"strategy"`
-	// ProcessingTime is drawn per message; required.
+	// ProcessingTime is drawn per message; required without call.
 	ProcessingTime DistSpec `yaml:"processing_time"`
+	// Call names a service that each processing calls, after
+	// processing_time if that is set too, through the member's own
+	// sidecar (the service's sidecar policy: retries, timeouts, load
+	// balancing). A failed call fails the processing: Kafka has no
+	// per-message ack, so the member retries the record in place after
+	// retry_backoff (default 0) up to max_attempts processings (default
+	// 10), then skips it (dropped, delivery_limit) or, with dead_letter,
+	// publishes it to a dead-letter topic (Spring Kafka's
+	// DefaultErrorHandler and DeadLetterPublishingRecoverer).
+	Call         string   `yaml:"call"`
+	MaxAttempts  int      `yaml:"max_attempts"`
+	RetryBackoff Duration `yaml:"retry_backoff"`
+	DeadLetter   bool     `yaml:"dead_letter"`
 	// MaxPollRecords defaults to 500.
 	MaxPollRecords int `yaml:"max_poll_records"`
 	// Commit is auto (default: every auto_commit_interval, 5s),
@@ -229,8 +242,13 @@ type QueueConsumers struct {
 	// once.
 	Prefetch    int `yaml:"prefetch"`
 	Concurrency int `yaml:"concurrency"`
-	// ProcessingTime is drawn per processing; required.
+	// ProcessingTime is drawn per processing; required without call.
 	ProcessingTime DistSpec `yaml:"processing_time"`
+	// Call names a service that each processing calls, after
+	// processing_time if that is set too, through the consumer's own
+	// sidecar (the service's sidecar policy). A failed call fails the
+	// processing, which on_failure then handles.
+	Call string `yaml:"call"`
 	// FailureProbability is the chance that one processing fails (a
 	// transient error). Poison is the share of messages that fail every
 	// processing (chosen by their id, the same messages in every variant).

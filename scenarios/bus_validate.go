@@ -139,17 +139,31 @@ func (c *checker) bus(s *Scenario) {
 	for i, t := range b.Topics {
 		topics[i] = t.Name
 	}
+	services := make([]string, len(s.Services))
+	for i, svc := range s.Services {
+		services[i] = svc.Name
+	}
 	for i, g := range b.Groups {
 		p := fmt.Sprintf("bus.consumer_groups[%d]", i)
 		c.ref(p+".topic", g.Topic, topics, "topic", "topics")
 		c.enum(p+".strategy", g.Strategy, strategyNames)
 		c.enum(p+".commit", g.Commit, commitNames)
-		if !c.pos.present(p + ".processing_time") {
-			c.missing(p+".processing_time", "e.g. processing_time: {dist: exponential, mean: 5ms}")
+		if g.Call != "" {
+			c.ref(p+".call", g.Call, services, "service", "services")
+		}
+		if !c.pos.present(p+".processing_time") && g.Call == "" {
+			c.missing(p+".processing_time", "e.g. processing_time: {dist: exponential, mean: 5ms}, or call: <service>")
 			continue
 		}
-		if c.dist(p+".processing_time", &g.ProcessingTime, false) == nil {
+		if c.pos.present(p+".processing_time") && c.dist(p+".processing_time", &g.ProcessingTime, false) == nil {
 			continue
+		}
+		if g.Call == "" {
+			for _, f := range []string{"max_attempts", "retry_backoff", "dead_letter"} {
+				if c.pos.present(p + "." + f) {
+					c.errorf(p+"."+f, false, "add call: <service>", "%s applies to a group whose processing calls a service", f)
+				}
+			}
 		}
 		if cfg, err := g.config(); err == nil {
 			c.busErr(p, cfg.Validate())
@@ -166,11 +180,14 @@ func (c *checker) bus(s *Scenario) {
 		if !(q.FailureProbability >= 0 && q.FailureProbability <= 1) {
 			c.errorf(p+".failure_probability", false, "", "must be between 0 and 1, got %g", q.FailureProbability)
 		}
-		if !c.pos.present(p + ".processing_time") {
-			c.missing(p+".processing_time", "e.g. processing_time: {dist: exponential, mean: 20ms}")
+		if q.Call != "" {
+			c.ref(p+".call", q.Call, services, "service", "services")
+		}
+		if !c.pos.present(p+".processing_time") && q.Call == "" {
+			c.missing(p+".processing_time", "e.g. processing_time: {dist: exponential, mean: 20ms}, or call: <service>")
 			continue
 		}
-		if c.dist(p+".processing_time", &q.ProcessingTime, false) == nil {
+		if c.pos.present(p+".processing_time") && c.dist(p+".processing_time", &q.ProcessingTime, false) == nil {
 			continue
 		}
 		if cfg, err := q.config(); err == nil {

@@ -439,6 +439,22 @@ type GroupConfig struct {
 	// "<group>[i]"/"processing". Messages of a batch are processed one
 	// after the other (one poll loop per member).
 	ProcessingTime dist.Dist
+	// Calls, when set, makes each processing end with a call to a service
+	// through the member's own caller (its sidecar: Group.SetCallers),
+	// after ProcessingTime if that is set too (it may then be nil). A
+	// failed call fails the processing. Kafka has no per-message ack, so
+	// the member retries the record in place (it seeks back and processes
+	// it again, blocking its partitions) after RetryBackoff, up to
+	// MaxAttempts processings, then gives up on it: dead-lettered when
+	// DeadLetter is set (a dead-letter topic), else skipped (dropped,
+	// DropDeliveryLimit), and goes on. This is Spring for Apache Kafka's
+	// DefaultErrorHandler: FixedBackOff(0, 9), so 10 attempts without
+	// backoff, then a recoverer that logs and skips the record, or the
+	// DeadLetterPublishingRecoverer.
+	Calls          bool
+	MaxAttempts    int
+	RetryBackoff   time.Duration
+	DeadLetter     bool
 	MaxPollRecords int // defaults to 500 (max.poll.records)
 	Commit         CommitMode
 	// AutoCommitInterval defaults to 5 s (auto.commit.interval.ms).
@@ -494,6 +510,7 @@ const (
 	DefaultAutoCommitInterval = 5 * time.Second
 	DefaultSessionTimeout     = 45 * time.Second
 	DefaultHeartbeatInterval  = 3 * time.Second
+	DefaultMaxAttempts        = 10 // Spring Kafka DefaultErrorHandler: FixedBackOff(0, 9)
 )
 
 func (c GroupConfig) withDefaults() GroupConfig {
@@ -502,6 +519,7 @@ func (c GroupConfig) withDefaults() GroupConfig {
 	c.AutoCommitInterval = orDur(c.AutoCommitInterval, DefaultAutoCommitInterval)
 	c.SessionTimeout = orDur(c.SessionTimeout, DefaultSessionTimeout)
 	c.HeartbeatInterval = orDur(c.HeartbeatInterval, DefaultHeartbeatInterval)
+	c.MaxAttempts = orInt(c.MaxAttempts, DefaultMaxAttempts)
 	c.Dedup = c.Dedup.withDefaults()
 	return c
 }
@@ -518,8 +536,12 @@ func (c GroupConfig) Validate() error {
 		return errField(o, c.Name, "consumers", "must be in [1, %d], got %d", MaxConsumers, c.Consumers)
 	case c.Strategy > assign.CooperativeSticky:
 		return errField(o, c.Name, "strategy", "unknown strategy %d", c.Strategy)
-	case c.ProcessingTime == nil:
-		return errField(o, c.Name, "processing_time", "is required")
+	case c.ProcessingTime == nil && !c.Calls:
+		return errField(o, c.Name, "processing_time", "is required without a call")
+	case c.MaxAttempts < 0 || c.MaxAttempts > 1000:
+		return errField(o, c.Name, "max_attempts", "must be in [1, 1000], got %d", c.MaxAttempts)
+	case c.RetryBackoff < 0 || c.RetryBackoff > MaxSpan:
+		return errField(o, c.Name, "retry_backoff", "must be in [0, %v], got %v", MaxSpan, c.RetryBackoff)
 	case c.MaxPollRecords < 0 || c.MaxPollRecords > MaxPollRecords:
 		return errField(o, c.Name, "max_poll_records", "must be in [1, %d], got %d", MaxPollRecords, c.MaxPollRecords)
 	case c.Commit >= numCommitModes:
@@ -674,6 +696,12 @@ type QueueConsumerConfig struct {
 	// ProcessingTime is drawn per processing from the stream
 	// "<name>[i]"/"processing".
 	ProcessingTime dist.Dist
+	// Calls, when set, makes each processing end with a call to a service
+	// through the consumer's own caller (its sidecar:
+	// QueueConsumers.SetCallers), after ProcessingTime if that is set too
+	// (it may then be nil). A failed call fails the processing, which is
+	// then nacked or abandoned (OnFailure).
+	Calls bool
 	// FailureProb is the probability a processing fails, drawn from the
 	// stream "<name>[i]"/"failure"; Fails, if set, decides instead (a
 	// poison message fails every time). A failed processing has no effect.
@@ -705,8 +733,8 @@ func (c QueueConsumerConfig) Validate() error {
 		return errField(o, c.Name, "prefetch", "must be in [0, %d], got %d", MaxCapacity, c.Prefetch)
 	case c.Concurrency < 0 || c.Concurrency > MaxConsumers:
 		return errField(o, c.Name, "concurrency", "must be in [1, %d], got %d", MaxConsumers, c.Concurrency)
-	case c.ProcessingTime == nil:
-		return errField(o, c.Name, "processing_time", "is required")
+	case c.ProcessingTime == nil && !c.Calls:
+		return errField(o, c.Name, "processing_time", "is required without a call")
 	case !(c.FailureProb >= 0 && c.FailureProb <= 1):
 		return errField(o, c.Name, "failure_prob", "must be in [0, 1], got %g", c.FailureProb)
 	case c.OnFailure >= numFailureActions:

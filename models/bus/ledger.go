@@ -110,6 +110,10 @@ type Counts struct {
 	// write whose acknowledgement was lost, without idempotence. Their
 	// processings count for the original message.
 	DuplicateRecords int64
+	// Failed counts processings that failed (a failed call to a service,
+	// or a queue consumer's failure_probability): no effect; the message
+	// was retried, nacked, abandoned or given up on.
+	Failed int64
 }
 
 // ErrConservation is wrapped by the errors of Check.
@@ -161,6 +165,9 @@ func (c Counts) String() string {
 	if c.Absorbed != 0 || c.DuplicateRecords != 0 {
 		s += fmt.Sprintf(" absorbed=%d duplicate_records=%d", c.Absorbed, c.DuplicateRecords)
 	}
+	if c.Failed != 0 {
+		s += fmt.Sprintf(" failed=%d", c.Failed)
+	}
 	return s
 }
 
@@ -184,6 +191,7 @@ func (c Counts) Add(d Counts) Counts {
 	c.Reordered += d.Reordered
 	c.Absorbed += d.Absorbed
 	c.DuplicateRecords += d.DuplicateRecords
+	c.Failed += d.Failed
 	return c
 }
 
@@ -274,6 +282,9 @@ func (l *Ledger) processed(m *Message, t *track) {
 func (l *Ledger) absorbed() { l.c.Absorbed++ }
 
 func (l *Ledger) duplicateRecord() { l.c.DuplicateRecords++ }
+
+// failed records a processing that failed: no effect.
+func (l *Ledger) failed() { l.c.Failed++ }
 
 func (l *Ledger) deadLettered(t *track) { l.move(t, StateDeadLettered) }
 
