@@ -12,6 +12,10 @@ import (
 type Bus struct {
 	Readers   []BusReader   // one per ledger, in scenario order: groups, queues, subscriptions
 	Producers []BusProducer // one per (caller, destination), in build order
+	// TracesOpen counts the traces (workload requests, warm-up included)
+	// not finished when the run stopped: a message they caused was still
+	// pending, or a request in flight.
+	TracesOpen int64
 }
 
 // BusReader is one subscription of the bus with its own accounting: a
@@ -37,6 +41,15 @@ type BusReader struct {
 	LagStep     time.Duration
 	Rebalances  int64         // group: rebalance rounds completed
 	Paused      time.Duration // group: partition-time with no consuming owner
+	// ReadModel is the read model the reader projects into, "" for none.
+	// Staleness is then, in nanoseconds, each measured command's time
+	// from its acknowledgement to the projection of a message of its
+	// trace (0 when visible before), and StalenessSum and StalenessCount
+	// sum (ns) and count it per slice of LagStep, by acknowledgement time.
+	ReadModel      string
+	Staleness      *stats.Histogram
+	StalenessSum   []int64
+	StalenessCount []int64
 }
 
 // Ledger counts a subscription's messages by state: every message

@@ -35,9 +35,12 @@ type world struct {
 	publishers []bool
 	clusters   []clusterOf // every proxy cluster, in build order
 	bus        *busWorld   // nil without a bus
-	failures   *failure.Timeline
-	warmup     sim.Time
-	until      sim.Time
+	// tracer follows each workload request's trace across the bus; nil
+	// without a bus (a trace would end with its request).
+	tracer   *mesh.Tracer
+	failures *failure.Timeline
+	warmup   sim.Time
+	until    sim.Time
 }
 
 // build makes the models of sc for one replication. Every component draws
@@ -56,7 +59,10 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	streams := sim.NewStreams(seed, replication)
 	pool := &mesh.Pool{}
 	var err error
-	if w.bus, err = buildBus(w.s, streams, sc, w.warmup); err != nil {
+	if !sc.Bus.empty() {
+		w.tracer = mesh.NewTracer(w.s, len(sc.Workloads))
+	}
+	if w.bus, err = buildBus(w.s, streams, sc, w.warmup, w.tracer); err != nil {
 		return nil, err
 	}
 	byName := make(map[string]*mesh.Service, len(sc.Services))
@@ -242,7 +248,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	if window == 0 { // a scenario written in Go rather than parsed
 		window = DefaultWindow(time.Duration(sc.Duration))
 	}
-	for _, wl := range sc.Workloads {
+	for wi, wl := range sc.Workloads {
 		if wl.Publish != "" {
 			inter, err := wl.Arrival.Build()
 			if err != nil {
@@ -254,6 +260,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			}
 			open, err := workload.NewOpen(w.s, streams, workload.OpenConfig{
 				Name: wl.Name, Interarrival: inter, Target: p, Pool: pool, Warmup: w.warmup, End: w.until, Route: -1,
+				Window: window, Tracer: w.tracer, TraceOrigin: wi,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("scenario: %w", err)
@@ -294,6 +301,8 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			Route:        routeOf(routeID, wl),
 			Deadline:     time.Duration(wl.Deadline),
 			Window:       window,
+			Tracer:       w.tracer,
+			TraceOrigin:  wi,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
@@ -602,7 +611,6 @@ const chunks = 64
 // run simulates the world to its end, calling tick after each slice with the
 // fraction of virtual time done.
 func (w *world) run(tick func(fraction float64) error) error {
-	w.start()
 	step := time.Duration(math.Ceil(float64(w.until) / chunks))
 	if step <= 0 {
 		step = 1
@@ -610,6 +618,10 @@ func (w *world) run(tick func(fraction float64) error) error {
 	if w.bus != nil {
 		w.bus.step = step
 	}
+	if w.tracer != nil {
+		w.tracer.SetTimeline(step, chunks)
+	}
+	w.start()
 	for t := sim.Time(0); t < w.until; {
 		t = t.Add(step)
 		if t > w.until {

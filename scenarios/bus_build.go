@@ -26,6 +26,7 @@ type busWorld struct {
 	prods   []busProducers
 	warmup  sim.Time
 	step    time.Duration // between lag samples
+	tracer  *mesh.Tracer
 }
 
 // busDest is one destination and the settings of its producers.
@@ -53,6 +54,7 @@ type busReader struct {
 	call               string   // group: the service its processing calls, if any
 	qcCalls            []string // queue consumers: the same, by entry of qcs
 	qcNames            []string // queue consumers: their names, by entry of qcs
+	readModel          *mesh.ReadModel
 	lag                []int64
 }
 
@@ -64,12 +66,22 @@ type busProducers struct {
 }
 
 // buildBus makes the bus of sc, or returns nil when it has none.
-func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Time) (*busWorld, error) {
+func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Time, tracer *mesh.Tracer) (*busWorld, error) {
 	b := &sc.Bus
 	if b.empty() {
 		return nil, nil
 	}
-	bw := &busWorld{s: s, streams: streams, pool: &bus.Pool{}, members: map[string][]failure.Outage{}, warmup: warmup}
+	bw := &busWorld{s: s, streams: streams, pool: &bus.Pool{}, members: map[string][]failure.Outage{}, warmup: warmup, tracer: tracer}
+	readModel := func(name string) (*mesh.ReadModel, error) {
+		if name == "" {
+			return nil, nil
+		}
+		rm, err := tracer.NewReadModel(name)
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+		return rm, nil
+	}
 	ed, err := buildDist(b.ElectionDelay)
 	if err != nil {
 		return nil, fmt.Errorf("scenario: bus.election_delay: %w", err)
@@ -122,13 +134,16 @@ func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Ti
 		if err != nil {
 			return nil, fmt.Errorf("scenario: bus consumer group %s: %w", g.Name, err)
 		}
+		if cfg.ReadModel, err = readModel(g.ReadModel); err != nil {
+			return nil, err
+		}
 		grp, err := bus.NewGroup(s, streams, d.topic, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
 		}
 		grp.MeasureFrom(warmup)
 		r := &busReader{kind: "group", name: g.Name, source: g.Topic, consumers: grp.Members(), dest: d,
-			ledger: grp.Ledger(), group: grp, groupIndex: len(d.readers), topic: d.topic, call: g.Call}
+			ledger: grp.Ledger(), group: grp, groupIndex: len(d.readers), topic: d.topic, call: g.Call, readModel: cfg.ReadModel}
 		d.readers = append(d.readers, r)
 		bw.readers = append(bw.readers, r)
 		for i := range grp.Members() {
@@ -170,6 +185,12 @@ func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Ti
 		cfg, err := q.config()
 		if err != nil {
 			return nil, fmt.Errorf("scenario: bus queue consumers %s: %w", q.Name, err)
+		}
+		if cfg.ReadModel, err = readModel(q.ReadModel); err != nil {
+			return nil, err
+		}
+		if cfg.ReadModel != nil {
+			r.readModel = cfg.ReadModel
 		}
 		qc, err := bus.NewQueueConsumers(s, streams, r.queue, cfg)
 		if err != nil {
@@ -390,6 +411,10 @@ func (bw *busWorld) collect(where string) (*results.Bus, error) {
 		case r.queue != nil:
 			br.Latency = r.queue.Latency()
 		}
+		if rm := r.readModel; rm != nil {
+			br.ReadModel, br.Staleness = rm.Name(), rm.Staleness()
+			br.StalenessSum, br.StalenessCount = rm.Timeline()
+		}
 		out.Readers = append(out.Readers, br)
 	}
 	for _, bp := range bw.prods {
@@ -411,6 +436,9 @@ func (bw *busWorld) collect(where string) (*results.Bus, error) {
 			}
 		}
 		out.Producers = append(out.Producers, p)
+	}
+	if bw.tracer != nil {
+		out.TracesOpen = bw.tracer.Open()
 	}
 	return out, nil
 }

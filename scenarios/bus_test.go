@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -239,4 +240,47 @@ bus:
 		assert.InDelta(t, 0.01, float64(l.Failed)/float64(l.Processed), 0.006, r.Name)
 		assert.Greater(t, l.Consumed, l.Published*98/100, r.Name)
 	}
+}
+
+func TestTraceCrossesBothHalves(t *testing.T) {
+	// A command to api publishes orders; billing's members process each
+	// order by calling invoicing, which publishes invoices; the projector
+	// makes them visible in the invoice view. The trace of each command
+	// runs through all of it: its end-to-end latency covers the command
+	// (5 ms and some queueing), the consumption of the order (2 ms + the
+	// call of 3 ms) and of the invoice (4 ms): about 9 ms more than the
+	// command; the view is stale for about 9 ms after the command's
+	// acknowledgement.
+	const src = `version: 1
+duration: 20s
+warmup: 2s
+workloads:
+  - {name: commands, arrival: {rate: 50/s}, target: api}
+services:
+  - {name: api, service_time: {dist: constant, value: 5ms}, calls: [{publish: orders}]}
+  - {name: invoicing, service_time: {dist: constant, value: 3ms}, calls: [{publish: invoices}]}
+bus:
+  topics:
+    - {name: orders, partitions: 2}
+    - {name: invoices, partitions: 2}
+  consumer_groups:
+    - {name: billing, topic: orders, processing_time: {dist: constant, value: 2ms}, call: invoicing}
+    - {name: projector, topic: invoices, processing_time: {dist: constant, value: 4ms}, read_model: invoice-view}
+`
+	doc, err := Parse("trace.yaml", []byte(src))
+	require.NoError(t, err)
+	w, err := build(doc.Scenario, 1, 0)
+	require.NoError(t, err)
+	require.NoError(t, w.run(nil))
+	rep, err := w.collect(0, "test")
+	require.NoError(t, err)
+	wl := rep.Workloads[0]
+	require.NotNil(t, wl.EndToEnd)
+	assert.InDelta(t, float64(9*time.Millisecond), wl.EndToEnd.Mean()-wl.Latency.Mean(), float64(500*time.Microsecond))
+	assert.Equal(t, wl.Latency.Count(), wl.EndToEnd.Count(), "every measured command's trace finished")
+	pr := rep.Bus.Readers[1]
+	assert.Equal(t, "invoice-view", pr.ReadModel)
+	assert.InDelta(t, float64(9*time.Millisecond), pr.Staleness.Mean(), float64(500*time.Microsecond))
+	assert.Equal(t, wl.Latency.Count(), pr.Staleness.Count())
+	assert.LessOrEqual(t, rep.Bus.TracesOpen, int64(1))
 }

@@ -221,6 +221,13 @@ type ConsumerGroup struct {
 	// once): a message processed again within window (default 2m) has no
 	// effect.
 	Dedup *Dedup `yaml:"dedup"`
+	// ReadModel names the read model this group's processing updates
+	// (CQRS: the group is its projector). The report then gives the
+	// read-your-write staleness: the time from a command's
+	// acknowledgement (a workload's request answered ok) to the first
+	// processing here of the event its trace published, 0 when that came
+	// first; at most 8 read models.
+	ReadModel string `yaml:"read_model"`
 }
 
 // Dedup is an idempotent consumer's dedup store.
@@ -260,4 +267,7 @@ type QueueConsumers struct {
 	// visibility timeout, as SQS).
 	OnFailure string `yaml:"on_failure"`
 	Dedup     *Dedup `yaml:"dedup"`
+	// ReadModel names the read model these consumers' processing updates
+	// (see consumer_groups); one per queue or subscription.
+	ReadModel string `yaml:"read_model"`
 }

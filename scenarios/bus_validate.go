@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/meshsim/meshsim/models/bus"
+	"github.com/meshsim/meshsim/models/mesh"
 )
 
 // Limits of the bus block, besides those of models/bus.
@@ -169,9 +170,37 @@ func (c *checker) bus(s *Scenario) {
 			c.busErr(p, cfg.Validate())
 		}
 	}
+	// Read models: valid names, each projected by one reader, at most
+	// mesh.MaxReadModels, and one per queue or subscription (its ledger).
+	var models []busEntity
+	modelOf := map[string]string{} // queue -> read model
+	readModel := func(path, name, queue string) {
+		if name == "" {
+			return
+		}
+		c.name(path, name)
+		if p := firstPath(models, name); p != "" {
+			line, _ := c.pos.at(p)
+			c.errorf(path, false, fmt.Sprintf("first defined at line %d", line), "read model %q is already projected by another reader", name)
+		}
+		if m, ok := modelOf[queue]; ok && queue != "" {
+			c.errorf(path, false, "", "%s already projects into read model %q", queue, m)
+		}
+		if queue != "" {
+			modelOf[queue] = name
+		}
+		models = append(models, busEntity{path, name})
+		if len(models) == mesh.MaxReadModels+1 {
+			c.errorf(path, false, "", "at most %d read models", mesh.MaxReadModels)
+		}
+	}
+	for i, g := range b.Groups {
+		readModel(fmt.Sprintf("bus.consumer_groups[%d].read_model", i), g.ReadModel, "")
+	}
 	readable := b.readable()
 	for i, q := range b.Consumers {
 		p := fmt.Sprintf("bus.queue_consumers[%d]", i)
+		readModel(p+".read_model", q.ReadModel, q.Queue)
 		c.ref(p+".queue", q.Queue, readable, "queue or subscription", "queues and subscriptions")
 		c.enum(p+".on_failure", q.OnFailure, onFailureNames)
 		if !(q.Poison >= 0 && q.Poison <= 1) {

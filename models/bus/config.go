@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/meshsim/meshsim/models/bus/assign"
+	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/sim/dist"
 )
 
@@ -474,6 +475,10 @@ type GroupConfig struct {
 	// Dedup makes the consumer idempotent (effectively once): see
 	// DedupConfig. The store is shared by the group's members.
 	Dedup DedupConfig
+	// ReadModel, if set, is the read model the group projects into
+	// (CQRS): the first processing of a traced message makes it visible
+	// there, and its trace's staleness is recorded (mesh.Tracer).
+	ReadModel *mesh.ReadModel
 }
 
 // DedupConfig describes an idempotent consumer: a dedup store, shared by
@@ -711,6 +716,9 @@ type QueueConsumerConfig struct {
 	// Dedup makes the consumers idempotent (effectively once); the store
 	// is shared by these consumers.
 	Dedup DedupConfig
+	// ReadModel, if set, is the read model the consumers project into
+	// (see GroupConfig.ReadModel); it applies to the queue's ledger.
+	ReadModel *mesh.ReadModel
 }
 
 func (c QueueConsumerConfig) withDefaults() QueueConsumerConfig {

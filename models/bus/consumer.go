@@ -58,6 +58,9 @@ func NewQueueConsumers(s *sim.Scheduler, streams sim.Streams, q *Queue, cfg Queu
 	}
 	cfg = cfg.withDefaults()
 	qc := &QueueConsumers{cfg: cfg, q: q, dedup: newDedupStore(cfg.Dedup)}
+	if cfg.ReadModel != nil {
+		q.ledger.readModel = cfg.ReadModel
+	}
 	for i := range cfg.Consumers {
 		name := fmt.Sprintf("%s[%d]", cfg.Name, i)
 		c := &QueueConsumer{cs: qc, s: s, name: name, sending: -1,
@@ -212,6 +215,7 @@ func (c *QueueConsumer) processed1(d delivery, fails bool) {
 	r.Created = now
 	r.Measured = now >= c.cs.q.measureFrom
 	r.Origin = c
+	r.SetTrace(d.m.tracedAt(&d.m.track))
 	c.calls[k] = queueCall{req: r, d: d}
 	c.sending = k
 	c.caller.Send(r)

@@ -80,6 +80,7 @@ func NewGroup(s *sim.Scheduler, streams sim.Streams, topic *Topic, cfg GroupConf
 		return nil, err
 	}
 	g.idx = gi
+	g.ledger.readModel = cfg.ReadModel
 	n := topic.Partitions()
 	for i := range cfg.Consumers {
 		name := fmt.Sprintf("%s[%d]", cfg.Name, i)

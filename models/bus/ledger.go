@@ -3,6 +3,8 @@ package bus
 import (
 	"errors"
 	"fmt"
+
+	"github.com/meshsim/meshsim/models/mesh"
 )
 
 // State is where a message stands in the accounting. Every published
@@ -213,6 +215,10 @@ func (c Counts) Add(d Counts) Counts {
 type Ledger struct {
 	c       Counts
 	lastIDs map[uint64]uint64 // key -> highest message ID processed; only looked up, never ranged over
+	// readModel, if set, is the read model this subscription's consumers
+	// project into: the first processing of a traced message makes its
+	// trace visible there (mesh.Trace.Projected).
+	readModel *mesh.ReadModel
 }
 
 // NewLedger returns an empty ledger.
@@ -265,6 +271,12 @@ func (l *Ledger) processed(m *Message, t *track) {
 		}
 		return
 	}
+	if t.state == StatePending && m.trace != nil {
+		m.trace.Effect()
+		if l.readModel != nil {
+			m.trace.Projected(l.readModel)
+		}
+	}
 	if m.HasKey {
 		if last := l.lastIDs[m.Key]; last > m.ID {
 			l.c.Reordered++
@@ -274,6 +286,15 @@ func (l *Ledger) processed(m *Message, t *track) {
 	}
 	if t.state == StatePending {
 		l.move(t, StateConsumed)
+		m.untrace()
+	}
+}
+
+// untrace releases the trace hold of one of m's tracks, which left
+// StatePending.
+func (m *Message) untrace() {
+	if m.trace != nil {
+		m.trace.Release()
 	}
 }
 
@@ -286,7 +307,12 @@ func (l *Ledger) duplicateRecord() { l.c.DuplicateRecords++ }
 // failed records a processing that failed: no effect.
 func (l *Ledger) failed() { l.c.Failed++ }
 
-func (l *Ledger) deadLettered(t *track) { l.move(t, StateDeadLettered) }
+func (l *Ledger) deadLettered(m *Message, t *track) {
+	if t.state == StatePending {
+		m.untrace()
+	}
+	l.move(t, StateDeadLettered)
+}
 
 // dropped records that a policy dropped m, which must be pending: a
 // message already consumed that leaves a log is not a loss.
@@ -296,6 +322,7 @@ func (l *Ledger) dropped(m *Message, t *track, r DropReason) {
 	}
 	l.c.DroppedBy[r]++
 	l.move(t, StateDropped)
+	m.untrace()
 }
 
 // lost records that m, pending, can no longer be delivered, for reason r.
@@ -305,4 +332,5 @@ func (l *Ledger) lost(m *Message, t *track, r LossReason) {
 	}
 	l.c.LostBy[r]++
 	l.move(t, StateLost)
+	m.untrace()
 }

@@ -273,6 +273,7 @@ func (m *Member) send() {
 	r.Created = now
 	r.Measured = now >= g.measureFrom
 	r.Origin = m
+	r.SetTrace(rec.tracedAt(rec.tr(g.idx))) // a redelivery's call is outside the trace, which may be over
 	m.call = r
 	m.sending = true
 	m.caller.Send(r)
@@ -323,7 +324,7 @@ func (m *Member) called(o mesh.Outcome) {
 	at := msg.tr(g.idx)
 	switch {
 	case g.cfg.DeadLetter && at.state != StateDeadLettered:
-		g.ledger.deadLettered(at)
+		g.ledger.deadLettered(msg, at)
 	case !g.cfg.DeadLetter && at.state == StatePending:
 		g.ledger.dropped(msg, at, DropDeliveryLimit)
 	}

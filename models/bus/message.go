@@ -3,6 +3,7 @@ package bus
 import (
 	"fmt"
 
+	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/sim"
 )
 
@@ -33,7 +34,8 @@ type Message struct {
 	more  []track // the other subscriptions', when the destination has several
 
 	producer *Producer
-	ref      any // the producer's own reference, such as the request that published it
+	ref      any         // the producer's own reference, such as the request that published it
+	trace    *mesh.Trace // held once per track until the track leaves StatePending
 
 	// Producer-side bookkeeping.
 	acked       bool      // the producer received its acknowledgement
@@ -105,6 +107,15 @@ func (m *Message) acct() *Message {
 		return m.dupOf
 	}
 	return m
+}
+
+// tracedAt returns the message's trace if its track t is still pending
+// (the trace is held for it), nil otherwise.
+func (m *Message) tracedAt(t *track) *mesh.Trace {
+	if t.state != StatePending {
+		return nil
+	}
+	return m.trace
 }
 
 // State returns the message's accounting state.
@@ -188,6 +199,7 @@ func (p *Pool) Put(m *Message) {
 	m.ref = nil
 	m.producer = nil
 	m.dupOf = nil
+	m.trace = nil
 	p.live--
 	p.free = append(p.free, m)
 }

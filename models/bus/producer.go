@@ -210,7 +210,11 @@ func (p *Producer) Send(r *mesh.Request) {
 	case KeyZipf:
 		k = KeyOf(uint64(zipfKey(p.zipf, p.keyRnd.Float64())))
 	}
-	p.publish(k, r.ID, r)
+	id := r.ID
+	if r.Trace != nil {
+		id = r.Trace.ID()
+	}
+	p.publish(k, id, r)
 }
 
 // zipfTable returns the cumulative weights of keys 0..n-1 under Zipf's law
@@ -250,8 +254,14 @@ func (p *Producer) publish(k Key, traceID uint64, ref any) *Message {
 	m.Partition = p.partition(k)
 	ls := p.dest.ledgerList()
 	m.setTracks(len(ls))
+	if req, ok := ref.(*mesh.Request); ok && req.Trace != nil {
+		m.trace = req.Trace // held by each track while it is pending
+	}
 	for i, l := range ls {
 		l.published(m.tr(i))
+		if m.trace != nil {
+			m.trace.Hold()
+		}
 	}
 	p.st.Published++
 	if p.cfg.Acks == AcksNone {

@@ -376,7 +376,7 @@ func (q *Queue) deadLetter(m *Message, r DropReason) {
 	switch {
 	case q.cfg.DeadLetter:
 		q.st.DeadLettered++
-		q.ledger.deadLettered(&m.track)
+		q.ledger.deadLettered(m, &m.track)
 	case m.state == StatePending:
 		q.ledger.dropped(m, &m.track, r)
 	}
