@@ -124,7 +124,7 @@ func (d DropReasons) add(e DropReasons) DropReasons {
 
 // LossReasons splits lost messages by the failure that lost them.
 type LossReasons struct {
-	Committed int64 `json:"committed"` // committed or acked before processing, then the consumer crashed
+	Committed int64 `json:"committed"` // committed or acked before processing, then the consumer crashed (or, acked on delivery, failed)
 	Failover  int64 `json:"failover"`  // acknowledged by a leader that failed before replicating it
 }
 

@@ -44,6 +44,7 @@ var (
 	strategyNames  = enum{"range", "round_robin", "cooperative_sticky"}
 	commitNames    = enum{"auto", "after_processing", "before_processing"}
 	onFailureNames = enum{"nack_requeue", "nack_discard", "abandon"}
+	deliveryNames  = enum{"at_most_once", "at_least_once", "effectively_once"}
 )
 
 // enumValue parses s (empty: index dflt).
@@ -157,7 +158,7 @@ func (g ConsumerGroup) config() (bus.GroupConfig, error) {
 	if err != nil {
 		return bus.GroupConfig{}, err
 	}
-	return bus.GroupConfig{
+	return groupDelivery(bus.GroupConfig{
 		Calls: g.Call != "", MaxAttempts: g.MaxAttempts, RetryBackoff: time.Duration(g.RetryBackoff), DeadLetter: g.DeadLetter,
 		Name: g.Name, Consumers: g.Consumers, Strategy: assign.Strategy(enumValue(strategyNames, g.Strategy, 0)),
 		ProcessingTime: pt, MaxPollRecords: g.MaxPollRecords,
@@ -165,7 +166,65 @@ func (g ConsumerGroup) config() (bus.GroupConfig, error) {
 		AutoCommitInterval: time.Duration(g.AutoCommitInterval), SessionTimeout: time.Duration(g.SessionTimeout),
 		HeartbeatInterval: time.Duration(g.HeartbeatInterval), SyncDelay: time.Duration(g.SyncDelay),
 		Dedup: g.Dedup.config(),
-	}, nil
+	}, g.Delivery), nil
+}
+
+// The delivery shorthand of a consumer group maps to Kafka's commit
+// placement, as Kafka's documentation ("Message Delivery Semantics")
+// describes the choices:
+//
+//   - at_most_once: commit: before_processing. The consumer commits the
+//     positions of a batch as soon as it is fetched, then processes it: a
+//     crash loses the rest of the batch, never repeats a record.
+//   - at_least_once: commit: after_processing. It commits (commitSync)
+//     after processing each batch: a crash or a rebalance repeats at most
+//     the uncommitted batch, never loses one.
+//   - effectively_once: at_least_once plus an idempotent consumer (dedup,
+//     window 2m unless dedup: {window: ...} says otherwise), which absorbs
+//     the repeats within the window. Kafka's own exactly-once is a
+//     read-process-write transaction (sendOffsetsToTransaction), which is
+//     not modelled; this is the consumer-side pattern every broker's users
+//     apply, the window as JetStream's duplicate_window.
+//
+// Without delivery the commit field (default auto) and dedup apply as
+// written; validation rejects delivery together with commit.
+func groupDelivery(c bus.GroupConfig, delivery string) bus.GroupConfig {
+	switch delivery {
+	case "at_most_once":
+		c.Commit = bus.CommitBeforeProcessing
+	case "at_least_once":
+		c.Commit = bus.CommitAfterProcessing
+	case "effectively_once":
+		c.Commit = bus.CommitAfterProcessing
+		c.Dedup.Enabled = true
+	}
+	return c
+}
+
+// The delivery shorthand of queue consumers maps to when they ack and
+// whether they deduplicate:
+//
+//   - at_most_once: ack on delivery, before processing (RabbitMQ's
+//     automatic acknowledgement, basic.consume no-ack; a Pub/Sub or SQS
+//     client that acks or deletes on receipt). A failed processing or a
+//     crash loses the message (lost, committed); on_failure does not
+//     apply.
+//   - at_least_once: ack after a successful processing, the default (SQS
+//     DeleteMessage after processing, RabbitMQ manual acks): a failure or
+//     an expired visibility timeout redelivers it, so duplicates are
+//     possible, losses are not.
+//   - effectively_once: at_least_once plus an idempotent consumer (dedup,
+//     window 2m unless dedup: {window: ...}): repeats within the window
+//     have no effect (the consumer-side counterpart of SQS FIFO's 5 min
+//     and JetStream's 2 min publish dedup).
+func queueDelivery(c bus.QueueConsumerConfig, delivery string) bus.QueueConsumerConfig {
+	switch delivery {
+	case "at_most_once":
+		c.AckOnDelivery = true
+	case "effectively_once":
+		c.Dedup.Enabled = true
+	}
+	return c
 }
 
 func (q QueueConsumers) config() (bus.QueueConsumerConfig, error) {
@@ -183,7 +242,7 @@ func (q QueueConsumers) config() (bus.QueueConsumerConfig, error) {
 	if q.Poison > 0 {
 		c.Fails = poisonOf(q.Poison, q.FailureProbability)
 	}
-	return c, nil
+	return queueDelivery(c, q.Delivery), nil
 }
 
 // poisonOf returns the failure rule of consumers with a share of poison

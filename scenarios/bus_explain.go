@@ -105,13 +105,25 @@ func explainBus(b *strings.Builder, sc *Scenario) error {
 			kind = "cooperative"
 		}
 		commit := g.Commit
+		dedup := dedupString(g.Dedup)
+		switch g.Delivery {
+		case "at_most_once":
+			commit = "before_processing (delivery: at_most_once)"
+		case "at_least_once":
+			commit = "after_processing (delivery: at_least_once)"
+		case "effectively_once":
+			commit = "after_processing (delivery: effectively_once)"
+			if g.Dedup == nil {
+				dedup = dedupString(&Dedup{})
+			}
+		}
 		if commit == "" || commit == "auto" {
 			commit = fmt.Sprintf("auto every %v", durDefault(g.AutoCommitInterval, bus.DefaultAutoCommitInterval))
 		}
 		fmt.Fprintf(b, "    consumer group %s on %s: {consumers: %d, strategy: %s (%s), processing_time: %s, max_poll_records: %s, commit: %s, session_timeout: %v, heartbeat_interval: %v, sync_delay: %v, dedup: %s}\n",
 			g.Name, g.Topic, max(g.Consumers, 1), strategy, kind, pt, orDefault(g.MaxPollRecords, fmt.Sprint(bus.DefaultMaxPollRecords)),
 			commit, durDefault(g.SessionTimeout, bus.DefaultSessionTimeout), durDefault(g.HeartbeatInterval, bus.DefaultHeartbeatInterval),
-			time.Duration(g.SyncDelay), dedupString(g.Dedup))
+			time.Duration(g.SyncDelay), dedup)
 	}
 	for _, q := range bs.Consumers {
 		pt, err := processingString(q.ProcessingTime, q.Call)
@@ -125,9 +137,18 @@ func explainBus(b *strings.Builder, sc *Scenario) error {
 		if onFailure == "" {
 			onFailure = "nack_requeue"
 		}
+		dedup := dedupString(q.Dedup)
+		switch q.Delivery {
+		case "at_most_once":
+			onFailure = "none: acked on delivery (delivery: at_most_once), a failure loses the message"
+		case "effectively_once":
+			if q.Dedup == nil {
+				dedup = dedupString(&Dedup{}) + " (delivery: effectively_once)"
+			}
+		}
 		fmt.Fprintf(b, "    queue consumers %s on %s: {consumers: %d, prefetch: %s, concurrency: %d, processing_time: %s, failure_probability: %g, poison: %g, on_failure: %s, dedup: %s}\n",
 			q.Name, q.Queue, max(q.Consumers, 1), orDefault(q.Prefetch, "unlimited"), max(q.Concurrency, 1), pt,
-			q.FailureProbability, q.Poison, onFailure, dedupString(q.Dedup))
+			q.FailureProbability, q.Poison, onFailure, dedup)
 	}
 	return nil
 }

@@ -284,3 +284,88 @@ bus:
 	assert.Equal(t, wl.Latency.Count(), pr.Staleness.Count())
 	assert.LessOrEqual(t, rep.Bus.TracesOpen, int64(1))
 }
+
+func TestDeliveryShorthand(t *testing.T) {
+	// The same crashes under each contract. A group member crashes, and
+	// again while the group works off the backlog its session timeout let
+	// build (max_poll_records 50, 4 ms per record: full batches); a queue
+	// consumer
+	// twice with 20 messages prefetched, and its visibility timeout (1s) is
+	// shorter than some processings (exponential, mean 100 ms, 5 at once):
+	// at most once loses what was committed or acked but not processed and
+	// repeats nothing; at least once repeats and loses nothing;
+	// effectively once absorbs the repeats: every message consumed once.
+	const src = `version: 1
+duration: 40s
+workloads:
+  - {name: orders, arrival: {rate: 200/s}, publish: events}
+  - {name: jobs, arrival: {rate: 40/s}, publish: tasks}
+bus:
+  topics:
+    - {name: events, partitions: 2}
+  queues:
+    - {name: tasks, visibility_timeout: 1s}
+  consumer_groups:
+    - {name: g, topic: events, consumers: 2, max_poll_records: 50, session_timeout: 6s, heartbeat_interval: 1s,
+       processing_time: {dist: constant, value: 4ms}, delivery: at_least_once}
+  queue_consumers:
+    - {name: workers, queue: tasks, consumers: 2, prefetch: 20, concurrency: 5,
+       processing_time: {dist: exponential, mean: 100ms}, delivery: at_least_once}
+failures:
+  - {at: 10s, for: 1s, kind: consumer_crash, target: "g[0]"}
+  - {at: 17500ms, for: 1s, kind: consumer_crash, target: "g[0]"}
+  - {at: 15s, for: 1s, every: 10s, kind: consumer_crash, target: "workers[0]"}
+variants:
+  - {name: at_most_once, set: {bus.consumer_groups.g.delivery: at_most_once, bus.queue_consumers.workers.delivery: at_most_once}}
+  - {name: at_least_once}
+  - {name: effectively_once, set: {bus.consumer_groups.g.delivery: effectively_once, bus.queue_consumers.workers.delivery: effectively_once}}
+`
+	doc, err := Parse("delivery.yaml", []byte(src))
+	require.NoError(t, err)
+	vs, err := doc.Expand()
+	require.NoError(t, err)
+	require.Len(t, vs, 3)
+	for _, v := range vs {
+		t.Run(v.Name, func(t *testing.T) {
+			w, err := build(v.Scenario, 1, 0)
+			require.NoError(t, err)
+			require.NoError(t, w.run(nil))
+			rep, err := w.collect(0, "test") // checks every ledger against what the bus holds
+			require.NoError(t, err)
+			for _, r := range rep.Bus.Readers {
+				l := r.Ledger
+				assert.Equal(t, l.Published, l.Terminal(), r.Name)
+				switch v.Name {
+				case "at_most_once":
+					assert.Positive(t, l.LostBy.Committed, r.Name)
+					assert.Zero(t, l.Duplicated+l.Redeliveries, r.Name)
+				case "at_least_once":
+					assert.Zero(t, l.Lost, r.Name)
+					assert.Positive(t, l.Duplicated, r.Name)
+				case "effectively_once":
+					assert.Zero(t, l.Lost+l.Duplicated, r.Name)
+					assert.Positive(t, l.Absorbed, r.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestDeliveryShorthandValidation(t *testing.T) {
+	for _, tc := range []struct{ field, want string }{
+		{"delivery: at_most_once, commit: auto", "commit and delivery together"},
+		{"delivery: exactly_once", "unknown value"},
+		{"delivery: at_least_once, dedup: {window: 1m}", "dedup with delivery: at_least_once"},
+	} {
+		src := "version: 1\nduration: 1s\nworkloads: [{name: w, arrival: {rate: 1/s}, publish: t}]\n" +
+			"bus: {topics: [{name: t}], consumer_groups: [{name: g, topic: t, processing_time: {dist: constant, value: 1ms}, " + tc.field + "}]}\n"
+		_, err := Parse("d.yaml", []byte(src))
+		require.Error(t, err, tc.field)
+		assert.Contains(t, err.Error(), tc.want, tc.field)
+	}
+	src := "version: 1\nduration: 1s\nworkloads: [{name: w, arrival: {rate: 1/s}, publish: q}]\n" +
+		"bus: {queues: [{name: q}], queue_consumers: [{name: c, queue: q, processing_time: {dist: constant, value: 1ms}, delivery: at_most_once, on_failure: abandon}]}\n"
+	_, err := Parse("d.yaml", []byte(src))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "on_failure with delivery: at_most_once")
+}

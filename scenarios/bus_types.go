@@ -209,7 +209,13 @@ type ConsumerGroup struct {
 	// Commit is auto (default: every auto_commit_interval, 5s),
 	// after_processing (after each batch: at least once) or
 	// before_processing (at most once).
-	Commit             string   `yaml:"commit"`
+	Commit string `yaml:"commit"`
+	// Delivery is a shorthand for the delivery contract, instead of
+	// commit: at_most_once (commit before processing), at_least_once
+	// (commit after processing) or effectively_once (commit after
+	// processing, plus dedup with its default 2m window unless dedup sets
+	// one), as Kafka's documentation describes the choices.
+	Delivery           string   `yaml:"delivery"`
 	AutoCommitInterval Duration `yaml:"auto_commit_interval"`
 	// SessionTimeout defaults to 45s: a crashed member is noticed that
 	// long after its last heartbeat, sent every heartbeat_interval (3s).
@@ -267,6 +273,13 @@ type QueueConsumers struct {
 	// visibility timeout, as SQS).
 	OnFailure string `yaml:"on_failure"`
 	Dedup     *Dedup `yaml:"dedup"`
+	// Delivery is a shorthand for the delivery contract: at_most_once
+	// (ack on delivery, before processing: RabbitMQ automatic
+	// acknowledgement; a failure or crash loses the message),
+	// at_least_once (ack after processing, the default) or
+	// effectively_once (at least once plus dedup, 2m unless dedup sets a
+	// window).
+	Delivery string `yaml:"delivery"`
 	// ReadModel names the read model these consumers' processing updates
 	// (see consumer_groups); one per queue or subscription.
 	ReadModel string `yaml:"read_model"`

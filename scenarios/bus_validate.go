@@ -149,6 +149,10 @@ func (c *checker) bus(s *Scenario) {
 		c.ref(p+".topic", g.Topic, topics, "topic", "topics")
 		c.enum(p+".strategy", g.Strategy, strategyNames)
 		c.enum(p+".commit", g.Commit, commitNames)
+		c.delivery(p, g.Delivery, g.Dedup != nil)
+		if g.Delivery != "" && c.pos.present(p+".commit") {
+			c.errorf(p+".commit", false, "delivery: "+g.Delivery+" sets the commit; remove one", "commit and delivery together")
+		}
 		if g.Call != "" {
 			c.ref(p+".call", g.Call, services, "service", "services")
 		}
@@ -203,6 +207,10 @@ func (c *checker) bus(s *Scenario) {
 		readModel(p+".read_model", q.ReadModel, q.Queue)
 		c.ref(p+".queue", q.Queue, readable, "queue or subscription", "queues and subscriptions")
 		c.enum(p+".on_failure", q.OnFailure, onFailureNames)
+		c.delivery(p, q.Delivery, q.Dedup != nil)
+		if q.Delivery == "at_most_once" && c.pos.present(p+".on_failure") {
+			c.errorf(p+".on_failure", false, "at most once acks on delivery: there is nothing to nack", "on_failure with delivery: at_most_once")
+		}
 		if !(q.Poison >= 0 && q.Poison <= 1) {
 			c.errorf(p+".poison", false, "", "must be between 0 and 1, got %g", q.Poison)
 		}
@@ -222,6 +230,15 @@ func (c *checker) bus(s *Scenario) {
 		if cfg, err := q.config(); err == nil {
 			c.busErr(p, cfg.Validate())
 		}
+	}
+}
+
+// delivery checks a delivery shorthand: a known contract, and dedup only
+// with effectively_once.
+func (c *checker) delivery(path, d string, dedup bool) {
+	c.enum(path+".delivery", d, deliveryNames)
+	if dedup && d != "" && d != "effectively_once" {
+		c.errorf(path+".dedup", false, "dedup makes it effectively_once", "dedup with delivery: %s", d)
 	}
 }
 

@@ -719,6 +719,16 @@ type QueueConsumerConfig struct {
 	// ReadModel, if set, is the read model the consumers project into
 	// (see GroupConfig.ReadModel); it applies to the queue's ledger.
 	ReadModel *mesh.ReadModel
+	// AckOnDelivery acks each message as it is delivered, before it is
+	// processed: RabbitMQ's automatic acknowledgement mode (basic.consume
+	// with no-ack), Pub/Sub or SQS clients that ack or delete on receipt.
+	// At most once: a message whose processing fails, or that the
+	// consumer holds when it crashes, is lost (LossCommitted), never
+	// redelivered; OnFailure does not apply. Prefetch still bounds what a
+	// consumer holds (RabbitMQ ignores prefetch with automatic
+	// acknowledgement and pushes as fast as the client takes; the bound
+	// here is the client's buffer).
+	AckOnDelivery bool
 }
 
 func (c QueueConsumerConfig) withDefaults() QueueConsumerConfig {

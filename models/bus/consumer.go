@@ -143,6 +143,9 @@ func (c *QueueConsumer) hasRoom() bool {
 func (c *QueueConsumer) receive(m *Message, receipt uint32) {
 	m.holders++
 	c.unacked++
+	if c.cs.cfg.AckOnDelivery {
+		c.cs.q.ack(m, receipt) // gone from the queue; the consumer still holds it
+	}
 	if c.busy < c.cs.cfg.Concurrency {
 		c.start(delivery{m, receipt})
 		return
@@ -268,14 +271,20 @@ func (c *QueueConsumer) done(d delivery, fails bool) {
 			}
 			q.ledger.processed(m, &m.track)
 		}
-		q.ack(m, receipt)
+		if !cfg.AckOnDelivery {
+			q.ack(m, receipt)
+		}
 	} else {
 		c.failed++
 		q.ledger.failed()
-		switch cfg.OnFailure {
-		case NackRequeue:
+		switch {
+		case cfg.AckOnDelivery:
+			if m.state == StatePending {
+				q.ledger.lost(m, &m.track, LossCommitted) // acked, never processed
+			}
+		case cfg.OnFailure == NackRequeue:
 			q.nack(m, receipt, true)
-		case NackDiscard:
+		case cfg.OnFailure == NackDiscard:
 			q.nack(m, receipt, false)
 		}
 	}
@@ -288,7 +297,8 @@ func (c *QueueConsumer) done(d delivery, fails bool) {
 
 // Crash stops the consumer now. What it held stays in flight at the queue
 // until the visibility timeout (SQS; RabbitMQ would requeue at once on
-// connection loss). O(deliveries held).
+// connection loss), or, acked at delivery (AckOnDelivery), is lost.
+// O(deliveries held).
 func (c *QueueConsumer) Crash() {
 	if !c.alive {
 		return
@@ -296,14 +306,18 @@ func (c *QueueConsumer) Crash() {
 	c.alive = false
 	c.epoch++ // in-process processings end without effect
 	q := c.cs.q
+	drop := func(m *Message) {
+		m.holders--
+		if c.cs.cfg.AckOnDelivery && m.state == StatePending {
+			q.ledger.lost(m, &m.track, LossCommitted) // acked at delivery: at most once
+		}
+		q.release(m)
+	}
 	for c.buffer.len() > 0 {
-		d := c.buffer.pop()
-		d.m.holders--
-		q.release(d.m)
+		drop(c.buffer.pop().m)
 	}
 	for _, d := range c.working {
-		d.m.holders--
-		q.release(d.m)
+		drop(d.m)
 	}
 	c.working = c.working[:0]
 	c.unacked, c.busy = 0, 0

@@ -66,7 +66,8 @@ type LossReason uint8
 // The reasons.
 const (
 	// LossCommitted: its offset was committed (or it was acked) before it
-	// was processed, and the consumer crashed: at most once.
+	// was processed, and the consumer crashed (or, acked at delivery, its
+	// processing failed): at most once.
 	LossCommitted LossReason = iota
 	// LossFailover: a partition leader acknowledged it (acks=0 or 1) and
 	// failed before any follower had it; the new leader never had it.

@@ -130,6 +130,20 @@ func (q *Queue) Held() int64 {
 			n++
 		}
 	}
+	// Acked at delivery (QueueConsumerConfig.AckOnDelivery), not yet
+	// processed: held by their consumer only.
+	for _, c := range q.consumers {
+		for i := 0; i < c.buffer.len(); i++ {
+			if m := c.buffer.at(i).m; m.gone && m.state == StatePending {
+				n++
+			}
+		}
+		for _, d := range c.working {
+			if d.m.gone && d.m.state == StatePending {
+				n++
+			}
+		}
+	}
 	return n
 }
 
