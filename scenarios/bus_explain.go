@@ -123,7 +123,7 @@ func explainBus(b *strings.Builder, sc *Scenario) error {
 		fmt.Fprintf(b, "    consumer group %s on %s: {consumers: %d, strategy: %s (%s), processing_time: %s, max_poll_records: %s, commit: %s, session_timeout: %v, heartbeat_interval: %v, sync_delay: %v, dedup: %s}\n",
 			g.Name, g.Topic, max(g.Consumers, 1), strategy, kind, pt, orDefault(g.MaxPollRecords, fmt.Sprint(bus.DefaultMaxPollRecords)),
 			commit, durDefault(g.SessionTimeout, bus.DefaultSessionTimeout), durDefault(g.HeartbeatInterval, bus.DefaultHeartbeatInterval),
-			time.Duration(g.SyncDelay), dedup)
+			time.Duration(g.SyncDelay), dedup+readModelString(g.ReadModel))
 	}
 	for _, q := range bs.Consumers {
 		pt, err := processingString(q.ProcessingTime, q.Call)
@@ -148,9 +148,17 @@ func explainBus(b *strings.Builder, sc *Scenario) error {
 		}
 		fmt.Fprintf(b, "    queue consumers %s on %s: {consumers: %d, prefetch: %s, concurrency: %d, processing_time: %s, failure_probability: %g, poison: %g, on_failure: %s, dedup: %s}\n",
 			q.Name, q.Queue, max(q.Consumers, 1), orDefault(q.Prefetch, "unlimited"), max(q.Concurrency, 1), pt,
-			q.FailureProbability, q.Poison, onFailure, dedup)
+			q.FailureProbability, q.Poison, onFailure, dedup+readModelString(q.ReadModel))
 	}
 	return nil
+}
+
+// readModelString names the read model a reader projects into, if any.
+func readModelString(rm string) string {
+	if rm == "" {
+		return ""
+	}
+	return ", read_model: " + rm + " (staleness measured from each command's acknowledgement)"
 }
 
 // processingString describes a processing time, "none" when the

@@ -110,14 +110,17 @@ type Producer struct {
 	// fails with a retriable error (NOT_ENOUGH_REPLICAS, NOT_LEADER, a
 	// request timed out at the broker) and is not written; default 0. The
 	// error comes back after response_time and the batch is resent after
-	// retry_backoff (default 100ms, doubling up to retry_backoff_max, 1s,
-	// jittered 20%). Without idempotence and with max_in_flight > 1 the
+	// retry_backoff. Without idempotence and with max_in_flight > 1 the
 	// batches sent meanwhile are written first: per-key order breaks
 	// (counted as reordered). With idempotence the broker refuses them
 	// until the missing batch arrives, and order holds. Not with acks 0.
-	ErrorProbability float64  `yaml:"error_probability"`
-	RetryBackoff     Duration `yaml:"retry_backoff"`
-	RetryBackoffMax  Duration `yaml:"retry_backoff_max"`
+	ErrorProbability float64 `yaml:"error_probability"`
+	// RetryBackoff is the wait before a failed batch's first retry;
+	// default 100ms (retry.backoff.ms). It doubles at each retry up to
+	// RetryBackoffMax, default 1s (retry.backoff.max.ms), with a jitter of
+	// 20% either way (KIP-580).
+	RetryBackoff    Duration `yaml:"retry_backoff"`
+	RetryBackoffMax Duration `yaml:"retry_backoff_max"`
 }
 
 // BusQueue is a queue with competing consumers (SQS or RabbitMQ-like).
@@ -195,15 +198,22 @@ type ConsumerGroup struct {
 	// processing_time if that is set too, through the member's own
 	// sidecar (the service's sidecar policy: retries, timeouts, load
 	// balancing). A failed call fails the processing: Kafka has no
-	// per-message ack, so the member retries the record in place after
-	// retry_backoff (default 0) up to max_attempts processings (default
-	// 10), then skips it (dropped, delivery_limit) or, with dead_letter,
-	// publishes it to a dead-letter topic (Spring Kafka's
-	// DefaultErrorHandler and DeadLetterPublishingRecoverer).
-	Call         string   `yaml:"call"`
-	MaxAttempts  int      `yaml:"max_attempts"`
+	// per-message ack, so the member retries the record in place (it
+	// seeks back, blocking its partitions), then gives up on it, as Spring
+	// Kafka's DefaultErrorHandler does.
+	Call string `yaml:"call"`
+	// MaxAttempts is the processings of a record whose call fails before
+	// the member gives up on it; default 10, as Spring Kafka's
+	// FixedBackOff(0, 9). Only with call.
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryBackoff is the wait before processing a failed record again;
+	// default 0. Only with call.
 	RetryBackoff Duration `yaml:"retry_backoff"`
-	DeadLetter   bool     `yaml:"dead_letter"`
+	// DeadLetter publishes a record given up on to a dead-letter topic
+	// (Spring Kafka's DeadLetterPublishingRecoverer): dead-lettered in the
+	// ledger. Without it the record is skipped: dropped (delivery_limit).
+	// Only with call.
+	DeadLetter bool `yaml:"dead_letter"`
 	// MaxPollRecords defaults to 500.
 	MaxPollRecords int `yaml:"max_poll_records"`
 	// Commit is auto (default: every auto_commit_interval, 5s),
@@ -213,8 +223,8 @@ type ConsumerGroup struct {
 	// Delivery is a shorthand for the delivery contract, instead of
 	// commit: at_most_once (commit before processing), at_least_once
 	// (commit after processing) or effectively_once (commit after
-	// processing, plus dedup with its default 2m window unless dedup sets
-	// one), as Kafka's documentation describes the choices.
+	// processing, plus dedup with a 2m window unless dedup sets one), as
+	// Kafka's documentation describes the choices.
 	Delivery           string   `yaml:"delivery"`
 	AutoCommitInterval Duration `yaml:"auto_commit_interval"`
 	// SessionTimeout defaults to 45s: a crashed member is noticed that
