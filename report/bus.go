@@ -13,6 +13,7 @@ type busView struct {
 	Ledgers      table
 	Latency      table
 	Timeline     table
+	ReadModels   table // empty Rows without a read model
 	Producers    table
 	Conservation []string
 }
@@ -22,7 +23,8 @@ const busNote = "One row per subscription with its own accounting: a consumer gr
 	"subscription of a pub/sub topic. Message counts cover whole runs (warm-up included) and are totals over " +
 	"the replications; latency (publish to the end of the first processing) leaves the warm-up out. Lag is " +
 	"a partition's high watermark minus the group's committed offset (messages ready or in flight for a queue), " +
-	"at the end of a replication; paused is partition-time without a consuming owner."
+	"at the end of a replication; paused is partition-time without a consuming owner. A read model's staleness " +
+	"is the time from a command's acknowledgement to its projection (0 when projected first)."
 
 // timelinePoints is how many instants of the lag timeline the tables show.
 const timelinePoints = 8
@@ -37,7 +39,9 @@ func newBusView(b *results.BusSummary, duration time.Duration) *busView {
 		Latency: table{Header: []string{"subscription", "latency mean", "latency p50", "latency p99", "latency p99.9",
 			"lag max", "lag mean", "lag by partition", "rebalances", "paused"}},
 		Producers: table{Header: []string{"caller → destination", "producers", "published", "acked", "refused",
-			"retries (deduped, written twice)", "ack latency mean", "ack latency p99"}},
+			"retries (deduped, written twice)", "request errors (out of sequence)", "ack latency mean", "ack latency p99"}},
+		ReadModels: table{Header: []string{"read model ← projector", "staleness mean", "staleness p50", "staleness p99",
+			"staleness p99.9"}},
 	}
 	v.Timeline.Header = []string{"subscription"}
 	for i := 1; i <= timelinePoints; i++ {
@@ -72,6 +76,15 @@ func newBusView(b *results.BusSummary, duration time.Duration) *busView {
 			}
 			v.Timeline.Rows = append(v.Timeline.Rows, row)
 		}
+		if r.ReadModel != "" {
+			row := []string{r.ReadModel + " ← " + name}
+			if r.StalenessS == nil {
+				row = append(row, "no acknowledged command projected", "-", "-", "-")
+			} else {
+				row = append(row, latencyCells(r.StalenessS)...)
+			}
+			v.ReadModels.Rows = append(v.ReadModels.Rows, row)
+		}
 		verdict, rel := "conserved", " = "
 		if l.Terminal() != l.Published {
 			verdict, rel = "NOT CONSERVED", " ≠ "
@@ -90,7 +103,8 @@ func newBusView(b *results.BusSummary, duration time.Duration) *busView {
 		}
 		v.Producers.Rows = append(v.Producers.Rows, []string{p.Caller + " → " + p.Destination, count(int64(p.Producers)),
 			count(p.Published), count(p.Acked), count(p.Refused),
-			count(p.Retries) + " (" + count(p.DedupedRetries) + ", " + count(p.DuplicateWrites) + ")", mean, p99})
+			count(p.Retries) + " (" + count(p.DedupedRetries) + ", " + count(p.DuplicateWrites) + ")",
+			count(p.RequestErrors) + " (" + count(p.OutOfOrder) + ")", mean, p99})
 	}
 	return v
 }

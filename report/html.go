@@ -53,6 +53,14 @@ ul.conservation { padding-left: 1.25rem; }
 {{.SVG}}
 </figure>
 {{end}}</section>
+{{end}}{{if .BusFigures}}<section>
+<h2>Consumer lag and staleness</h2>
+<p class="note">{{.BusFiguresNote}}</p>
+{{range .BusFigures}}<h3>{{.Workload}}</h3>
+<figure>
+{{.SVG}}
+</figure>
+{{end}}</section>
 {{end}}{{range .Page.Variants}}
 <section>
 <h2>Variant {{.Name}}</h2>
@@ -85,7 +93,7 @@ ul.conservation { padding-left: 1.25rem; }
 {{end}}</ul>
 {{end}}{{with .Bus}}<h3>Bus</h3>
 <p class="note">{{$.BusNote}}</p>
-{{template "table" .Ledgers}}{{template "table" .Latency}}{{if .Timeline.Rows}}{{template "table" .Timeline}}{{end}}{{if .Producers.Rows}}{{template "table" .Producers}}{{end}}<ul class="conservation">
+{{template "table" .Ledgers}}{{template "table" .Latency}}{{if .Timeline.Rows}}{{template "table" .Timeline}}{{end}}{{if .ReadModels.Rows}}{{template "table" .ReadModels}}{{end}}{{if .Producers.Rows}}{{template "table" .Producers}}{{end}}<ul class="conservation">
 {{range .Conservation}}<li>{{.}}</li>
 {{end}}</ul>
 {{end}}</section>
@@ -118,7 +126,7 @@ ul.conservation { padding-left: 1.25rem; }
 
 // htmlPage renders p with the plot svg (an SVG document as vgsvg writes it)
 // and the timeline figures inlined.
-func htmlPage(p *page, svg []byte, figs []timelineFigure) ([]byte, error) {
+func htmlPage(p *page, svg []byte, figs, busFigs []timelineFigure) ([]byte, error) {
 	inlined, err := inlineSVG(svg)
 	if err != nil {
 		return nil, err
@@ -127,23 +135,36 @@ func htmlPage(p *page, svg []byte, figs []timelineFigure) ([]byte, error) {
 		Workload string
 		SVG      template.HTML
 	}
-	var tls []timelineView
-	for _, f := range figs {
-		svg, err := inlineSVG(f.svg)
-		if err != nil {
-			return nil, err
+	views := func(figs []timelineFigure) ([]timelineView, error) {
+		var out []timelineView
+		for _, f := range figs {
+			svg, err := inlineSVG(f.svg)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, timelineView{f.workload, svg})
 		}
-		tls = append(tls, timelineView{f.workload, svg})
+		return out, nil
+	}
+	tls, err := views(figs)
+	if err != nil {
+		return nil, err
+	}
+	bus, err := views(busFigs)
+	if err != nil {
+		return nil, err
 	}
 	var b bytes.Buffer
 	data := struct {
-		Page         *page
-		SVG          template.HTML
-		PairedNote   string
-		Timelines    []timelineView
-		TimelineNote string
-		BusNote      string
-	}{p, inlined, pairedNote, tls, timelineNote, busNote}
+		Page           *page
+		SVG            template.HTML
+		PairedNote     string
+		Timelines      []timelineView
+		TimelineNote   string
+		BusNote        string
+		BusFigures     []timelineView
+		BusFiguresNote string
+	}{p, inlined, pairedNote, tls, timelineNote, busNote, bus, busFiguresNote}
 	if err := htmlTemplate.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("report: html: %w", err)
 	}

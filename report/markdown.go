@@ -7,7 +7,7 @@ import (
 // markdown lays p out as GitHub-flavoured Markdown. plot is the file name of
 // the latency CDF image and figs the timelines, linked relative to the
 // report.
-func markdown(p *page, plot string, figs []timelineFigure) []byte {
+func markdown(p *page, plot string, figs, busFigs []timelineFigure) []byte {
 	var b strings.Builder
 	b.WriteString("# " + inline(p.Title) + "\n\n")
 	if p.Description != "" {
@@ -19,6 +19,12 @@ func markdown(p *page, plot string, figs []timelineFigure) []byte {
 	if len(figs) > 0 {
 		b.WriteString("\n## Timelines\n\n" + timelineNote + "\n")
 		for _, f := range figs {
+			b.WriteString("\n![" + inline(p.Title) + ": " + f.workload + " over time](" + f.name + ".svg)\n")
+		}
+	}
+	if len(busFigs) > 0 {
+		b.WriteString("\n## Consumer lag and staleness\n\n" + busFiguresNote + "\n")
+		for _, f := range busFigs {
 			b.WriteString("\n![" + inline(p.Title) + ": " + f.workload + " over time](" + f.name + ".svg)\n")
 		}
 	}
@@ -60,6 +66,10 @@ func markdown(p *page, plot string, figs []timelineFigure) []byte {
 			if len(bv.Timeline.Rows) > 0 {
 				b.WriteString("\n")
 				writeTable(&b, bv.Timeline)
+			}
+			if len(bv.ReadModels.Rows) > 0 {
+				b.WriteString("\n")
+				writeTable(&b, bv.ReadModels)
 			}
 			if len(bv.Producers.Rows) > 0 {
 				b.WriteString("\n")

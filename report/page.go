@@ -170,13 +170,22 @@ func workloadRows(w *results.WorkloadSummary) [][2]string {
 		ci = *l.CI95
 		mean, p50, p90, p99, p999 = &ci.Mean, &ci.P50, &ci.P90, &ci.P99, &ci.P999
 	}
-	return append(rows,
+	rows = append(rows,
 		[2]string{"latency mean", ms(l.Mean, mean)},
 		[2]string{"latency p50", ms(l.P50, p50)},
 		[2]string{"latency p90", ms(l.P90, p90)},
 		[2]string{"latency p99", ms(l.P99, p99)},
 		[2]string{"latency p99.9", ms(l.P999, p999)},
 	)
+	if e := w.EndToEndS; e != nil {
+		// The whole trace: the request, then what it caused on the bus.
+		c := latencyCells(e)
+		rows = append(rows,
+			[2]string{"end to end mean (trace across the bus)", c[0]},
+			[2]string{"end to end p99", c[2]},
+		)
+	}
+	return rows
 }
 
 func serviceRow(s *results.ServiceSummary) []string {

@@ -26,10 +26,12 @@ const (
 // and latency-cdf.png, then, for each workload with a timeline (every
 // workload of a run of the scenarios package), timeline-<workload>.svg and
 // timeline-<workload>.png, in that order, workloads in order of first
-// appearance over the variants. A timeline figure stacks panels that share
-// the time axis: p99 latency, throughput, error rate and, when a sidecar
-// has outlier detection, ejected hosts; one line per variant, with the
-// failure windows shaded. It does no I/O: the caller writes the files. The
+// appearance over the variants, then, for each bus reader (consumer group,
+// queue, subscription), lag-<reader>.svg and lag-<reader>.png. A timeline
+// figure stacks panels that share the time axis: p99 latency, throughput,
+// error rate and, when a sidecar has outlier detection, ejected hosts; a
+// reader's figure its consumer lag and, for a read model, its staleness;
+// one line per variant, with the failure windows shaded. It does no I/O: the caller writes the files. The
 // same Experiment always gives byte-identical files.
 func Render(e *results.Experiment) ([]File, error) {
 	if e == nil {
@@ -50,23 +52,52 @@ func Render(e *results.Experiment) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
+	busFigs, err := renderBusFigures(s)
+	if err != nil {
+		return nil, err
+	}
 
 	p := newPage(e, s)
-	html, err := htmlPage(p, svg, figs)
+	html, err := htmlPage(p, svg, figs, busFigs)
 	if err != nil {
 		return nil, err
 	}
 	files := []File{
 		{Name: SummaryJSON, Data: js},
-		{Name: ReportMarkdown, Data: markdown(p, LatencyCDFSVG, figs)},
+		{Name: ReportMarkdown, Data: markdown(p, LatencyCDFSVG, figs, busFigs)},
 		{Name: ReportHTML, Data: html},
 		{Name: LatencyCDFSVG, Data: svg},
 		{Name: LatencyCDFPNG, Data: png},
 	}
-	for _, f := range figs {
+	for _, f := range append(figs, busFigs...) {
 		files = append(files, File{Name: f.name + ".svg", Data: f.svg}, File{Name: f.name + ".png", Data: f.png})
 	}
 	return files, nil
+}
+
+// renderBusFigures draws every bus reader's lag (and staleness) figure
+// as SVG and PNG, turning a gonum/plot panic into an error.
+func renderBusFigures(s *results.Summary) (figs []timelineFigure, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			figs, err = nil, fmt.Errorf("report: bus plot: %v", r)
+		}
+	}()
+	tls, names, err := busFigures(s)
+	if err != nil {
+		return nil, err
+	}
+	for i, tl := range tls {
+		f := timelineFigure{workload: tl.workload, name: names[i]}
+		if f.svg, err = renderTimelineSVG(tl); err != nil {
+			return nil, err
+		}
+		if f.png, err = renderTimelinePNG(tl); err != nil {
+			return nil, err
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
 }
 
 // timelineFigure is one workload's rendered timeline.

@@ -82,6 +82,7 @@ func testExperiment() *results.Experiment {
 			Events: 50_000 + uint64(i),
 			Workloads: []results.Workload{
 				{Name: "web", Outcomes: results.Outcomes{OK: 1000, Error: i, Timeout: 2, InFlight: 1}, Latency: linear(1, 1, 10*i),
+					EndToEnd: linear(3, 2, 10*i),
 					Series: testSeries(100, func(k int) (int64, int64) {
 						if k == 5 || k == 6 {
 							return 100 + 10*i, i
@@ -162,8 +163,13 @@ func testSeries(ok int64, at func(k int) (latencyMs, notOK int64)) *results.Seri
 // producers.
 func testBus(i int64) *results.Bus {
 	timeline := make([]int64, 64)
+	staleSum, staleN := make([]int64, 64), make([]int64, 64)
 	for k := range timeline {
 		timeline[k] = int64(k) * (10 + i)
+		if k != 10 { // a slice without commands
+			staleN[k] = 100
+			staleSum[k] = 100 * (int64(k%16) + i) * msNs
+		}
 	}
 	return &results.Bus{
 		Readers: []results.BusReader{
@@ -176,11 +182,12 @@ func testBus(i int64) *results.Bus {
 			{Kind: "queue", Name: "emails", Source: "emails", Consumers: 3,
 				Ledger: results.Ledger{Published: 500, Consumed: 480 - i, DeadLettered: 15, Dropped: 4 + i,
 					DroppedBy: results.DropReasons{TTL: 4 + i}, Pending: 1, Deliveries: 560, Redeliveries: 60, Processed: 480 - i},
-				Latency: linear(4, 5, i), PartitionLag: []int64{1}, LagTimeline: timeline, LagStep: 110 * time.Second / 64},
+				Latency: linear(4, 5, i), PartitionLag: []int64{1}, LagTimeline: timeline, LagStep: 110 * time.Second / 64,
+				ReadModel: "email-view", Staleness: linear(2, 3, i), StalenessSum: staleSum, StalenessCount: staleN},
 		},
 		Producers: []results.BusProducer{
 			{Caller: "checkout", Destination: "orders", Producers: 3, Published: 2000, Acked: 1995, Refused: 5,
-				Retries: 12, DedupedRetries: 12, AckLatency: linear(1, 2, i)},
+				Retries: 12, DedupedRetries: 12, RequestErrors: 4, OutOfOrder: 2 + i, AckLatency: linear(1, 2, i)},
 			{Caller: "web", Destination: "emails", Producers: 1, Published: 500, Acked: 500, AckLatency: linear(1, 4, i)},
 		},
 	}
@@ -206,12 +213,13 @@ func TestRenderFileOrder(t *testing.T) {
 		assert.NotEmpty(t, f.Data, f.Name)
 	}
 	assert.Equal(t, []string{"summary.json", "report.md", "report.html", "latency-cdf.svg", "latency-cdf.png",
-		"timeline-web.svg", "timeline-web.png", "timeline-batch.svg", "timeline-batch.png"}, names)
+		"timeline-web.svg", "timeline-web.png", "timeline-batch.svg", "timeline-batch.png",
+		"lag-fulfilment.svg", "lag-fulfilment.png", "lag-emails.svg", "lag-emails.png"}, names)
 }
 
 func TestRenderGolden(t *testing.T) {
 	files := render(t, testExperiment())
-	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, "timeline-web.svg"} {
+	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, "timeline-web.svg", "lag-emails.svg"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", name+".golden")
 			if *update {
@@ -299,12 +307,18 @@ func TestRenderNoNaNOrInf(t *testing.T) {
 			assert.NotContains(t, string(files[name]), bad, name)
 		}
 	}
-	// null marks a window without data in the timeline's arrays, and
+	// null marks a window without data in the timeline's arrays and a
+	// slice without commands in a read model's staleness timeline, and
 	// appears nowhere else.
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(files[SummaryJSON], &doc))
 	for _, v := range doc["variants"].([]any) {
 		delete(v.(map[string]any), "timeline")
+		if b, ok := v.(map[string]any)["bus"]; ok {
+			for _, r := range b.(map[string]any)["readers"].([]any) {
+				delete(r.(map[string]any), "staleness_timeline_s")
+			}
+		}
 	}
 	rest, err := json.Marshal(doc)
 	require.NoError(t, err)
@@ -394,7 +408,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	}
 	assert.True(t, strings.HasPrefix(html, "<!DOCTYPE html>\n"))
 	assert.NotContains(t, html, "<?xml", "the SVG prolog is stripped")
-	assert.Equal(t, 3, strings.Count(html, "<svg"), "the CDF and two timelines")
+	assert.Equal(t, 5, strings.Count(html, "<svg"), "the CDF, two timelines and two bus readers' lag")
 	assert.Contains(t, html, "seed 42 · version v0.1.0-test")
 	assert.Contains(t, html, "<td>latency</td><td>no completed requests</td>")
 	assert.Contains(t, html, "<pre>version: 1\n")
@@ -621,7 +635,10 @@ func TestNoTimelineWithoutSeries(t *testing.T) {
 	}
 	files, err := Render(e)
 	require.NoError(t, err)
-	require.Len(t, files, 5)
+	require.Len(t, files, 9, "the bus readers' figures remain")
+	for _, f := range files {
+		assert.NotContains(t, f.Name, "timeline-")
+	}
 	assert.NotContains(t, string(files[1].Data), "Timelines")
 	assert.NotContains(t, string(files[2].Data), "Timelines")
 	assert.NotContains(t, string(files[0].Data), `"timeline"`)
@@ -652,7 +669,9 @@ func TestBusSection(t *testing.T) {
 	assert.Contains(t, md, "| group fulfilment ← orders | 9000 | 8397 | 33 | 0 | 0 | 15 (failover 15) | 555 | 33 | 9 |")
 	assert.Contains(t, md, "| queue emails | 1500 | 1437 | 0 | 45 | 15 (ttl 15) | 0 | 3 | 180 | 0 |")
 	assert.Contains(t, md, "2.00 / 3.00 / 410")
-	assert.Contains(t, md, "| checkout → orders | 3 | 6000 | 5985 | 15 | 36 (36, 0) |")
+	assert.Contains(t, md, "| checkout → orders | 3 | 6000 | 5985 | 15 | 36 (36, 0) | 12 (9) |")
+	assert.Contains(t, md, "| email-view ← queue emails | ")
+	assert.Contains(t, md, "| end to end mean (trace across the bus) | ")
 	assert.Contains(t, md, "Conservation (group fulfilment ← orders): published 9000 = consumed + duplicated + dead-lettered + dropped + lost + pending 9000, conserved.")
 	html := string(render(t, testExperiment())["report.html"])
 	assert.Contains(t, html, "<h3>Bus</h3>")
@@ -664,4 +683,30 @@ func TestBusSection(t *testing.T) {
 	assert.InDelta(t, 410, g.LagMax.Mean, 1e-9)
 	assert.InDelta(t, 3, g.Rebalances.Mean, 1e-9)
 	assert.Len(t, g.LagTimeline, 64)
+	q := s.Variants[0].Bus.Readers[1]
+	assert.Equal(t, "email-view", q.ReadModel)
+	require.Len(t, q.StalenessTimelineS, 64)
+	assert.Nil(t, q.StalenessTimelineS[10], "a slice without commands")
+	assert.InDelta(t, 0.004, *q.StalenessTimelineS[3], 1e-12, "(3 + i) ms averaged over i = 0, 1, 2")
+	require.NotNil(t, s.Variants[0].Workloads[0].EndToEndS)
+	assert.Nil(t, s.Variants[1].Workloads[0].EndToEndS, "no trace: omitted")
+}
+
+func TestBusFigures(t *testing.T) {
+	files := render(t, testExperiment())
+	lag := string(files["lag-emails.svg"])
+	for _, want := range []string{"slow-pod: queue emails over time", "lag (messages)", "staleness (ms)", "time (s)",
+		">round-robin<", ">slow checkout[2]<", "fill:#E4E4E4"} {
+		assert.Contains(t, lag, want)
+	}
+	assert.Equal(t, 2, strings.Count(lag, "fill:#E4E4E4"), "the failure is shaded in both panels")
+	g := string(files["lag-fulfilment.svg"])
+	assert.Contains(t, g, "lag (messages)")
+	assert.NotContains(t, g, "staleness", "not a read model")
+	md := string(files[ReportMarkdown])
+	assert.Contains(t, md, "## Consumer lag and staleness")
+	assert.Contains(t, md, "![slow-pod: queue emails over time](lag-emails.svg)")
+	html := string(files[ReportHTML])
+	assert.Contains(t, html, "<h2>Consumer lag and staleness</h2>")
+	assert.Contains(t, html, "<h3>group fulfilment</h3>\n<figure>\n<svg")
 }

@@ -12,6 +12,10 @@ import (
 type Bus struct {
 	Readers   []BusReader   // one per ledger, in scenario order: groups, queues, subscriptions
 	Producers []BusProducer // one per (caller, destination), in build order
+	// TracesOpen counts the traces (workload requests, warm-up included)
+	// not finished when the run stopped: a message they caused was still
+	// pending, or a request in flight.
+	TracesOpen int64
 }
 
 // BusReader is one subscription of the bus with its own accounting: a
@@ -37,6 +41,15 @@ type BusReader struct {
 	LagStep     time.Duration
 	Rebalances  int64         // group: rebalance rounds completed
 	Paused      time.Duration // group: partition-time with no consuming owner
+	// ReadModel is the read model the reader projects into, "" for none.
+	// Staleness is then, in nanoseconds, each measured command's time
+	// from its acknowledgement to the projection of a message of its
+	// trace (0 when visible before), and StalenessSum and StalenessCount
+	// sum (ns) and count it per slice of LagStep, by acknowledgement time.
+	ReadModel      string
+	Staleness      *stats.Histogram
+	StalenessSum   []int64
+	StalenessCount []int64
 }
 
 // Ledger counts a subscription's messages by state: every message
@@ -67,6 +80,9 @@ type Ledger struct {
 	Absorbed         int64 `json:"absorbed"`
 	Reordered        int64 `json:"reordered"`
 	DuplicateRecords int64 `json:"duplicate_records"`
+	// Failed counts processings that failed (a consumer's call to a
+	// service, or failure_probability and poison): no effect.
+	Failed int64 `json:"failed"`
 }
 
 // Terminal returns the messages in a state: the sum that must equal
@@ -84,6 +100,7 @@ func (l Ledger) Add(m Ledger) Ledger {
 		Deliveries: l.Deliveries + m.Deliveries, Redeliveries: l.Redeliveries + m.Redeliveries,
 		Processed: l.Processed + m.Processed, Duplicates: l.Duplicates + m.Duplicates, Absorbed: l.Absorbed + m.Absorbed,
 		Reordered: l.Reordered + m.Reordered, DuplicateRecords: l.DuplicateRecords + m.DuplicateRecords,
+		Failed: l.Failed + m.Failed,
 	}
 }
 
@@ -107,7 +124,7 @@ func (d DropReasons) add(e DropReasons) DropReasons {
 
 // LossReasons splits lost messages by the failure that lost them.
 type LossReasons struct {
-	Committed int64 `json:"committed"` // committed or acked before processing, then the consumer crashed
+	Committed int64 `json:"committed"` // committed or acked before processing, then the consumer crashed (or, acked on delivery, failed)
 	Failover  int64 `json:"failover"`  // acknowledged by a leader that failed before replicating it
 }
 
@@ -126,6 +143,8 @@ type BusProducer struct {
 	Retries             int64 // resent after a leader's failure
 	DedupedRetries      int64 // of the retries, recognised by the broker (idempotence)
 	DuplicateWrites     int64 // of the retries, written twice (no idempotence)
+	RequestErrors       int64 // produce requests that failed with a retriable error (error_probability)
+	OutOfOrder          int64 // produce requests an idempotent producer's broker refused behind a missing sequence
 	// AckLatency is publish to acknowledgement, ns.
 	AckLatency *stats.Histogram
 }

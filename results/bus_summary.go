@@ -10,6 +10,10 @@ type BusSummary struct {
 	Readers []BusReaderSummary `json:"readers"`
 	// Producers has one entry per caller and destination.
 	Producers []BusProducerSummary `json:"producers"`
+	// TracesOpen is the traces not finished at the end of a replication
+	// (a message they caused still pending), summed over replications:
+	// they have no end-to-end latency.
+	TracesOpen int64 `json:"traces_open"`
 }
 
 // BusReaderSummary is one subscription of the bus.
@@ -47,6 +51,16 @@ type BusReaderSummary struct {
 	// replication (groups): during rebalances, and between a crash and
 	// the reassignment.
 	PausedS *Estimate `json:"paused_s,omitempty"`
+	// ReadModel is the read model the reader's consumers project into
+	// (CQRS); omitted for none. StalenessS is then the read-your-write
+	// staleness: from a command's acknowledgement (its workload request
+	// answered ok) to the projection of its event, 0 when visible before,
+	// for commands after the warm-up; StalenessTimelineS is its mean per
+	// slice of lag_step_s, by acknowledgement time (null for a slice
+	// without commands), pooled over replications.
+	ReadModel          string     `json:"read_model,omitempty"`
+	StalenessS         *Latency   `json:"staleness_s,omitempty"`
+	StalenessTimelineS []*float64 `json:"staleness_timeline_s,omitempty"`
 }
 
 // BusProducerSummary is what one caller's producers did towards one
@@ -61,6 +75,8 @@ type BusProducerSummary struct {
 	Retries         int64  `json:"retries"`
 	DedupedRetries  int64  `json:"deduped_retries"`
 	DuplicateWrites int64  `json:"duplicate_writes"`
+	RequestErrors   int64  `json:"request_errors"`
+	OutOfOrder      int64  `json:"out_of_order_sequence"`
 	// AckLatencyS is publish to acknowledgement. Omitted when nothing was
 	// acknowledged.
 	AckLatencyS *Latency `json:"ack_latency_s,omitempty"`
@@ -75,8 +91,9 @@ func summarizeBus(v *Variant) *BusSummary {
 	prodAt := map[[2]string]int{}
 	type readerAcc struct {
 		dup, lost, dead, drop, lagMax, lagMean, rebalances, paused []float64
-		hists                                                      []*stats.Histogram
+		hists, stale                                               []*stats.Histogram
 		byPart, timeline                                           []float64
+		staleSum, staleN                                           []int64
 		n                                                          int
 	}
 	var racc []readerAcc
@@ -88,6 +105,7 @@ func summarizeBus(v *Variant) *BusSummary {
 		if out == nil {
 			out = &BusSummary{Readers: []BusReaderSummary{}, Producers: []BusProducerSummary{}}
 		}
+		out.TracesOpen += r.Bus.TracesOpen
 		for _, br := range r.Bus.Readers {
 			key := [2]string{br.Kind, br.Name}
 			i, ok := readerAt[key]
@@ -129,6 +147,17 @@ func summarizeBus(v *Variant) *BusSummary {
 				a.timeline[k] += float64(n)
 			}
 			a.n++
+			if br.ReadModel != "" {
+				s.ReadModel = br.ReadModel
+				a.stale = append(a.stale, br.Staleness)
+				for k := range br.StalenessSum {
+					if k == len(a.staleSum) {
+						a.staleSum, a.staleN = append(a.staleSum, 0), append(a.staleN, 0)
+					}
+					a.staleSum[k] += br.StalenessSum[k]
+					a.staleN[k] += br.StalenessCount[k]
+				}
+			}
 			if br.Kind == "group" {
 				a.rebalances = append(a.rebalances, float64(br.Rebalances))
 				a.paused = append(a.paused, br.Paused.Seconds())
@@ -150,6 +179,8 @@ func summarizeBus(v *Variant) *BusSummary {
 			s.Retries += bp.Retries
 			s.DedupedRetries += bp.DedupedRetries
 			s.DuplicateWrites += bp.DuplicateWrites
+			s.RequestErrors += bp.RequestErrors
+			s.OutOfOrder += bp.OutOfOrder
 			pacc[i] = append(pacc[i], bp.AckLatency)
 		}
 	}
@@ -165,6 +196,16 @@ func summarizeBus(v *Variant) *BusSummary {
 		s.Rebalances, s.PausedS = estimate(a.rebalances), estimate(a.paused)
 		s.LagByPartition = meanOf(a.byPart, a.n)
 		s.LagTimeline = meanOf(a.timeline, a.n)
+		if s.ReadModel != "" {
+			s.StalenessS = summarizeLatency(a.stale)
+			s.StalenessTimelineS = make([]*float64, len(a.staleSum))
+			for k, sum := range a.staleSum {
+				if a.staleN[k] > 0 {
+					x := float64(sum) / float64(a.staleN[k]) / 1e9
+					s.StalenessTimelineS[k] = &x
+				}
+			}
+		}
 	}
 	for i := range out.Producers {
 		out.Producers[i].AckLatencyS = summarizeLatency(pacc[i])

@@ -103,6 +103,11 @@ type Workload struct {
 	// Series counts every request, warm-up included, per window of
 	// completion time; nil when the run recorded none.
 	Series *Series
+	// EndToEnd holds, in nanoseconds, each finished trace's latency from
+	// the request to its last effect across the bus (the answer, or the
+	// end of the first processing of the last message it caused); nil
+	// when the run traced nothing (a scenario without a bus).
+	EndToEnd *stats.Histogram
 }
 
 // Series is one workload's requests per window of completion time over a

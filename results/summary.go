@@ -67,6 +67,10 @@ type WorkloadSummary struct {
 	// LatencyS is the end-to-end latency of ok requests. Nil when no
 	// replication completed a request ok.
 	LatencyS *Latency `json:"latency_s,omitempty"`
+	// EndToEndS is the latency of a request's whole trace, from the
+	// request to its last effect across the bus. Nil when the scenario
+	// has no bus or no trace finished.
+	EndToEndS *Latency `json:"end_to_end_s,omitempty"`
 
 	// Pooled is the merge of the replications' latency histograms (in
 	// nanoseconds), in replication order, kept for plots. It is not part of
@@ -202,12 +206,13 @@ func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
 func summarizeWorkload(v *Variant, name string, measuredS float64) WorkloadSummary {
 	ws := WorkloadSummary{Name: name, Pooled: PooledLatency(v, name)}
 	var throughput, errorRate []float64
-	var hists []*stats.Histogram
+	var hists, e2e []*stats.Histogram
 	for i := range v.Replications {
 		w := findWorkload(&v.Replications[i], name)
 		if w == nil {
 			continue
 		}
+		e2e = append(e2e, w.EndToEnd)
 		o := w.Outcomes
 		ws.Outcomes = ws.Outcomes.Add(o)
 		ws.Requests += w.Arrived
@@ -222,6 +227,7 @@ func summarizeWorkload(v *Variant, name string, measuredS float64) WorkloadSumma
 	ws.ThroughputPerS = estimate(throughput)
 	ws.ErrorRate = estimate(errorRate)
 	ws.LatencyS = summarizeLatency(hists)
+	ws.EndToEndS = summarizeLatency(e2e)
 	return ws
 }
 

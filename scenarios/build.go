@@ -35,11 +35,14 @@ type world struct {
 	publishers []bool
 	clusters   []clusterOf // every proxy cluster, in build order
 	bus        *busWorld   // nil without a bus
-	failures   *failure.Timeline
-	cp         *controlPlane // nil when instances never come and go
-	pushes     []*configPush
-	warmup     sim.Time
-	until      sim.Time
+	// tracer follows each workload request's trace across the bus; nil
+	// without a bus (a trace would end with its request).
+	tracer   *mesh.Tracer
+	failures *failure.Timeline
+	cp       *controlPlane // nil when instances never come and go
+	pushes   []*configPush
+	warmup   sim.Time
+	until    sim.Time
 }
 
 // build makes the models of sc for one replication. Every component draws
@@ -58,7 +61,10 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	streams := sim.NewStreams(seed, replication)
 	pool := &mesh.Pool{}
 	var err error
-	if w.bus, err = buildBus(w.s, streams, sc, w.warmup); err != nil {
+	if !sc.Bus.empty() {
+		w.tracer = mesh.NewTracer(w.s, len(sc.Workloads))
+	}
+	if w.bus, err = buildBus(w.s, streams, sc, w.warmup, w.tracer); err != nil {
 		return nil, err
 	}
 	byName := make(map[string]*mesh.Service, len(sc.Services))
@@ -191,6 +197,29 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			}
 		}
 	}
+	// Consumers whose processing calls a service have their own sidecars,
+	// under the target's policy, as any caller.
+	err = w.bus.connect(pool, func(reader, consumer, to string) (mesh.Caller, error) {
+		svc, ok := byName[to]
+		if !ok {
+			return nil, fmt.Errorf("scenario: bus consumer %s calls %q, which is not a service", reader, to)
+		}
+		c, err := newCluster(w.s, streams, consumer, svc, policies[to], sc.Network, pool, net.latencies("", svcZones[byIndex[to]], len(svc.Instances())), nil, dynamic)
+		if err != nil {
+			return nil, err
+		}
+		w.clusters = append(w.clusters, clusterOf{caller: reader, service: to, c: c, name: consumer + "->" + to,
+			hostZones: instanceZones(svcZones[byIndex[to]], len(svc.Instances()))})
+		if w.cp != nil {
+			if err := w.cp.subscribe(consumer, streams, map[string]*sidecar.Cluster{to: c}, []string{to}); err != nil {
+				return nil, err
+			}
+		}
+		return c, nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	var specs []failure.Spec
 	var surges []namedSurge // overloads, given their workloads once built
 	for i, f := range sc.Failures {
@@ -261,7 +290,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	if window == 0 { // a scenario written in Go rather than parsed
 		window = DefaultWindow(time.Duration(sc.Duration))
 	}
-	for _, wl := range sc.Workloads {
+	for wi, wl := range sc.Workloads {
 		if wl.Publish != "" {
 			inter, err := wl.Arrival.Build()
 			if err != nil {
@@ -273,6 +302,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			}
 			open, err := workload.NewOpen(w.s, streams, workload.OpenConfig{
 				Name: wl.Name, Interarrival: inter, Target: p, Pool: pool, Warmup: w.warmup, End: w.until, Route: -1,
+				Window: window, Tracer: w.tracer, TraceOrigin: wi,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("scenario: %w", err)
@@ -319,6 +349,8 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			Route:        routeOf(routeID, wl),
 			Deadline:     time.Duration(wl.Deadline),
 			Window:       window,
+			Tracer:       w.tracer,
+			TraceOrigin:  wi,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
@@ -700,7 +732,6 @@ const chunks = 64
 // run simulates the world to its end, calling tick after each slice with the
 // fraction of virtual time done.
 func (w *world) run(tick func(fraction float64) error) error {
-	w.start()
 	step := time.Duration(math.Ceil(float64(w.until) / chunks))
 	if step <= 0 {
 		step = 1
@@ -708,6 +739,10 @@ func (w *world) run(tick func(fraction float64) error) error {
 	if w.bus != nil {
 		w.bus.step = step
 	}
+	if w.tracer != nil {
+		w.tracer.SetTimeline(step, chunks)
+	}
+	w.start()
 	for t := sim.Time(0); t < w.until; {
 		t = t.Add(step)
 		if t > w.until {

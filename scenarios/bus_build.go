@@ -26,6 +26,7 @@ type busWorld struct {
 	prods   []busProducers
 	warmup  sim.Time
 	step    time.Duration // between lag samples
+	tracer  *mesh.Tracer
 }
 
 // busDest is one destination and the settings of its producers.
@@ -50,6 +51,10 @@ type busReader struct {
 	topic              *bus.Topic
 	queue              *bus.Queue
 	qcs                []*bus.QueueConsumers
+	call               string   // group: the service its processing calls, if any
+	qcCalls            []string // queue consumers: the same, by entry of qcs
+	qcNames            []string // queue consumers: their names, by entry of qcs
+	readModel          *mesh.ReadModel
 	lag                []int64
 }
 
@@ -61,12 +66,22 @@ type busProducers struct {
 }
 
 // buildBus makes the bus of sc, or returns nil when it has none.
-func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Time) (*busWorld, error) {
+func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Time, tracer *mesh.Tracer) (*busWorld, error) {
 	b := &sc.Bus
 	if b.empty() {
 		return nil, nil
 	}
-	bw := &busWorld{s: s, streams: streams, pool: &bus.Pool{}, members: map[string][]failure.Outage{}, warmup: warmup}
+	bw := &busWorld{s: s, streams: streams, pool: &bus.Pool{}, members: map[string][]failure.Outage{}, warmup: warmup, tracer: tracer}
+	readModel := func(name string) (*mesh.ReadModel, error) {
+		if name == "" {
+			return nil, nil
+		}
+		rm, err := tracer.NewReadModel(name)
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+		return rm, nil
+	}
 	ed, err := buildDist(b.ElectionDelay)
 	if err != nil {
 		return nil, fmt.Errorf("scenario: bus.election_delay: %w", err)
@@ -119,13 +134,16 @@ func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Ti
 		if err != nil {
 			return nil, fmt.Errorf("scenario: bus consumer group %s: %w", g.Name, err)
 		}
+		if cfg.ReadModel, err = readModel(g.ReadModel); err != nil {
+			return nil, err
+		}
 		grp, err := bus.NewGroup(s, streams, d.topic, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
 		}
 		grp.MeasureFrom(warmup)
 		r := &busReader{kind: "group", name: g.Name, source: g.Topic, consumers: grp.Members(), dest: d,
-			ledger: grp.Ledger(), group: grp, groupIndex: len(d.readers), topic: d.topic}
+			ledger: grp.Ledger(), group: grp, groupIndex: len(d.readers), topic: d.topic, call: g.Call, readModel: cfg.ReadModel}
 		d.readers = append(d.readers, r)
 		bw.readers = append(bw.readers, r)
 		for i := range grp.Members() {
@@ -168,11 +186,19 @@ func buildBus(s *sim.Scheduler, streams sim.Streams, sc *Scenario, warmup sim.Ti
 		if err != nil {
 			return nil, fmt.Errorf("scenario: bus queue consumers %s: %w", q.Name, err)
 		}
+		if cfg.ReadModel, err = readModel(q.ReadModel); err != nil {
+			return nil, err
+		}
+		if cfg.ReadModel != nil {
+			r.readModel = cfg.ReadModel
+		}
 		qc, err := bus.NewQueueConsumers(s, streams, r.queue, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %w", err)
 		}
 		r.qcs = append(r.qcs, qc)
+		r.qcCalls = append(r.qcCalls, q.Call)
+		r.qcNames = append(r.qcNames, q.Name)
 		r.consumers += max(q.Consumers, 1)
 		for i := range max(q.Consumers, 1) {
 			bw.members[q.Name] = append(bw.members[q.Name], consumerOutage{qc.Consumer(i)})
@@ -242,6 +268,49 @@ func (bw *busWorld) outages(kind, target string) ([]failure.Outage, error) {
 		return ms[idx : idx+1], nil
 	}
 	return ms, nil
+}
+
+// connect gives the consumers whose processing calls a service their own
+// sidecars, in scenario order: sidecar(reader, consumer, service) builds
+// the cluster of one consumer (named like a member, "<group>[i]")
+// towards the service, whose requests come from pool.
+func (bw *busWorld) connect(pool *mesh.Pool, sidecar func(reader, consumer, service string) (mesh.Caller, error)) error {
+	if bw == nil {
+		return nil
+	}
+	for _, r := range bw.readers {
+		if r.call != "" {
+			callers := make([]mesh.Caller, r.group.Members())
+			for i := range callers {
+				c, err := sidecar(r.name, r.group.Member(i).Name(), r.call)
+				if err != nil {
+					return err
+				}
+				callers[i] = c
+			}
+			if err := r.group.SetCallers(callers, pool); err != nil {
+				return fmt.Errorf("scenario: %w", err)
+			}
+		}
+		for k, qc := range r.qcs {
+			to := r.qcCalls[k]
+			if to == "" {
+				continue
+			}
+			var callers []mesh.Caller
+			for i := range qc.Len() {
+				c, err := sidecar(r.qcNames[k], qc.Consumer(i).Name(), to)
+				if err != nil {
+					return err
+				}
+				callers = append(callers, c)
+			}
+			if err := qc.SetCallers(callers, pool); err != nil {
+				return fmt.Errorf("scenario: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // memberOutage crashes and restarts a consumer group member.
@@ -342,6 +411,10 @@ func (bw *busWorld) collect(where string) (*results.Bus, error) {
 		case r.queue != nil:
 			br.Latency = r.queue.Latency()
 		}
+		if rm := r.readModel; rm != nil {
+			br.ReadModel, br.Staleness = rm.Name(), rm.Staleness()
+			br.StalenessSum, br.StalenessCount = rm.Timeline()
+		}
 		out.Readers = append(out.Readers, br)
 	}
 	for _, bp := range bw.prods {
@@ -354,6 +427,8 @@ func (bw *busWorld) collect(where string) (*results.Bus, error) {
 			p.Retries += st.Retries
 			p.DedupedRetries += st.DedupedRetries
 			p.DuplicateWrites += st.DuplicateWrites
+			p.RequestErrors += st.Errors
+			p.OutOfOrder += st.OutOfOrder
 			if p.AckLatency == nil {
 				p.AckLatency = st.AckLatency
 			} else {
@@ -361,6 +436,9 @@ func (bw *busWorld) collect(where string) (*results.Bus, error) {
 			}
 		}
 		out.Producers = append(out.Producers, p)
+	}
+	if bw.tracer != nil {
+		out.TracesOpen = bw.tracer.Open()
 	}
 	return out, nil
 }
@@ -379,7 +457,7 @@ func ledgerOf(c bus.Counts) results.Ledger {
 		},
 		LostBy:     results.LossReasons{Committed: l[bus.LossCommitted], Failover: l[bus.LossFailover]},
 		Deliveries: c.Deliveries, Redeliveries: c.Redeliveries, Processed: c.Processed, Duplicates: c.Duplicates,
-		Absorbed: c.Absorbed, Reordered: c.Reordered, DuplicateRecords: c.DuplicateRecords,
+		Absorbed: c.Absorbed, Reordered: c.Reordered, DuplicateRecords: c.DuplicateRecords, Failed: c.Failed,
 	}
 }
 

@@ -44,6 +44,7 @@ var (
 	strategyNames  = enum{"range", "round_robin", "cooperative_sticky"}
 	commitNames    = enum{"auto", "after_processing", "before_processing"}
 	onFailureNames = enum{"nack_requeue", "nack_discard", "abandon"}
+	deliveryNames  = enum{"at_most_once", "at_least_once", "effectively_once"}
 )
 
 // enumValue parses s (empty: index dflt).
@@ -88,6 +89,9 @@ func (p Producer) config(name string) (bus.ProducerConfig, error) {
 		DeliveryTimeout:    time.Duration(p.DeliveryTimeout),
 		MaxBlock:           time.Duration(p.MaxBlock),
 		ResponseTime:       rt,
+		ErrorProb:          p.ErrorProbability,
+		RetryBackoff:       time.Duration(p.RetryBackoff),
+		RetryBackoffMax:    time.Duration(p.RetryBackoffMax),
 	}, nil
 }
 
@@ -133,28 +137,104 @@ func (d *Dedup) config() bus.DedupConfig {
 	return bus.DedupConfig{Enabled: true, Window: time.Duration(d.Window)}
 }
 
-func (g ConsumerGroup) config() (bus.GroupConfig, error) {
-	pt, err := g.ProcessingTime.Build()
-	if err != nil {
-		return bus.GroupConfig{}, fmt.Errorf("processing_time: %w", err)
+// processing builds an optional processing time: absent (nil) when the
+// consumers call a service instead.
+func processing(d DistSpec, call string) (dist.Dist, error) {
+	if call != "" && d.absent() {
+		return nil, nil
 	}
-	return bus.GroupConfig{
+	pt, err := d.Build()
+	if err != nil {
+		return nil, fmt.Errorf("processing_time: %w", err)
+	}
+	return pt, nil
+}
+
+// absent reports whether the distribution was not written at all.
+func (d DistSpec) absent() bool { return d.Dist == "" && len(d.Has) == 0 }
+
+func (g ConsumerGroup) config() (bus.GroupConfig, error) {
+	pt, err := processing(g.ProcessingTime, g.Call)
+	if err != nil {
+		return bus.GroupConfig{}, err
+	}
+	return groupDelivery(bus.GroupConfig{
+		Calls: g.Call != "", MaxAttempts: g.MaxAttempts, RetryBackoff: time.Duration(g.RetryBackoff), DeadLetter: g.DeadLetter,
 		Name: g.Name, Consumers: g.Consumers, Strategy: assign.Strategy(enumValue(strategyNames, g.Strategy, 0)),
 		ProcessingTime: pt, MaxPollRecords: g.MaxPollRecords,
 		Commit:             bus.CommitMode(enumValue(commitNames, g.Commit, 0)),
 		AutoCommitInterval: time.Duration(g.AutoCommitInterval), SessionTimeout: time.Duration(g.SessionTimeout),
 		HeartbeatInterval: time.Duration(g.HeartbeatInterval), SyncDelay: time.Duration(g.SyncDelay),
 		Dedup: g.Dedup.config(),
-	}, nil
+	}, g.Delivery), nil
+}
+
+// The delivery shorthand of a consumer group maps to Kafka's commit
+// placement, as Kafka's documentation ("Message Delivery Semantics")
+// describes the choices:
+//
+//   - at_most_once: commit: before_processing. The consumer commits the
+//     positions of a batch as soon as it is fetched, then processes it: a
+//     crash loses the rest of the batch, never repeats a record.
+//   - at_least_once: commit: after_processing. It commits (commitSync)
+//     after processing each batch: a crash or a rebalance repeats at most
+//     the uncommitted batch, never loses one.
+//   - effectively_once: at_least_once plus an idempotent consumer (dedup,
+//     window 2m unless dedup: {window: ...} says otherwise), which absorbs
+//     the repeats within the window. Kafka's own exactly-once is a
+//     read-process-write transaction (sendOffsetsToTransaction), which is
+//     not modelled; this is the consumer-side pattern every broker's users
+//     apply, the window as JetStream's duplicate_window.
+//
+// Without delivery the commit field (default auto) and dedup apply as
+// written; validation rejects delivery together with commit.
+func groupDelivery(c bus.GroupConfig, delivery string) bus.GroupConfig {
+	switch delivery {
+	case "at_most_once":
+		c.Commit = bus.CommitBeforeProcessing
+	case "at_least_once":
+		c.Commit = bus.CommitAfterProcessing
+	case "effectively_once":
+		c.Commit = bus.CommitAfterProcessing
+		c.Dedup.Enabled = true
+	}
+	return c
+}
+
+// The delivery shorthand of queue consumers maps to when they ack and
+// whether they deduplicate:
+//
+//   - at_most_once: ack on delivery, before processing (RabbitMQ's
+//     automatic acknowledgement, basic.consume no-ack; a Pub/Sub or SQS
+//     client that acks or deletes on receipt). A failed processing or a
+//     crash loses the message (lost, committed); on_failure does not
+//     apply.
+//   - at_least_once: ack after a successful processing, the default (SQS
+//     DeleteMessage after processing, RabbitMQ manual acks): a failure or
+//     an expired visibility timeout redelivers it, so duplicates are
+//     possible, losses are not.
+//   - effectively_once: at_least_once plus an idempotent consumer (dedup,
+//     window 2m unless dedup: {window: ...}): repeats within the window
+//     have no effect (the consumer-side counterpart of SQS FIFO's 5 min
+//     and JetStream's 2 min publish dedup).
+func queueDelivery(c bus.QueueConsumerConfig, delivery string) bus.QueueConsumerConfig {
+	switch delivery {
+	case "at_most_once":
+		c.AckOnDelivery = true
+	case "effectively_once":
+		c.Dedup.Enabled = true
+	}
+	return c
 }
 
 func (q QueueConsumers) config() (bus.QueueConsumerConfig, error) {
-	pt, err := q.ProcessingTime.Build()
+	pt, err := processing(q.ProcessingTime, q.Call)
 	if err != nil {
-		return bus.QueueConsumerConfig{}, fmt.Errorf("processing_time: %w", err)
+		return bus.QueueConsumerConfig{}, err
 	}
 	c := bus.QueueConsumerConfig{
-		Name: q.Name, Consumers: q.Consumers, Prefetch: q.Prefetch, Concurrency: q.Concurrency,
+		Calls: q.Call != "",
+		Name:  q.Name, Consumers: q.Consumers, Prefetch: q.Prefetch, Concurrency: q.Concurrency,
 		ProcessingTime: pt, FailureProb: q.FailureProbability,
 		OnFailure: bus.FailureAction(enumValue(onFailureNames, q.OnFailure, 0)),
 		Dedup:     q.Dedup.config(),
@@ -162,7 +242,7 @@ func (q QueueConsumers) config() (bus.QueueConsumerConfig, error) {
 	if q.Poison > 0 {
 		c.Fails = poisonOf(q.Poison, q.FailureProbability)
 	}
-	return c, nil
+	return queueDelivery(c, q.Delivery), nil
 }
 
 // poisonOf returns the failure rule of consumers with a share of poison

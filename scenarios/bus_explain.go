@@ -84,9 +84,17 @@ func explainBus(b *strings.Builder, sc *Scenario) error {
 		}
 	}
 	for _, g := range bs.Groups {
-		pt, err := g.ProcessingTime.Build()
+		pt, err := processingString(g.ProcessingTime, g.Call)
 		if err != nil {
 			return err
+		}
+		if g.Call != "" {
+			then := "skip (dropped, delivery_limit)"
+			if g.DeadLetter {
+				then = "dead-letter"
+			}
+			pt += fmt.Sprintf(", then call %s through each member's sidecar (a failed call: retried in place after %v, up to %d attempts, then %s)",
+				g.Call, time.Duration(g.RetryBackoff), orInt(g.MaxAttempts, bus.DefaultMaxAttempts), then)
 		}
 		strategy := g.Strategy
 		if strategy == "" {
@@ -97,28 +105,70 @@ func explainBus(b *strings.Builder, sc *Scenario) error {
 			kind = "cooperative"
 		}
 		commit := g.Commit
+		dedup := dedupString(g.Dedup)
+		switch g.Delivery {
+		case "at_most_once":
+			commit = "before_processing (delivery: at_most_once)"
+		case "at_least_once":
+			commit = "after_processing (delivery: at_least_once)"
+		case "effectively_once":
+			commit = "after_processing (delivery: effectively_once)"
+			if g.Dedup == nil {
+				dedup = dedupString(&Dedup{})
+			}
+		}
 		if commit == "" || commit == "auto" {
 			commit = fmt.Sprintf("auto every %v", durDefault(g.AutoCommitInterval, bus.DefaultAutoCommitInterval))
 		}
 		fmt.Fprintf(b, "    consumer group %s on %s: {consumers: %d, strategy: %s (%s), processing_time: %s, max_poll_records: %s, commit: %s, session_timeout: %v, heartbeat_interval: %v, sync_delay: %v, dedup: %s}\n",
 			g.Name, g.Topic, max(g.Consumers, 1), strategy, kind, pt, orDefault(g.MaxPollRecords, fmt.Sprint(bus.DefaultMaxPollRecords)),
 			commit, durDefault(g.SessionTimeout, bus.DefaultSessionTimeout), durDefault(g.HeartbeatInterval, bus.DefaultHeartbeatInterval),
-			time.Duration(g.SyncDelay), dedupString(g.Dedup))
+			time.Duration(g.SyncDelay), dedup+readModelString(g.ReadModel))
 	}
 	for _, q := range bs.Consumers {
-		pt, err := q.ProcessingTime.Build()
+		pt, err := processingString(q.ProcessingTime, q.Call)
 		if err != nil {
 			return err
+		}
+		if q.Call != "" {
+			pt += fmt.Sprintf(", then call %s through each consumer's sidecar (a failed call fails the processing)", q.Call)
 		}
 		onFailure := q.OnFailure
 		if onFailure == "" {
 			onFailure = "nack_requeue"
 		}
+		dedup := dedupString(q.Dedup)
+		switch q.Delivery {
+		case "at_most_once":
+			onFailure = "none: acked on delivery (delivery: at_most_once), a failure loses the message"
+		case "effectively_once":
+			if q.Dedup == nil {
+				dedup = dedupString(&Dedup{}) + " (delivery: effectively_once)"
+			}
+		}
 		fmt.Fprintf(b, "    queue consumers %s on %s: {consumers: %d, prefetch: %s, concurrency: %d, processing_time: %s, failure_probability: %g, poison: %g, on_failure: %s, dedup: %s}\n",
 			q.Name, q.Queue, max(q.Consumers, 1), orDefault(q.Prefetch, "unlimited"), max(q.Concurrency, 1), pt,
-			q.FailureProbability, q.Poison, onFailure, dedupString(q.Dedup))
+			q.FailureProbability, q.Poison, onFailure, dedup+readModelString(q.ReadModel))
 	}
 	return nil
+}
+
+// readModelString names the read model a reader projects into, if any.
+func readModelString(rm string) string {
+	if rm == "" {
+		return ""
+	}
+	return ", read_model: " + rm + " (staleness measured from each command's acknowledgement)"
+}
+
+// processingString describes a processing time, "none" when the
+// consumers only call a service.
+func processingString(d DistSpec, call string) (string, error) {
+	pt, err := processing(d, call)
+	if err != nil || pt == nil {
+		return "none", err
+	}
+	return pt.String(), nil
 }
 
 // explainProducer writes a destination's producer settings, resolved.
@@ -146,9 +196,15 @@ func explainProducer(b *strings.Builder, p Producer) error {
 	if cfg.ResponseTime != nil {
 		rt = cfg.ResponseTime.String()
 	}
-	fmt.Fprintf(b, "      producers: {acks: %v, keys: %s, linger: %v, batch: %d messages (%d/%d bytes), max_in_flight: %d, idempotence: %t, delivery_timeout: %v, max_block: %v, response_time: %s}\n",
+	errs := ""
+	if p.ErrorProbability > 0 {
+		lo := durDefault(p.RetryBackoff, bus.DefaultRetryBackoff)
+		errs = fmt.Sprintf(", errors: %g per request, retried after %v doubling to %v (±20%%)", p.ErrorProbability,
+			lo, durDefault(p.RetryBackoffMax, max(lo, bus.DefaultRetryBackoffMax)))
+	}
+	fmt.Fprintf(b, "      producers: {acks: %v, keys: %s, linger: %v, batch: %d messages (%d/%d bytes), max_in_flight: %d, idempotence: %t, delivery_timeout: %v, max_block: %v, response_time: %s%s}\n",
 		acks, keys, time.Duration(p.Linger), max(1, batch/msg), batch, msg, orInt(p.MaxInFlight, bus.DefaultMaxInFlight), idem,
-		durDefault(p.DeliveryTimeout, bus.DefaultDeliveryTimeout), durDefault(p.MaxBlock, bus.DefaultMaxBlock), rt)
+		durDefault(p.DeliveryTimeout, bus.DefaultDeliveryTimeout), durDefault(p.MaxBlock, bus.DefaultMaxBlock), rt, errs)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -153,4 +154,218 @@ func TestExplainBusGolden(t *testing.T) {
 	want, err := os.ReadFile(golden)
 	require.NoError(t, err)
 	assert.Equal(t, string(want), got)
+}
+
+func TestProducerErrorsReorderWithoutIdempotence(t *testing.T) {
+	// The YAML route to the ordering semantics: 2% of produce requests
+	// fail and are retried; only the producer without idempotence breaks
+	// per-key order, and the ledger is conserved either way.
+	const src = `version: 1
+duration: 20s
+workloads:
+  - {name: orders, arrival: {rate: 2000/s}, publish: events}
+bus:
+  topics:
+    - {name: events, partitions: 2, producer: {keys: uniform, key_space: 50, error_probability: 0.02,
+       response_time: {dist: constant, value: 5ms}}}
+  consumer_groups:
+    - {name: g, topic: events, commit: after_processing, processing_time: {dist: constant, value: 0ms}}
+variants:
+  - {name: idempotent, set: {bus.topics.events.producer.idempotence: true}}
+  - {name: not-idempotent, set: {bus.topics.events.producer.idempotence: false}}
+`
+	doc, err := Parse("errors.yaml", []byte(src))
+	require.NoError(t, err)
+	vs, err := doc.Expand()
+	require.NoError(t, err)
+	reordered := map[string]int64{}
+	for _, v := range vs {
+		w, err := build(v.Scenario, 1, 0)
+		require.NoError(t, err)
+		require.NoError(t, w.run(nil))
+		rep, err := w.collect(0, "test")
+		require.NoError(t, err)
+		l := rep.Bus.Readers[0].Ledger
+		assert.Equal(t, l.Published, l.Terminal())
+		assert.Zero(t, l.Lost+l.Dropped+l.Duplicates, v.Name)
+		assert.Positive(t, rep.Bus.Producers[0].RequestErrors, v.Name)
+		reordered[v.Name] = l.Reordered
+	}
+	assert.Zero(t, reordered["idempotent"])
+	assert.Greater(t, reordered["not-idempotent"], int64(50))
+}
+
+func TestConsumersCallServicesThroughTheirSidecars(t *testing.T) {
+	// A group's processing calls inventory (10% errors, retried once by
+	// the sidecar), and a queue's consumers call it after 1 ms of their
+	// own work. Each consumer has its own proxy, reported as the reader's
+	// sidecar; failed calls fail processings, counted in the ledgers,
+	// whose accounts hold.
+	const src = `version: 1
+duration: 20s
+workloads:
+  - {name: orders, arrival: {rate: 200/s}, publish: events}
+  - {name: jobs, arrival: {rate: 100/s}, publish: tasks}
+services:
+  - {name: inventory, replicas: 2, service_time: {dist: exponential, mean: 2ms}, errors: {probability: 0.1},
+     sidecar: {retries: {attempts: 1, retry_on: [5xx]}}}
+bus:
+  topics:
+    - {name: events, partitions: 4}
+  queues:
+    - {name: tasks, max_deliveries: 3, dead_letter: true}
+  consumer_groups:
+    - {name: fulfilment, topic: events, consumers: 2, call: inventory, max_attempts: 3}
+  queue_consumers:
+    - {name: workers, queue: tasks, consumers: 2, prefetch: 1, processing_time: {dist: constant, value: 1ms}, call: inventory}
+`
+	doc, err := Parse("calls.yaml", []byte(src))
+	require.NoError(t, err)
+	w, err := build(doc.Scenario, 1, 0)
+	require.NoError(t, err)
+	require.NoError(t, w.run(nil))
+	rep, err := w.collect(0, "test")
+	require.NoError(t, err)
+	var callers []string
+	for _, sc := range rep.Sidecars {
+		callers = append(callers, sc.Caller+"->"+sc.Service)
+		assert.Positive(t, sc.Calls)
+		assert.Positive(t, sc.Retries, "the target's sidecar policy applies")
+	}
+	assert.Equal(t, []string{"fulfilment->inventory", "fulfilment->inventory", "workers->inventory", "workers->inventory"}, callers)
+	for _, r := range rep.Bus.Readers {
+		l := r.Ledger
+		assert.Equal(t, l.Published, l.Terminal(), r.Name)
+		// About 1% of calls fail after the sidecar's retry.
+		assert.InDelta(t, 0.01, float64(l.Failed)/float64(l.Processed), 0.006, r.Name)
+		assert.Greater(t, l.Consumed, l.Published*98/100, r.Name)
+	}
+}
+
+func TestTraceCrossesBothHalves(t *testing.T) {
+	// A command to api publishes orders; billing's members process each
+	// order by calling invoicing, which publishes invoices; the projector
+	// makes them visible in the invoice view. The trace of each command
+	// runs through all of it: its end-to-end latency covers the command
+	// (5 ms and some queueing), the consumption of the order (2 ms + the
+	// call of 3 ms) and of the invoice (4 ms): about 9 ms more than the
+	// command; the view is stale for about 9 ms after the command's
+	// acknowledgement.
+	const src = `version: 1
+duration: 20s
+warmup: 2s
+workloads:
+  - {name: commands, arrival: {rate: 50/s}, target: api}
+services:
+  - {name: api, service_time: {dist: constant, value: 5ms}, calls: [{publish: orders}]}
+  - {name: invoicing, service_time: {dist: constant, value: 3ms}, calls: [{publish: invoices}]}
+bus:
+  topics:
+    - {name: orders, partitions: 2}
+    - {name: invoices, partitions: 2}
+  consumer_groups:
+    - {name: billing, topic: orders, processing_time: {dist: constant, value: 2ms}, call: invoicing}
+    - {name: projector, topic: invoices, processing_time: {dist: constant, value: 4ms}, read_model: invoice-view}
+`
+	doc, err := Parse("trace.yaml", []byte(src))
+	require.NoError(t, err)
+	w, err := build(doc.Scenario, 1, 0)
+	require.NoError(t, err)
+	require.NoError(t, w.run(nil))
+	rep, err := w.collect(0, "test")
+	require.NoError(t, err)
+	wl := rep.Workloads[0]
+	require.NotNil(t, wl.EndToEnd)
+	assert.InDelta(t, float64(9*time.Millisecond), wl.EndToEnd.Mean()-wl.Latency.Mean(), float64(500*time.Microsecond))
+	assert.Equal(t, wl.Latency.Count(), wl.EndToEnd.Count(), "every measured command's trace finished")
+	pr := rep.Bus.Readers[1]
+	assert.Equal(t, "invoice-view", pr.ReadModel)
+	assert.InDelta(t, float64(9*time.Millisecond), pr.Staleness.Mean(), float64(500*time.Microsecond))
+	assert.Equal(t, wl.Latency.Count(), pr.Staleness.Count())
+	assert.LessOrEqual(t, rep.Bus.TracesOpen, int64(1))
+}
+
+func TestDeliveryShorthand(t *testing.T) {
+	// The same crashes under each contract. A group member crashes, and
+	// again while the group works off the backlog its session timeout let
+	// build (max_poll_records 50, 4 ms per record: full batches); a queue
+	// consumer
+	// twice with 20 messages prefetched, and its visibility timeout (1s) is
+	// shorter than some processings (exponential, mean 100 ms, 5 at once):
+	// at most once loses what was committed or acked but not processed and
+	// repeats nothing; at least once repeats and loses nothing;
+	// effectively once absorbs the repeats: every message consumed once.
+	const src = `version: 1
+duration: 40s
+workloads:
+  - {name: orders, arrival: {rate: 200/s}, publish: events}
+  - {name: jobs, arrival: {rate: 40/s}, publish: tasks}
+bus:
+  topics:
+    - {name: events, partitions: 2}
+  queues:
+    - {name: tasks, visibility_timeout: 1s}
+  consumer_groups:
+    - {name: g, topic: events, consumers: 2, max_poll_records: 50, session_timeout: 6s, heartbeat_interval: 1s,
+       processing_time: {dist: constant, value: 4ms}, delivery: at_least_once}
+  queue_consumers:
+    - {name: workers, queue: tasks, consumers: 2, prefetch: 20, concurrency: 5,
+       processing_time: {dist: exponential, mean: 100ms}, delivery: at_least_once}
+failures:
+  - {at: 10s, for: 1s, kind: consumer_crash, target: "g[0]"}
+  - {at: 17500ms, for: 1s, kind: consumer_crash, target: "g[0]"}
+  - {at: 15s, for: 1s, every: 10s, kind: consumer_crash, target: "workers[0]"}
+variants:
+  - {name: at_most_once, set: {bus.consumer_groups.g.delivery: at_most_once, bus.queue_consumers.workers.delivery: at_most_once}}
+  - {name: at_least_once}
+  - {name: effectively_once, set: {bus.consumer_groups.g.delivery: effectively_once, bus.queue_consumers.workers.delivery: effectively_once}}
+`
+	doc, err := Parse("delivery.yaml", []byte(src))
+	require.NoError(t, err)
+	vs, err := doc.Expand()
+	require.NoError(t, err)
+	require.Len(t, vs, 3)
+	for _, v := range vs {
+		t.Run(v.Name, func(t *testing.T) {
+			w, err := build(v.Scenario, 1, 0)
+			require.NoError(t, err)
+			require.NoError(t, w.run(nil))
+			rep, err := w.collect(0, "test") // checks every ledger against what the bus holds
+			require.NoError(t, err)
+			for _, r := range rep.Bus.Readers {
+				l := r.Ledger
+				assert.Equal(t, l.Published, l.Terminal(), r.Name)
+				switch v.Name {
+				case "at_most_once":
+					assert.Positive(t, l.LostBy.Committed, r.Name)
+					assert.Zero(t, l.Duplicated+l.Redeliveries, r.Name)
+				case "at_least_once":
+					assert.Zero(t, l.Lost, r.Name)
+					assert.Positive(t, l.Duplicated, r.Name)
+				case "effectively_once":
+					assert.Zero(t, l.Lost+l.Duplicated, r.Name)
+					assert.Positive(t, l.Absorbed, r.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestDeliveryShorthandValidation(t *testing.T) {
+	for _, tc := range []struct{ field, want string }{
+		{"delivery: at_most_once, commit: auto", "commit and delivery together"},
+		{"delivery: exactly_once", "unknown value"},
+		{"delivery: at_least_once, dedup: {window: 1m}", "dedup with delivery: at_least_once"},
+	} {
+		src := "version: 1\nduration: 1s\nworkloads: [{name: w, arrival: {rate: 1/s}, publish: t}]\n" +
+			"bus: {topics: [{name: t}], consumer_groups: [{name: g, topic: t, processing_time: {dist: constant, value: 1ms}, " + tc.field + "}]}\n"
+		_, err := Parse("d.yaml", []byte(src))
+		require.Error(t, err, tc.field)
+		assert.Contains(t, err.Error(), tc.want, tc.field)
+	}
+	src := "version: 1\nduration: 1s\nworkloads: [{name: w, arrival: {rate: 1/s}, publish: q}]\n" +
+		"bus: {queues: [{name: q}], queue_consumers: [{name: c, queue: q, processing_time: {dist: constant, value: 1ms}, delivery: at_most_once, on_failure: abandon}]}\n"
+	_, err := Parse("d.yaml", []byte(src))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "on_failure with delivery: at_most_once")
 }

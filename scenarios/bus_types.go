@@ -106,6 +106,21 @@ type Producer struct {
 	MaxBlock        Duration `yaml:"max_block"`
 	// ResponseTime, if set, is the network time of each acknowledgement.
 	ResponseTime *DistSpec `yaml:"response_time"`
+	// ErrorProbability is the chance that one produce request (a batch)
+	// fails with a retriable error (NOT_ENOUGH_REPLICAS, NOT_LEADER, a
+	// request timed out at the broker) and is not written; default 0. The
+	// error comes back after response_time and the batch is resent after
+	// retry_backoff. Without idempotence and with max_in_flight > 1 the
+	// batches sent meanwhile are written first: per-key order breaks
+	// (counted as reordered). With idempotence the broker refuses them
+	// until the missing batch arrives, and order holds. Not with acks 0.
+	ErrorProbability float64 `yaml:"error_probability"`
+	// RetryBackoff is the wait before a failed batch's first retry;
+	// default 100ms (retry.backoff.ms). It doubles at each retry up to
+	// RetryBackoffMax, default 1s (retry.backoff.max.ms), with a jitter of
+	// 20% either way (KIP-580).
+	RetryBackoff    Duration `yaml:"retry_backoff"`
+	RetryBackoffMax Duration `yaml:"retry_backoff_max"`
 }
 
 // BusQueue is a queue with competing consumers (SQS or RabbitMQ-like).
@@ -177,14 +192,40 @@ type ConsumerGroup struct {
 	// Strategy is range (default, eager), round_robin (eager) or
 	// cooperative_sticky (cooperative rebalancing, KIP-429).
 	Strategy string `yaml:"strategy"`
-	// ProcessingTime is drawn per message; required.
+	// ProcessingTime is drawn per message; required without call.
 	ProcessingTime DistSpec `yaml:"processing_time"`
+	// Call names a service that each processing calls, after
+	// processing_time if that is set too, through the member's own
+	// sidecar (the service's sidecar policy: retries, timeouts, load
+	// balancing). A failed call fails the processing: Kafka has no
+	// per-message ack, so the member retries the record in place (it
+	// seeks back, blocking its partitions), then gives up on it, as Spring
+	// Kafka's DefaultErrorHandler does.
+	Call string `yaml:"call"`
+	// MaxAttempts is the processings of a record whose call fails before
+	// the member gives up on it; default 10, as Spring Kafka's
+	// FixedBackOff(0, 9). Only with call.
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryBackoff is the wait before processing a failed record again;
+	// default 0. Only with call.
+	RetryBackoff Duration `yaml:"retry_backoff"`
+	// DeadLetter publishes a record given up on to a dead-letter topic
+	// (Spring Kafka's DeadLetterPublishingRecoverer): dead-lettered in the
+	// ledger. Without it the record is skipped: dropped (delivery_limit).
+	// Only with call.
+	DeadLetter bool `yaml:"dead_letter"`
 	// MaxPollRecords defaults to 500.
 	MaxPollRecords int `yaml:"max_poll_records"`
 	// Commit is auto (default: every auto_commit_interval, 5s),
 	// after_processing (after each batch: at least once) or
 	// before_processing (at most once).
-	Commit             string   `yaml:"commit"`
+	Commit string `yaml:"commit"`
+	// Delivery is a shorthand for the delivery contract, instead of
+	// commit: at_most_once (commit before processing), at_least_once
+	// (commit after processing) or effectively_once (commit after
+	// processing, plus dedup with a 2m window unless dedup sets one), as
+	// Kafka's documentation describes the choices.
+	Delivery           string   `yaml:"delivery"`
 	AutoCommitInterval Duration `yaml:"auto_commit_interval"`
 	// SessionTimeout defaults to 45s: a crashed member is noticed that
 	// long after its last heartbeat, sent every heartbeat_interval (3s).
@@ -196,6 +237,13 @@ type ConsumerGroup struct {
 	// once): a message processed again within window (default 2m) has no
 	// effect.
 	Dedup *Dedup `yaml:"dedup"`
+	// ReadModel names the read model this group's processing updates
+	// (CQRS: the group is its projector). The report then gives the
+	// read-your-write staleness: the time from a command's
+	// acknowledgement (a workload's request answered ok) to the first
+	// processing here of the event its trace published, 0 when that came
+	// first; at most 8 read models.
+	ReadModel string `yaml:"read_model"`
 }
 
 // Dedup is an idempotent consumer's dedup store.
@@ -217,8 +265,13 @@ type QueueConsumers struct {
 	// once.
 	Prefetch    int `yaml:"prefetch"`
 	Concurrency int `yaml:"concurrency"`
-	// ProcessingTime is drawn per processing; required.
+	// ProcessingTime is drawn per processing; required without call.
 	ProcessingTime DistSpec `yaml:"processing_time"`
+	// Call names a service that each processing calls, after
+	// processing_time if that is set too, through the consumer's own
+	// sidecar (the service's sidecar policy). A failed call fails the
+	// processing, which on_failure then handles.
+	Call string `yaml:"call"`
 	// FailureProbability is the chance that one processing fails (a
 	// transient error). Poison is the share of messages that fail every
 	// processing (chosen by their id, the same messages in every variant).
@@ -230,4 +283,14 @@ type QueueConsumers struct {
 	// visibility timeout, as SQS).
 	OnFailure string `yaml:"on_failure"`
 	Dedup     *Dedup `yaml:"dedup"`
+	// Delivery is a shorthand for the delivery contract: at_most_once
+	// (ack on delivery, before processing: RabbitMQ automatic
+	// acknowledgement; a failure or crash loses the message),
+	// at_least_once (ack after processing, the default) or
+	// effectively_once (at least once plus dedup, 2m unless dedup sets a
+	// window).
+	Delivery string `yaml:"delivery"`
+	// ReadModel names the read model these consumers' processing updates
+	// (see consumer_groups); one per queue or subscription.
+	ReadModel string `yaml:"read_model"`
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/meshsim/meshsim/models/bus"
+	"github.com/meshsim/meshsim/models/mesh"
 )
 
 // Limits of the bus block, besides those of models/bus.
@@ -139,43 +140,105 @@ func (c *checker) bus(s *Scenario) {
 	for i, t := range b.Topics {
 		topics[i] = t.Name
 	}
+	services := make([]string, len(s.Services))
+	for i, svc := range s.Services {
+		services[i] = svc.Name
+	}
 	for i, g := range b.Groups {
 		p := fmt.Sprintf("bus.consumer_groups[%d]", i)
 		c.ref(p+".topic", g.Topic, topics, "topic", "topics")
 		c.enum(p+".strategy", g.Strategy, strategyNames)
 		c.enum(p+".commit", g.Commit, commitNames)
-		if !c.pos.present(p + ".processing_time") {
-			c.missing(p+".processing_time", "e.g. processing_time: {dist: exponential, mean: 5ms}")
+		c.delivery(p, g.Delivery, g.Dedup != nil)
+		if g.Delivery != "" && c.pos.present(p+".commit") {
+			c.errorf(p+".commit", false, "delivery: "+g.Delivery+" sets the commit; remove one", "commit and delivery together")
+		}
+		if g.Call != "" {
+			c.ref(p+".call", g.Call, services, "service", "services")
+		}
+		if !c.pos.present(p+".processing_time") && g.Call == "" {
+			c.missing(p+".processing_time", "e.g. processing_time: {dist: exponential, mean: 5ms}, or call: <service>")
 			continue
 		}
-		if c.dist(p+".processing_time", &g.ProcessingTime, false) == nil {
+		if c.pos.present(p+".processing_time") && c.dist(p+".processing_time", &g.ProcessingTime, false) == nil {
 			continue
+		}
+		if g.Call == "" {
+			for _, f := range []string{"max_attempts", "retry_backoff", "dead_letter"} {
+				if c.pos.present(p + "." + f) {
+					c.errorf(p+"."+f, false, "add call: <service>", "%s applies to a group whose processing calls a service", f)
+				}
+			}
 		}
 		if cfg, err := g.config(); err == nil {
 			c.busErr(p, cfg.Validate())
 		}
 	}
+	// Read models: valid names, each projected by one reader, at most
+	// mesh.MaxReadModels, and one per queue or subscription (its ledger).
+	var models []busEntity
+	modelOf := map[string]string{} // queue -> read model
+	readModel := func(path, name, queue string) {
+		if name == "" {
+			return
+		}
+		c.name(path, name)
+		if p := firstPath(models, name); p != "" {
+			line, _ := c.pos.at(p)
+			c.errorf(path, false, fmt.Sprintf("first defined at line %d", line), "read model %q is already projected by another reader", name)
+		}
+		if m, ok := modelOf[queue]; ok && queue != "" {
+			c.errorf(path, false, "", "%s already projects into read model %q", queue, m)
+		}
+		if queue != "" {
+			modelOf[queue] = name
+		}
+		models = append(models, busEntity{path, name})
+		if len(models) == mesh.MaxReadModels+1 {
+			c.errorf(path, false, "", "at most %d read models", mesh.MaxReadModels)
+		}
+	}
+	for i, g := range b.Groups {
+		readModel(fmt.Sprintf("bus.consumer_groups[%d].read_model", i), g.ReadModel, "")
+	}
 	readable := b.readable()
 	for i, q := range b.Consumers {
 		p := fmt.Sprintf("bus.queue_consumers[%d]", i)
+		readModel(p+".read_model", q.ReadModel, q.Queue)
 		c.ref(p+".queue", q.Queue, readable, "queue or subscription", "queues and subscriptions")
 		c.enum(p+".on_failure", q.OnFailure, onFailureNames)
+		c.delivery(p, q.Delivery, q.Dedup != nil)
+		if q.Delivery == "at_most_once" && c.pos.present(p+".on_failure") {
+			c.errorf(p+".on_failure", false, "at most once acks on delivery: there is nothing to nack", "on_failure with delivery: at_most_once")
+		}
 		if !(q.Poison >= 0 && q.Poison <= 1) {
 			c.errorf(p+".poison", false, "", "must be between 0 and 1, got %g", q.Poison)
 		}
 		if !(q.FailureProbability >= 0 && q.FailureProbability <= 1) {
 			c.errorf(p+".failure_probability", false, "", "must be between 0 and 1, got %g", q.FailureProbability)
 		}
-		if !c.pos.present(p + ".processing_time") {
-			c.missing(p+".processing_time", "e.g. processing_time: {dist: exponential, mean: 20ms}")
+		if q.Call != "" {
+			c.ref(p+".call", q.Call, services, "service", "services")
+		}
+		if !c.pos.present(p+".processing_time") && q.Call == "" {
+			c.missing(p+".processing_time", "e.g. processing_time: {dist: exponential, mean: 20ms}, or call: <service>")
 			continue
 		}
-		if c.dist(p+".processing_time", &q.ProcessingTime, false) == nil {
+		if c.pos.present(p+".processing_time") && c.dist(p+".processing_time", &q.ProcessingTime, false) == nil {
 			continue
 		}
 		if cfg, err := q.config(); err == nil {
 			c.busErr(p, cfg.Validate())
 		}
+	}
+}
+
+// delivery checks a delivery shorthand: a known contract, and dedup only
+// with effectively_once.
+func (c *checker) delivery(path, d string, dedup bool) {
+	c.enum(path+".delivery", d, deliveryNames)
+	if dedup && d != "" && d != "effectively_once" {
+		c.errorf(path+".dedup", false, "dedup makes it effectively_once", "dedup with delivery: %s", d)
 	}
 }
 

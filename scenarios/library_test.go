@@ -383,3 +383,37 @@ func TestRandomFailuresShowsTheEffect(t *testing.T) {
 	assert.Positive(t, none.Workloads[0].Outcomes.Rejected)
 	assert.Zero(t, retries.Workloads[0].Outcomes.Rejected+retries.Workloads[0].Outcomes.Error+retries.Workloads[0].Outcomes.Timeout)
 }
+
+// TestCQRSStalenessShowsTheEffect checks cqrs-staleness's promise: the
+// read model's staleness grows with the command rate, steeply near the
+// projector's capacity, while the command latency barely moves; twice the
+// projectors bring it back near the low-load figure; each order's trace
+// ends with its projection.
+func TestCQRSStalenessShowsTheEffect(t *testing.T) {
+	s := results.Summarize(runShipped(t, "cqrs-staleness", 0))
+	require.Len(t, s.Variants, 4)
+	require.Equal(t, "560-per-s-6-consumers", s.Variants[3].Name)
+	var stale []*results.Latency
+	for _, v := range s.Variants {
+		r := busReader(t, v, "projector")
+		require.Equal(t, "order-view", r.ReadModel)
+		require.NotNil(t, r.StalenessS)
+		stale = append(stale, r.StalenessS)
+		assert.Len(t, r.StalenessTimelineS, 64)
+		assert.Zero(t, r.Ledger.Lost+r.Ledger.Dropped+r.Ledger.Duplicated, v.Name)
+		w := v.Workloads[0]
+		require.NotNil(t, w.EndToEndS)
+		// The trace ends after the projection: its mean is the command's
+		// plus the staleness, give or take the projections that came first.
+		assert.Greater(t, w.EndToEndS.Mean, w.LatencyS.Mean+0.9*r.StalenessS.Mean, v.Name)
+		assert.Less(t, w.LatencyS.Mean, 1.05*s.Variants[0].Workloads[0].LatencyS.Mean, "%s: the write path does not see it", v.Name)
+	}
+	s300, s450, s560, s6 := stale[0], stale[1], stale[2], stale[3]
+	assert.Less(t, s300.CI95.Mean.Hi, s450.CI95.Mean.Lo)
+	assert.Less(t, s450.CI95.Mean.Hi, s560.CI95.Mean.Lo)
+	assert.Greater(t, s560.Mean, 3*s450.Mean, "near capacity, steeply")
+	assert.Greater(t, s560.P99, 5*s300.P99)
+	assert.Less(t, s6.CI95.Mean.Hi, s560.CI95.Mean.Lo)
+	assert.InDelta(t, s300.Mean, s6.Mean, 0.2*s300.Mean, "6 consumers at 560/s: as fresh as 3 at 300/s")
+	assert.LessOrEqual(t, s.Variants[2].Bus.TracesOpen, int64(5*200), "at most the last moments' orders are unfinished")
+}

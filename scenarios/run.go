@@ -220,7 +220,11 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 		if !w.publishers[i] {
 			inFlight += st.InFlight // a publisher's requests wait at its producer, not at a proxy
 		}
-		rep.Workloads = append(rep.Workloads, results.Workload{Name: wl.Name(), Arrived: st.Arrived, Outcomes: o, Latency: st.Latency, Series: series(wl.Series())})
+		rw := results.Workload{Name: wl.Name(), Arrived: st.Arrived, Outcomes: o, Latency: st.Latency, Series: series(wl.Series())}
+		if w.tracer != nil {
+			rw.EndToEnd = w.tracer.EndToEnd(i)
+		}
+		rep.Workloads = append(rep.Workloads, rw)
 	}
 	if w.failures != nil {
 		for _, f := range w.failures.Intervals() {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/meshsim/meshsim/models/bus/assign"
+	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/sim/dist"
 )
 
@@ -293,6 +294,32 @@ type ProducerConfig struct {
 	// the producer retries those writes (Kafka's NetworkClient fails the
 	// in-flight requests of a dropped connection).
 	ResponseTime dist.Dist
+	// ErrorProb is the probability that one produce request (a batch)
+	// fails with a retriable error and is not written: the broker answers
+	// NOT_ENOUGH_REPLICAS or NOT_LEADER_OR_FOLLOWER, or the request timed
+	// out in the broker's purgatory. It is drawn per request from the
+	// stream "<producer>"/"error"; the error arrives after ResponseTime
+	// (responses on one connection come in request order, as a Kafka
+	// broker answers a connection's requests in order), then the batch
+	// goes back to the head of its partition's queue, in sequence order,
+	// and is resent after RetryBackoff. Without idempotence the batches
+	// sent after it meanwhile (MaxInFlight > 1) are written before it:
+	// per-key order breaks. With idempotence the broker refuses them
+	// (OUT_OF_ORDER_SEQUENCE_NUMBER: it expects the missing sequence
+	// first), so they come back too and order is kept. With acks=0 the
+	// producer never learns of an error; the model does not fail acks=0
+	// requests. A request lost on the network and timed out after
+	// request.timeout.ms is not modelled apart from this (it would fail
+	// every request in flight on the connection).
+	ErrorProb float64
+	// RetryBackoff defaults to 100 ms (retry.backoff.ms) and
+	// RetryBackoffMax to 1 s (retry.backoff.max.ms): the n-th retry of a
+	// batch waits min(RetryBackoffMax, RetryBackoff*2^(n-1)), times a
+	// jitter uniform in [0.8, 1.2] drawn from "<producer>"/"backoff"
+	// (KIP-580, Kafka >= 3.7). A message whose retry would come after its
+	// DeliveryTimeout is dropped (DropDeliveryTimeout).
+	RetryBackoff    time.Duration
+	RetryBackoffMax time.Duration
 }
 
 // Producer defaults (Kafka 3.x ProducerConfig).
@@ -303,6 +330,8 @@ const (
 	DefaultStickyBatch     = DefaultBatchBytes / DefaultMessageBytes
 	DefaultMaxInFlight     = 5
 	DefaultDeliveryTimeout = 120 * time.Second
+	DefaultRetryBackoff    = 100 * time.Millisecond
+	DefaultRetryBackoffMax = time.Second
 )
 
 func (c ProducerConfig) withDefaults() ProducerConfig {
@@ -315,6 +344,8 @@ func (c ProducerConfig) withDefaults() ProducerConfig {
 	c.StickyBatch = orInt(c.StickyBatch, max(1, c.BatchBytes/c.MessageBytes))
 	c.MaxInFlight = orInt(c.MaxInFlight, DefaultMaxInFlight)
 	c.DeliveryTimeout = orDur(c.DeliveryTimeout, DefaultDeliveryTimeout)
+	c.RetryBackoff = orDur(c.RetryBackoff, DefaultRetryBackoff)
+	c.RetryBackoffMax = orDur(c.RetryBackoffMax, max(c.RetryBackoff, DefaultRetryBackoffMax))
 	return c
 }
 
@@ -356,6 +387,12 @@ func (c ProducerConfig) Validate() error {
 		return errField(o, c.Name, "max_in_flight", "must be <= 5 with idempotence, got %d", c.MaxInFlight)
 	case c.DeliveryTimeout < 0 || c.DeliveryTimeout > MaxSpan:
 		return errField(o, c.Name, "delivery_timeout", "must be in (0, %v], got %v", MaxSpan, c.DeliveryTimeout)
+	case !(c.ErrorProb >= 0 && c.ErrorProb < 1):
+		return errField(o, c.Name, "error_probability", "must be in [0, 1), got %g", c.ErrorProb)
+	case c.RetryBackoff < 0 || c.RetryBackoff > MaxSpan:
+		return errField(o, c.Name, "retry_backoff", "must be in (0, %v], got %v", MaxSpan, c.RetryBackoff)
+	case c.RetryBackoffMax < 0 || c.RetryBackoffMax > MaxSpan || (c.RetryBackoffMax > 0 && c.RetryBackoffMax < c.RetryBackoff):
+		return errField(o, c.Name, "retry_backoff_max", "must be in [retry_backoff, %v], got %v", MaxSpan, c.RetryBackoffMax)
 	}
 	return nil
 }
@@ -403,6 +440,22 @@ type GroupConfig struct {
 	// "<group>[i]"/"processing". Messages of a batch are processed one
 	// after the other (one poll loop per member).
 	ProcessingTime dist.Dist
+	// Calls, when set, makes each processing end with a call to a service
+	// through the member's own caller (its sidecar: Group.SetCallers),
+	// after ProcessingTime if that is set too (it may then be nil). A
+	// failed call fails the processing. Kafka has no per-message ack, so
+	// the member retries the record in place (it seeks back and processes
+	// it again, blocking its partitions) after RetryBackoff, up to
+	// MaxAttempts processings, then gives up on it: dead-lettered when
+	// DeadLetter is set (a dead-letter topic), else skipped (dropped,
+	// DropDeliveryLimit), and goes on. This is Spring for Apache Kafka's
+	// DefaultErrorHandler: FixedBackOff(0, 9), so 10 attempts without
+	// backoff, then a recoverer that logs and skips the record, or the
+	// DeadLetterPublishingRecoverer.
+	Calls          bool
+	MaxAttempts    int
+	RetryBackoff   time.Duration
+	DeadLetter     bool
 	MaxPollRecords int // defaults to 500 (max.poll.records)
 	Commit         CommitMode
 	// AutoCommitInterval defaults to 5 s (auto.commit.interval.ms).
@@ -422,6 +475,10 @@ type GroupConfig struct {
 	// Dedup makes the consumer idempotent (effectively once): see
 	// DedupConfig. The store is shared by the group's members.
 	Dedup DedupConfig
+	// ReadModel, if set, is the read model the group projects into
+	// (CQRS): the first processing of a traced message makes it visible
+	// there, and its trace's staleness is recorded (mesh.Tracer).
+	ReadModel *mesh.ReadModel
 }
 
 // DedupConfig describes an idempotent consumer: a dedup store, shared by
@@ -458,6 +515,7 @@ const (
 	DefaultAutoCommitInterval = 5 * time.Second
 	DefaultSessionTimeout     = 45 * time.Second
 	DefaultHeartbeatInterval  = 3 * time.Second
+	DefaultMaxAttempts        = 10 // Spring Kafka DefaultErrorHandler: FixedBackOff(0, 9)
 )
 
 func (c GroupConfig) withDefaults() GroupConfig {
@@ -466,6 +524,7 @@ func (c GroupConfig) withDefaults() GroupConfig {
 	c.AutoCommitInterval = orDur(c.AutoCommitInterval, DefaultAutoCommitInterval)
 	c.SessionTimeout = orDur(c.SessionTimeout, DefaultSessionTimeout)
 	c.HeartbeatInterval = orDur(c.HeartbeatInterval, DefaultHeartbeatInterval)
+	c.MaxAttempts = orInt(c.MaxAttempts, DefaultMaxAttempts)
 	c.Dedup = c.Dedup.withDefaults()
 	return c
 }
@@ -482,8 +541,12 @@ func (c GroupConfig) Validate() error {
 		return errField(o, c.Name, "consumers", "must be in [1, %d], got %d", MaxConsumers, c.Consumers)
 	case c.Strategy > assign.CooperativeSticky:
 		return errField(o, c.Name, "strategy", "unknown strategy %d", c.Strategy)
-	case c.ProcessingTime == nil:
-		return errField(o, c.Name, "processing_time", "is required")
+	case c.ProcessingTime == nil && !c.Calls:
+		return errField(o, c.Name, "processing_time", "is required without a call")
+	case c.MaxAttempts < 0 || c.MaxAttempts > 1000:
+		return errField(o, c.Name, "max_attempts", "must be in [1, 1000], got %d", c.MaxAttempts)
+	case c.RetryBackoff < 0 || c.RetryBackoff > MaxSpan:
+		return errField(o, c.Name, "retry_backoff", "must be in [0, %v], got %v", MaxSpan, c.RetryBackoff)
 	case c.MaxPollRecords < 0 || c.MaxPollRecords > MaxPollRecords:
 		return errField(o, c.Name, "max_poll_records", "must be in [1, %d], got %d", MaxPollRecords, c.MaxPollRecords)
 	case c.Commit >= numCommitModes:
@@ -638,6 +701,12 @@ type QueueConsumerConfig struct {
 	// ProcessingTime is drawn per processing from the stream
 	// "<name>[i]"/"processing".
 	ProcessingTime dist.Dist
+	// Calls, when set, makes each processing end with a call to a service
+	// through the consumer's own caller (its sidecar:
+	// QueueConsumers.SetCallers), after ProcessingTime if that is set too
+	// (it may then be nil). A failed call fails the processing, which is
+	// then nacked or abandoned (OnFailure).
+	Calls bool
 	// FailureProb is the probability a processing fails, drawn from the
 	// stream "<name>[i]"/"failure"; Fails, if set, decides instead (a
 	// poison message fails every time). A failed processing has no effect.
@@ -647,6 +716,19 @@ type QueueConsumerConfig struct {
 	// Dedup makes the consumers idempotent (effectively once); the store
 	// is shared by these consumers.
 	Dedup DedupConfig
+	// ReadModel, if set, is the read model the consumers project into
+	// (see GroupConfig.ReadModel); it applies to the queue's ledger.
+	ReadModel *mesh.ReadModel
+	// AckOnDelivery acks each message as it is delivered, before it is
+	// processed: RabbitMQ's automatic acknowledgement mode (basic.consume
+	// with no-ack), Pub/Sub or SQS clients that ack or delete on receipt.
+	// At most once: a message whose processing fails, or that the
+	// consumer holds when it crashes, is lost (LossCommitted), never
+	// redelivered; OnFailure does not apply. Prefetch still bounds what a
+	// consumer holds (RabbitMQ ignores prefetch with automatic
+	// acknowledgement and pushes as fast as the client takes; the bound
+	// here is the client's buffer).
+	AckOnDelivery bool
 }
 
 func (c QueueConsumerConfig) withDefaults() QueueConsumerConfig {
@@ -669,8 +751,8 @@ func (c QueueConsumerConfig) Validate() error {
 		return errField(o, c.Name, "prefetch", "must be in [0, %d], got %d", MaxCapacity, c.Prefetch)
 	case c.Concurrency < 0 || c.Concurrency > MaxConsumers:
 		return errField(o, c.Name, "concurrency", "must be in [1, %d], got %d", MaxConsumers, c.Concurrency)
-	case c.ProcessingTime == nil:
-		return errField(o, c.Name, "processing_time", "is required")
+	case c.ProcessingTime == nil && !c.Calls:
+		return errField(o, c.Name, "processing_time", "is required without a call")
 	case !(c.FailureProb >= 0 && c.FailureProb <= 1):
 		return errField(o, c.Name, "failure_prob", "must be in [0, 1], got %g", c.FailureProb)
 	case c.OnFailure >= numFailureActions:

@@ -54,8 +54,17 @@
 // a partition whose in-sync replicas are all down waits for one),
 // preferred-leader rebalancing, a returning broker's catch-up time, the
 // failed leader keeping its unreplicated suffix when it alone returns,
-// NOT_ENOUGH_REPLICAS_AFTER_APPEND, producer retry.backoff.ms, Kafka
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND, retry.backoff.ms after a failover (it
+// applies to errors, ProducerConfig.ErrorProb), a request lost on the
+// network and timed out (request.timeout.ms), Kafka
 // transactions (read_committed), segment-granular retention, SNS delivery
 // retry policies, Pub/Sub ordering keys and exactly-once delivery,
-// max.poll.interval.ms, static membership and CQRS read models.
+// max.poll.interval.ms and static membership.
+//
+// Bridges to the mesh: a consumer's processing can end with a call
+// through its own sidecar (GroupConfig.Calls, QueueConsumerConfig.Calls,
+// SetCallers), and a message published for a traced request holds the
+// request's mesh.Trace at each subscription until its first processing
+// there (or another end), so that one trace spans both halves; a reader
+// with a ReadModel records read-your-write staleness (mesh.Tracer).
 package bus

@@ -193,6 +193,7 @@ func (f *FanOut) offer(m *Message) offerResult {
 		c.ID, c.Key, c.HasKey, c.TraceID = m.ID, m.Key, m.HasKey, m.TraceID
 		c.Topic, c.Produced, c.Bytes = q.Name(), m.Produced, m.Bytes
 		c.track = *m.tr(i)
+		c.trace = m.trace // track i's hold on it goes with the copy
 		switch q.offer(c) {
 		case offerAccepted:
 		default:

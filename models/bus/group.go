@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/meshsim/meshsim/models/bus/assign"
+	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/sim"
 	"github.com/meshsim/meshsim/sim/stats"
 )
@@ -53,6 +54,7 @@ type Group struct {
 	rebalances  int
 	latency     *stats.Histogram
 	measureFrom sim.Time
+	reqs        *mesh.Pool // the members' calls' requests (GroupConfig.Calls)
 }
 
 // NewGroup returns the consumer group of topic. Member i is named
@@ -78,6 +80,7 @@ func NewGroup(s *sim.Scheduler, streams sim.Streams, topic *Topic, cfg GroupConf
 		return nil, err
 	}
 	g.idx = gi
+	g.ledger.readModel = cfg.ReadModel
 	n := topic.Partitions()
 	for i := range cfg.Consumers {
 		name := fmt.Sprintf("%s[%d]", cfg.Name, i)
@@ -145,9 +148,26 @@ func (g *Group) Latency() *stats.Histogram { return g.latency.Clone() }
 // warm-up). The ledger still counts every message.
 func (g *Group) MeasureFrom(t sim.Time) { g.measureFrom = t }
 
+// SetCallers gives member i the caller callers[i] (its own sidecar
+// towards the service its processing calls), whose requests come from
+// pool. The group must have GroupConfig.Calls; call it before Start.
+func (g *Group) SetCallers(callers []mesh.Caller, pool *mesh.Pool) error {
+	if !g.cfg.Calls || len(callers) != len(g.members) || pool == nil {
+		return fmt.Errorf("%w: consumer group %q: %d callers for %d members (calls: %t)", ErrConfig, g.cfg.Name, len(callers), len(g.members), g.cfg.Calls)
+	}
+	for i, m := range g.members {
+		m.caller = callers[i]
+	}
+	g.reqs = pool
+	return nil
+}
+
 // Start forms the group: every member gets its initial assignment, starts
 // polling and heartbeating. Call it once, at the start of the run.
 func (g *Group) Start() {
+	if g.cfg.Calls && g.reqs == nil {
+		panic(fmt.Sprintf("bus: consumer group %s calls a service but has no callers (SetCallers)", g.cfg.Name))
+	}
 	g.generation = 1
 	for _, m := range g.members {
 		m.alive, m.inGroup, m.joinedGen = true, true, 1

@@ -134,7 +134,9 @@ func newQueueRig(t testing.TB, seed uint64, qc QueueConfig, pc ProducerConfig, c
 	}
 	r.cons, err = NewQueueConsumers(s, streams, r.q, cc)
 	require.NoError(t, err)
-	r.cons.Start()
+	if !cc.Calls { // else after SetCallers
+		r.cons.Start()
+	}
 	return r
 }
 

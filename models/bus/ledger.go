@@ -3,6 +3,8 @@ package bus
 import (
 	"errors"
 	"fmt"
+
+	"github.com/meshsim/meshsim/models/mesh"
 )
 
 // State is where a message stands in the accounting. Every published
@@ -64,7 +66,8 @@ type LossReason uint8
 // The reasons.
 const (
 	// LossCommitted: its offset was committed (or it was acked) before it
-	// was processed, and the consumer crashed: at most once.
+	// was processed, and the consumer crashed (or, acked at delivery, its
+	// processing failed): at most once.
 	LossCommitted LossReason = iota
 	// LossFailover: a partition leader acknowledged it (acks=0 or 1) and
 	// failed before any follower had it; the new leader never had it.
@@ -110,6 +113,10 @@ type Counts struct {
 	// write whose acknowledgement was lost, without idempotence. Their
 	// processings count for the original message.
 	DuplicateRecords int64
+	// Failed counts processings that failed (a failed call to a service,
+	// or a queue consumer's failure_probability): no effect; the message
+	// was retried, nacked, abandoned or given up on.
+	Failed int64
 }
 
 // ErrConservation is wrapped by the errors of Check.
@@ -161,6 +168,9 @@ func (c Counts) String() string {
 	if c.Absorbed != 0 || c.DuplicateRecords != 0 {
 		s += fmt.Sprintf(" absorbed=%d duplicate_records=%d", c.Absorbed, c.DuplicateRecords)
 	}
+	if c.Failed != 0 {
+		s += fmt.Sprintf(" failed=%d", c.Failed)
+	}
 	return s
 }
 
@@ -184,6 +194,7 @@ func (c Counts) Add(d Counts) Counts {
 	c.Reordered += d.Reordered
 	c.Absorbed += d.Absorbed
 	c.DuplicateRecords += d.DuplicateRecords
+	c.Failed += d.Failed
 	return c
 }
 
@@ -205,6 +216,10 @@ func (c Counts) Add(d Counts) Counts {
 type Ledger struct {
 	c       Counts
 	lastIDs map[uint64]uint64 // key -> highest message ID processed; only looked up, never ranged over
+	// readModel, if set, is the read model this subscription's consumers
+	// project into: the first processing of a traced message makes its
+	// trace visible there (mesh.Trace.Projected).
+	readModel *mesh.ReadModel
 }
 
 // NewLedger returns an empty ledger.
@@ -257,6 +272,12 @@ func (l *Ledger) processed(m *Message, t *track) {
 		}
 		return
 	}
+	if t.state == StatePending && m.trace != nil {
+		m.trace.Effect()
+		if l.readModel != nil {
+			m.trace.Projected(l.readModel)
+		}
+	}
 	if m.HasKey {
 		if last := l.lastIDs[m.Key]; last > m.ID {
 			l.c.Reordered++
@@ -266,6 +287,15 @@ func (l *Ledger) processed(m *Message, t *track) {
 	}
 	if t.state == StatePending {
 		l.move(t, StateConsumed)
+		m.untrace()
+	}
+}
+
+// untrace releases the trace hold of one of m's tracks, which left
+// StatePending.
+func (m *Message) untrace() {
+	if m.trace != nil {
+		m.trace.Release()
 	}
 }
 
@@ -275,7 +305,15 @@ func (l *Ledger) absorbed() { l.c.Absorbed++ }
 
 func (l *Ledger) duplicateRecord() { l.c.DuplicateRecords++ }
 
-func (l *Ledger) deadLettered(t *track) { l.move(t, StateDeadLettered) }
+// failed records a processing that failed: no effect.
+func (l *Ledger) failed() { l.c.Failed++ }
+
+func (l *Ledger) deadLettered(m *Message, t *track) {
+	if t.state == StatePending {
+		m.untrace()
+	}
+	l.move(t, StateDeadLettered)
+}
 
 // dropped records that a policy dropped m, which must be pending: a
 // message already consumed that leaves a log is not a loss.
@@ -285,6 +323,7 @@ func (l *Ledger) dropped(m *Message, t *track, r DropReason) {
 	}
 	l.c.DroppedBy[r]++
 	l.move(t, StateDropped)
+	m.untrace()
 }
 
 // lost records that m, pending, can no longer be delivered, for reason r.
@@ -294,4 +333,5 @@ func (l *Ledger) lost(m *Message, t *track, r LossReason) {
 	}
 	l.c.LostBy[r]++
 	l.move(t, StateLost)
+	m.untrace()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/sim"
 )
 
@@ -14,6 +15,8 @@ const (
 	evProcessed                  // the message being processed is done
 	evHeartbeat                  // send a heartbeat
 	evIdlePoll                   // a sleeping member's poll returns for its auto-commit
+	evRetry                      // the backoff before processing a failed record again is over
+	evCallDone                   // the call answered while it was being sent: settle it now
 )
 
 // Member is one consumer of a Group: a single-threaded poll loop. A poll
@@ -56,6 +59,15 @@ type Member struct {
 	hasPending  bool
 
 	processed int64
+
+	// The call that ends a processing (GroupConfig.Calls): the member's
+	// caller, the request in flight, the answer of one that came back
+	// while being sent, and the failed attempts of the current record.
+	caller      mesh.Caller
+	call        *mesh.Request
+	sending     bool
+	callOutcome mesh.Outcome
+	attempts    int
 }
 
 // Name returns the member name, "<group>[i]".
@@ -100,7 +112,15 @@ func (m *Member) Handle(ev sim.Event) {
 			m.poll()
 		}
 	case evProcessed:
+		if m.caller != nil {
+			m.send()
+			return
+		}
 		m.processedOne()
+	case evRetry:
+		m.startNext()
+	case evCallDone:
+		m.called(m.callOutcome)
 	case evHeartbeat:
 		g := m.g
 		m.lastHeartbeat = g.s.Now()
@@ -225,19 +245,97 @@ func (m *Member) fetch() {
 	m.rotate++
 }
 
+// startNext processes the record at m.next: its processing time, then
+// its call, either of which may be absent.
 func (m *Member) startNext() {
-	d := m.g.cfg.ProcessingTime.Sample(m.rnd)
-	m.procTimer = m.g.s.After(d, m, sim.Event{Kind: evProcessed, Arg: m.epoch})
+	g := m.g
+	if g.cfg.ProcessingTime == nil {
+		m.send()
+		return
+	}
+	d := g.cfg.ProcessingTime.Sample(m.rnd)
+	m.procTimer = g.s.After(d, m, sim.Event{Kind: evProcessed, Arg: m.epoch})
 }
 
+// send calls the service for the record being processed, through the
+// member's sidecar. An answer that comes back before Send returns (a
+// local 503 of the sidecar) is settled by an event at the same instant,
+// so that a run of such failures does not recurse.
+func (m *Member) send() {
+	g := m.g
+	now := g.s.Now()
+	rec := m.batch[m.next].acct()
+	r := g.reqs.Get()
+	r.Key = rec.ID // spreads hash-based load balancing as the requests of a workload do
+	if rec.HasKey {
+		r.Key = rec.Key
+	}
+	r.Created = now
+	r.Measured = now >= g.measureFrom
+	r.Origin = m
+	r.SetTrace(rec.tracedAt(rec.tr(g.idx))) // a redelivery's call is outside the trace, which may be over
+	m.call = r
+	m.sending = true
+	m.caller.Send(r)
+	m.sending = false
+}
+
+// Finish receives the answer to the member's call: Member implements
+// mesh.Origin. An answer to a crashed incarnation's call is dropped.
+func (m *Member) Finish(r *mesh.Request, o mesh.Outcome) {
+	g := m.g
+	mine := r == m.call
+	g.reqs.Put(r)
+	if !mine {
+		return
+	}
+	m.call = nil
+	if m.sending {
+		m.callOutcome = o
+		g.s.After(0, m, sim.Event{Kind: evCallDone, Arg: m.epoch})
+		return
+	}
+	m.called(o)
+}
+
+// called settles the record's processing by its call's outcome: done
+// when ok; else retried in place after RetryBackoff, up to MaxAttempts
+// processings, then given up on.
+func (m *Member) called(o mesh.Outcome) {
+	g := m.g
+	if o == mesh.OutcomeOK {
+		m.attempts = 0
+		m.processedOne()
+		return
+	}
+	g.ledger.failed()
+	m.attempts++
+	if m.attempts < g.cfg.MaxAttempts {
+		if g.cfg.RetryBackoff > 0 {
+			m.procTimer = g.s.After(g.cfg.RetryBackoff, m, sim.Event{Kind: evRetry, Arg: m.epoch})
+			return
+		}
+		m.startNext()
+		return
+	}
+	m.attempts = 0
+	rec := m.batch[m.next]
+	msg := rec.acct()
+	at := msg.tr(g.idx)
+	switch {
+	case g.cfg.DeadLetter && at.state != StateDeadLettered:
+		g.ledger.deadLettered(msg, at)
+	case !g.cfg.DeadLetter && at.state == StatePending:
+		g.ledger.dropped(msg, at, DropDeliveryLimit)
+	}
+	m.advance(rec)
+}
+
+// processedOne ends the processing of the record at m.next with its
+// effect, then goes on.
 func (m *Member) processedOne() {
 	g := m.g
 	rec := m.batch[m.next]
-	m.batch[m.next] = nil
-	m.next++
-	rt := rec.tr(g.idx)
-	rt.inBatch, rt.fate = false, fateNone
-	rec.holders--
 	msg := rec.acct()
 	at := msg.tr(g.idx)
 	if g.dedup != nil && g.dedup.seen(msg.ID, g.s.Now()) {
@@ -249,6 +347,18 @@ func (m *Member) processedOne() {
 		g.ledger.processed(msg, at)
 	}
 	m.processed++
+	m.advance(rec)
+}
+
+// advance releases rec, the record at m.next, which is done with, and
+// processes the next one, or commits and polls after the batch.
+func (m *Member) advance(rec *Message) {
+	g := m.g
+	m.batch[m.next] = nil
+	m.next++
+	rt := rec.tr(g.idx)
+	rt.inBatch, rt.fate = false, fateNone
+	rec.holders--
 	g.topic.pool.release(rec)
 	if m.next < len(m.batch) {
 		m.startNext()
@@ -300,6 +410,7 @@ func (m *Member) Crash() {
 	g.s.Cancel(m.procTimer)
 	g.s.Cancel(m.hbTimer)
 	g.s.Cancel(m.idleTimer)
+	m.call, m.attempts = nil, 0 // its answer, if any, is dropped
 	for i, msg := range m.batch[m.next:] {
 		m.batch[m.next+i] = nil
 		tr := msg.tr(g.idx)

@@ -3,6 +3,7 @@ package bus
 import (
 	"fmt"
 
+	"github.com/meshsim/meshsim/models/mesh"
 	"github.com/meshsim/meshsim/sim"
 )
 
@@ -33,7 +34,8 @@ type Message struct {
 	more  []track // the other subscriptions', when the destination has several
 
 	producer *Producer
-	ref      any // the producer's own reference, such as the request that published it
+	ref      any         // the producer's own reference, such as the request that published it
+	trace    *mesh.Trace // held once per track until the track leaves StatePending
 
 	// Producer-side bookkeeping.
 	acked       bool      // the producer received its acknowledgement
@@ -41,7 +43,9 @@ type Message struct {
 	respTimer   sim.Timer // its arrival
 	rslot       int32     // index in its lane's pending responses
 	batchLast   bool      // the last message of a batch in flight: its answer frees an in-flight slot
-	retried     bool      // returned to the producer by a failover: resend without lingering
+	retried     bool      // returned to the producer by a failover or an error: resend without lingering
+	retryAt     sim.Time  // not resent before (retry.backoff.ms after an error)
+	attempts    uint8     // produce requests of it that failed with an error (saturates)
 	dupOf       *Message  // a producer retry's copy of an already written message: accounted as dupOf
 	refs        int32     // copies (dupOf) that still refer to this message
 
@@ -103,6 +107,15 @@ func (m *Message) acct() *Message {
 		return m.dupOf
 	}
 	return m
+}
+
+// tracedAt returns the message's trace if its track t is still pending
+// (the trace is held for it), nil otherwise.
+func (m *Message) tracedAt(t *track) *mesh.Trace {
+	if t.state != StatePending {
+		return nil
+	}
+	return m.trace
 }
 
 // State returns the message's accounting state.
@@ -186,6 +199,7 @@ func (p *Pool) Put(m *Message) {
 	m.ref = nil
 	m.producer = nil
 	m.dupOf = nil
+	m.trace = nil
 	p.live--
 	p.free = append(p.free, m)
 }
@@ -252,3 +266,6 @@ func (q *ring[T]) popBack() T {
 
 // at returns the i-th element from the head.
 func (q *ring[T]) at(i int) T { return q.buf[(q.head+i)&(len(q.buf)-1)] }
+
+// set replaces the i-th element from the head.
+func (q *ring[T]) set(i int, v T) { q.buf[(q.head+i)&(len(q.buf)-1)] = v }

@@ -33,6 +33,7 @@ const (
 	evLinger   int32 = iota + 1 // the head batch's linger elapsed
 	evExpire                    // the head message reached max_block or delivery_timeout
 	evResponse                  // Ptr's acknowledgement arrived
+	evError                     // the error response of the oldest failed request arrived
 )
 
 // ProducerStats is what a producer's messages experienced.
@@ -50,6 +51,12 @@ type ProducerStats struct {
 	Retries         int64
 	DedupedRetries  int64
 	DuplicateWrites int64
+	// Errors counts produce requests (batches) that failed with a
+	// retriable error (ErrorProb); OutOfOrder those an idempotent
+	// producer's broker refused because an earlier sequence was missing
+	// (OUT_OF_ORDER_SEQUENCE_NUMBER). Their messages count in Retries.
+	Errors     int64
+	OutOfOrder int64
 	// AckLatency is publish to acknowledgement, ns; QueueTime is publish
 	// to the write (linger, waiting for an in-flight slot, a leader or
 	// room), ns.
@@ -81,6 +88,8 @@ type Producer struct {
 	keyRnd     *sim.Rand
 	partRnd    *sim.Rand
 	respRnd    *sim.Rand
+	errRnd     *sim.Rand
+	backoffRnd *sim.Rand
 	idempotent bool
 	batchMsgs  int
 	zipf       []float64 // KeyZipf: cumulative weights of keys 0..KeySpace-1
@@ -108,6 +117,17 @@ type lane struct {
 	flushing    bool
 	lingerTimer sim.Timer
 	expireTimer sim.Timer
+	// Failed produce requests whose error response is on its way: their
+	// messages in send order, the size of each request, and when the last
+	// error arrives (responses come in request order).
+	errMsgs  ring[*Message]
+	errSizes ring[int32]
+	errLast  sim.Time
+	// gap (idempotent producers): the broker is missing the sequence of
+	// message gapID, which failed; it refuses every later batch until a
+	// batch starting at gapID arrives.
+	gap   bool
+	gapID uint64
 }
 
 // NewProducer returns a producer publishing to dest. Keys are drawn from
@@ -125,6 +145,7 @@ func NewProducer(s *sim.Scheduler, streams sim.Streams, pool *Pool, dest Destina
 	p := &Producer{
 		cfg: cfg, s: s, dest: dest, pool: pool,
 		keyRnd: streams.Get(cfg.Name, "key"), partRnd: streams.Get(cfg.Name, "partition"), respRnd: streams.Get(cfg.Name, "response"),
+		errRnd: streams.Get(cfg.Name, "error"), backoffRnd: streams.Get(cfg.Name, "backoff"),
 		idempotent: cfg.idempotent(), batchMsgs: max(1, cfg.BatchBytes/cfg.MessageBytes),
 		sticky: -1, st: ProducerStats{AckLatency: stats.NewHistogram(), QueueTime: stats.NewHistogram()},
 	}
@@ -153,13 +174,16 @@ func (p *Producer) Stats() ProducerStats {
 }
 
 // Held returns the pending messages waiting in the producer (a retry's
-// copy of a message already written is not one). O(messages waiting).
+// copy of a message already written is not one), failed requests
+// included. O(messages waiting).
 func (p *Producer) Held() int64 {
 	var n int64
 	for _, ln := range p.lanes {
-		for i := 0; i < ln.acc.len(); i++ {
-			if ln.acc.at(i).dupOf == nil {
-				n++
+		for _, q := range []*ring[*Message]{&ln.acc, &ln.errMsgs} {
+			for i := 0; i < q.len(); i++ {
+				if q.at(i).dupOf == nil {
+					n++
+				}
 			}
 		}
 	}
@@ -186,7 +210,11 @@ func (p *Producer) Send(r *mesh.Request) {
 	case KeyZipf:
 		k = KeyOf(uint64(zipfKey(p.zipf, p.keyRnd.Float64())))
 	}
-	p.publish(k, r.ID, r)
+	id := r.ID
+	if r.Trace != nil {
+		id = r.Trace.ID()
+	}
+	p.publish(k, id, r)
 }
 
 // zipfTable returns the cumulative weights of keys 0..n-1 under Zipf's law
@@ -226,8 +254,14 @@ func (p *Producer) publish(k Key, traceID uint64, ref any) *Message {
 	m.Partition = p.partition(k)
 	ls := p.dest.ledgerList()
 	m.setTracks(len(ls))
+	if req, ok := ref.(*mesh.Request); ok && req.Trace != nil {
+		m.trace = req.Trace // held by each track while it is pending
+	}
 	for i, l := range ls {
 		l.published(m.tr(i))
+		if m.trace != nil {
+			m.trace.Hold()
+		}
 	}
 	p.st.Published++
 	if p.cfg.Acks == AcksNone {
@@ -281,6 +315,14 @@ func (ln *lane) flushLoop() {
 	for ln.acc.len() > 0 && ln.inflight < p.cfg.MaxInFlight {
 		head := ln.acc.at(0)
 		n := min(ln.acc.len(), p.batchMsgs)
+		if head.retried && head.retryAt > p.s.Now() {
+			// retry.backoff.ms: the partition's queue waits behind its head
+			// (RecordAccumulator.drain skips a backing-off first batch).
+			if !p.s.Scheduled(ln.lingerTimer) {
+				ln.lingerTimer = p.s.Schedule(head.retryAt, ln, sim.Event{Kind: evLinger})
+			}
+			return
+		}
 		if n < p.batchMsgs && p.cfg.Linger > 0 && !head.retried {
 			// linger.ms counts from the batch's first record.
 			if due := head.Produced.Add(p.cfg.Linger); due > p.s.Now() {
@@ -300,6 +342,10 @@ func (ln *lane) flushLoop() {
 // may go on (false: it waits for room or a leader).
 func (ln *lane) send(n int) bool {
 	p := ln.p
+	if p.cfg.Acks != AcksNone && (p.cfg.ErrorProb > 0 || ln.gap) && ln.fails(n) {
+		return true
+	}
+	first := ln.acc.at(0)
 	var last *Message
 	ok := true
 	for range n {
@@ -336,7 +382,108 @@ func (ln *lane) send(n int) bool {
 			ln.inflight++
 		}
 	}
+	if ln.gap && first.ID == ln.gapID && (ln.acc.len() == 0 || ln.acc.at(0) != first) {
+		ln.gap = false // the missing sequence arrived: the broker takes the next ones again
+	}
 	return ok
+}
+
+// fails decides whether the produce request of the head n messages fails,
+// and if so takes them out of the queue until its error response arrives,
+// holding an in-flight slot: an idempotent producer's broker that misses
+// an earlier sequence refuses the request (OUT_OF_ORDER_SEQUENCE_NUMBER),
+// and any request fails with probability ErrorProb (a retriable error).
+// The first failure of an idempotent producer opens the gap.
+func (ln *lane) fails(n int) bool {
+	p := ln.p
+	head := ln.acc.at(0)
+	switch {
+	case ln.gap && head.ID != ln.gapID:
+		p.st.OutOfOrder++
+	case p.cfg.ErrorProb > 0 && p.errRnd.Bernoulli(p.cfg.ErrorProb):
+		p.st.Errors++
+		if p.idempotent && !ln.gap {
+			ln.gap, ln.gapID = true, head.ID
+		}
+	default:
+		return false
+	}
+	for range n {
+		ln.errMsgs.push(ln.acc.pop())
+	}
+	ln.errSizes.push(int32(n))
+	ln.inflight++
+	at := p.s.Now()
+	if p.cfg.ResponseTime != nil {
+		at = at.Add(p.cfg.ResponseTime.Sample(p.respRnd))
+	}
+	at = max(at, ln.errLast) // a connection's responses come in request order
+	ln.errLast = at
+	p.s.Schedule(at, ln, sim.Event{Kind: evError})
+	return true
+}
+
+// failed handles the error response of the oldest failed request: its
+// slot is free, and its messages go back into the queue in sequence
+// order (Sender.reenqueueBatch, insertInSequenceOrder for an idempotent
+// producer; a non-idempotent one puts the batch first, which is the same
+// place here, since everything queued is newer), to be resent after the
+// backoff, or are dropped if that would pass their delivery timeout.
+func (ln *lane) failed() {
+	p := ln.p
+	n := int(ln.errSizes.pop())
+	// A failover returned every in-flight batch and zeroed the count
+	// meanwhile; this request's slot is then already free.
+	ln.inflight = max(0, ln.inflight-1)
+	if n == 0 {
+		return
+	}
+	att := ln.errMsgs.at(0).attempts
+	if att < 255 {
+		att++
+	}
+	retryAt := p.s.Now().Add(p.backoff(att))
+	for range n {
+		m := ln.errMsgs.pop()
+		m.attempts = att
+		p.st.Retries++
+		if retryAt >= m.Produced.Add(p.cfg.DeliveryTimeout) {
+			if ln.gap && m.ID == ln.gapID {
+				// KIP-360: the producer bumps its epoch and starts the
+				// partition's sequence over.
+				ln.gap = false
+			}
+			p.refuse(m, DropDeliveryTimeout)
+			continue
+		}
+		m.retried, m.retryAt = true, retryAt
+		ln.insert(m)
+	}
+	ln.flush()
+}
+
+// insert puts m, a message to retry, into the queue in sequence (ID)
+// order: after the retries older than it, before everything newer.
+// O(retries queued).
+func (ln *lane) insert(m *Message) {
+	ln.acc.pushFront(m)
+	for i := 0; i+1 < ln.acc.len() && ln.acc.at(i+1).ID < m.ID; i++ {
+		ln.acc.set(i, ln.acc.at(i+1))
+		ln.acc.set(i+1, m)
+	}
+}
+
+// backoff returns the wait before the n-th retry of a batch:
+// min(RetryBackoffMax, RetryBackoff*2^(n-1)) times a jitter uniform in
+// [0.8, 1.2] (Kafka's ExponentialBackoff with jitter 0.2, KIP-580).
+func (p *Producer) backoff(n uint8) time.Duration {
+	d, hi := p.cfg.RetryBackoff, p.cfg.RetryBackoffMax
+	for i := uint8(1); i < n && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	j := float64(0.8 + float64(0.4*p.backoffRnd.Float64()))
+	return time.Duration(float64(float64(d) * j))
 }
 
 // block makes the lane wait for room (offerFull) or a leader.
@@ -388,6 +535,8 @@ func (ln *lane) Handle(ev sim.Event) {
 				ln.flush()
 			}
 		}
+	case evError:
+		ln.failed()
 	case evResponse:
 		m := ev.Ptr.(*Message)
 		ln.dropResp(m)

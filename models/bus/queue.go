@@ -130,6 +130,20 @@ func (q *Queue) Held() int64 {
 			n++
 		}
 	}
+	// Acked at delivery (QueueConsumerConfig.AckOnDelivery), not yet
+	// processed: held by their consumer only.
+	for _, c := range q.consumers {
+		for i := 0; i < c.buffer.len(); i++ {
+			if m := c.buffer.at(i).m; m.gone && m.state == StatePending {
+				n++
+			}
+		}
+		for _, d := range c.working {
+			if d.m.gone && d.m.state == StatePending {
+				n++
+			}
+		}
+	}
 	return n
 }
 
@@ -376,7 +390,7 @@ func (q *Queue) deadLetter(m *Message, r DropReason) {
 	switch {
 	case q.cfg.DeadLetter:
 		q.st.DeadLettered++
-		q.ledger.deadLettered(&m.track)
+		q.ledger.deadLettered(m, &m.track)
 	case m.state == StatePending:
 		q.ledger.dropped(m, &m.track, r)
 	}

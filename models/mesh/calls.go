@@ -163,6 +163,7 @@ func (in *Instance) runStep(f *frame) {
 		child.Measured = f.req.Measured
 		child.Origin = f
 		child.Tag = int32(f.step)
+		child.SetTrace(f.req.Trace)
 		f.outstanding++
 		in.callers[c].Send(child)
 		if f.req == nil {

@@ -78,9 +78,13 @@ type Request struct {
 	// Proxies shorten their route timeout to it, and handlers that
 	// propagate deadlines pass it on to their calls.
 	Deadline sim.Time
-	live     bool
-	slot     int32  // index in the serving list of a tracked instance
-	frame    *frame // the handler frame running for it, if any // between Get and Put: catches a request finished twice
+	// Trace is the business transaction the request belongs to (nil when
+	// not traced): set with SetTrace, which holds it; every request made
+	// on the request's behalf joins it, and Pool.Put releases the hold.
+	Trace *Trace
+	live  bool   // between Get and Put: catches a request finished twice
+	slot  int32  // index in the serving list of a tracked instance
+	frame *frame // the handler frame running for it, if any
 }
 
 // Hop is a proxy's per-request forwarding state; see Request.Hop.
@@ -130,5 +134,9 @@ func (p *Pool) Put(r *Request) {
 	}
 	r.live = false
 	r.Origin = nil
+	if r.Trace != nil {
+		r.Trace.Release()
+		r.Trace = nil
+	}
 	p.free = append(p.free, r)
 }

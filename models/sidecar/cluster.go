@@ -966,6 +966,7 @@ func (c *Cluster) start(cl *call, retry bool) {
 	up.Deadline = cl.req.Deadline // and services may pass it on
 	up.Created = now
 	up.Measured = cl.req.Measured
+	up.SetTrace(cl.req.Trace)
 	up.Origin = a
 	c.deliver(cl.worker, h, up) // may answer before it returns
 }

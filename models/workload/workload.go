@@ -46,6 +46,10 @@ type OpenConfig struct {
 	// request (warm-up included). It needs End > 0 and at most MaxWindows
 	// windows. 0 records no series.
 	Window time.Duration
+	// Tracer, if set, begins a trace with each request, as origin
+	// TraceOrigin (mesh.Tracer).
+	Tracer      *mesh.Tracer
+	TraceOrigin int
 }
 
 // Open is an open-loop workload. It draws inter-arrival times from the
@@ -132,6 +136,9 @@ func (w *Open) Handle(sim.Event) {
 	r.Created = now
 	r.Measured = now >= w.cfg.Warmup && (w.cfg.End == 0 || now < w.cfg.End)
 	r.Origin = w
+	if w.cfg.Tracer != nil {
+		r.SetTrace(w.cfg.Tracer.Begin(w.cfg.TraceOrigin, r.ID, r.Measured))
+	}
 	if r.Measured {
 		w.arrived++
 	}
@@ -152,6 +159,9 @@ func (w *Open) Finish(r *mesh.Request, o mesh.Outcome) {
 	}
 	if w.windows != nil {
 		w.windows.record(now, o == mesh.OutcomeOK, int64(now-r.Created))
+	}
+	if r.Trace != nil {
+		r.Trace.Answered(o == mesh.OutcomeOK)
 	}
 	w.cfg.Pool.Put(r)
 }
