@@ -127,12 +127,7 @@ func poolSize(sc *Scenario, i int) int {
 			continue
 		}
 		found = true
-		st := d.strategy().WithDefaults()
-		s := st.MaxSurge.Scaled(n, true)
-		if s == 0 && st.MaxUnavailable.Scaled(n, false) == 0 {
-			s = 0 // ResolveFenceposts makes max_unavailable 1: no surge
-		}
-		surge = max(surge, s)
+		surge = max(surge, d.strategy().WithDefaults().MaxSurge.Scaled(n, true)) // surge rounds up
 	}
 	if !found {
 		return n

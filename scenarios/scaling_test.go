@@ -273,3 +273,66 @@ deploys: [`+tc.yaml+`]
 		assert.Contains(t, err.Error(), tc.want, tc.yaml)
 	}
 }
+
+func TestActiveHealthCheckSuccessUnejects(t *testing.T) {
+	// api[1] answers every request 500 from 5s (its health endpoint still
+	// answers 200). Outlier detection ejects it after 5 in a row; with
+	// Envoy's default the next passing probe (every 1s) unejects it, so
+	// no ejection lasts more than a probe interval; without, the first
+	// lasts base_ejection_time.
+	run := func(uneject bool) []results.Ejection {
+		exp := runYAML(t, `version: 1
+name: hc
+duration: 40s
+workloads: [{name: web, arrival: {dist: constant, value: 5ms}, target: api}]
+services:
+  - name: api
+    replicas: 4
+    concurrency: 4
+    service_time: {dist: constant, value: 10ms}
+    sidecar:
+      health_check: {interval: 1s}
+      outlier_detection: {consecutive_5xx: 5, max_ejection_percent: 50, base_ejection_time: 30s, successful_active_health_check_uneject_host: `+map[bool]string{true: "true", false: "false"}[uneject]+`}
+failures: [{at: 5s, kind: errors, target: "api[1]", probability: 1}]
+`)
+		sc := exp.Variants[0].Replications[0].Sidecars[0]
+		require.True(t, sc.Outlier)
+		require.NotEmpty(t, sc.Ejected)
+		assert.Empty(t, sc.Unhealthy, "the health endpoint never fails")
+		return sc.Ejected
+	}
+	with := run(true)
+	assert.Greater(t, len(with), 20, "ejected again and again")
+	for _, e := range with[:len(with)-1] {
+		assert.LessOrEqual(t, e.To-e.From, time.Second, "unejected by the next probe: %+v", e)
+	}
+	without := run(false)
+	assert.GreaterOrEqual(t, without[0].To-without[0].From, 30*time.Second)
+}
+
+func TestDrainGracePeriod(t *testing.T) {
+	// Requests take 50s; a deploy at 10s replaces the 4 pods one at a
+	// time. Old pods drain: with a 60s grace period they finish what they
+	// hold, with 5s they are killed and their requests lost.
+	run := func(grace string) results.Replication {
+		exp := runYAML(t, `version: 1
+name: drain
+duration: 5m
+workloads: [{name: web, arrival: {dist: constant, value: 1s}, target: api}]
+services:
+  - {name: api, replicas: 4, concurrency: 100, termination_grace_period: `+grace+`, service_time: {dist: constant, value: 50s}}
+deploys: [{at: 10s, service: api, max_surge: 0, max_unavailable: 1}]
+`)
+		return exp.Variants[0].Replications[0]
+	}
+	long, short := run("60s"), run("5s")
+	assert.Zero(t, long.Services[0].Lost)
+	assert.Positive(t, short.Services[0].Lost)
+	assert.True(t, long.Fleets[0].Deploys[0].Completed)
+	// The pool is replicas + max_surge = 4 instances: each new pod waits
+	// (Pending) for the old one to stop, about 50s when it drains fully,
+	// 5s when it is killed.
+	t.Logf("deploy ends at %v (60s grace), %v (5s grace)", long.Fleets[0].Deploys[0].To, short.Fleets[0].Deploys[0].To)
+	assert.Greater(t, long.Fleets[0].Deploys[0].To, 10*time.Second+4*45*time.Second)
+	assert.Less(t, short.Fleets[0].Deploys[0].To, 10*time.Second+4*6*time.Second)
+}

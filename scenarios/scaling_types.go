@@ -13,7 +13,9 @@ type Autoscale struct {
 	// MinReplicas is the lower bound; default 1.
 	MinReplicas int `yaml:"min_replicas"`
 	// MaxReplicas is the upper bound; required. The service's pool holds
-	// max_replicas instances (plus the max surge of its deploys).
+	// max(replicas, max_replicas) instances (plus the largest max_surge of
+	// its deploys), created at the start; those beyond replicas start
+	// down and unregistered.
 	MaxReplicas int `yaml:"max_replicas"`
 	// Metric is utilization (default: each ready pod's busy slots over its
 	// slots, averaged over the last sync period, or since the pod became
@@ -62,6 +64,13 @@ type ScalingPolicy struct {
 // max_surge pods exist (draining ones aside) and at least replicas -
 // max_unavailable are available. The deploy is an interval on the
 // timeline, from at until every pod runs the version.
+//
+// The service runs on a pool of replicas + max_surge instances (with
+// autoscale, max_replicas + max_surge; the largest max_surge of its
+// deploys): the capacity its pods fit in. A new pod that finds no free
+// instance, because old pods are still draining, waits (Pending) until
+// one stops, so a long drain slows the deploy down.
+// Instances keep their random streams whatever pod runs on them.
 //
 //	deploys: [{at: 2m, service: api, version: {name: v2, errors: {probability: 0.1}}, max_surge: 1, max_unavailable: 0}]
 type Deploy struct {
