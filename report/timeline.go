@@ -141,7 +141,13 @@ func workloadTimeline(s *results.Summary, name string, events []results.FailureE
 			variants++
 		}
 	}
-	tl.lines[0] = max(variants, len(events))
+	var labels []string
+	for _, ev := range events {
+		if text := ev.Kind + " " + ev.Target; !contains(labels, text) {
+			labels = append(labels, text)
+		}
+	}
+	tl.lines[0] = max(variants, len(labels))
 	if ejections {
 		p := newPanel(s, "ejected hosts", events, false)
 		var sidecars [][2]string
@@ -338,11 +344,20 @@ func (sh shade) Plot(c draw.Canvas, p *plot.Plot) {
 	if !sh.label {
 		return
 	}
-	// Labels after every rectangle, so that no rectangle covers one.
-	for i, ev := range sh.events {
+	// Labels after every rectangle, so that no rectangle covers one. An
+	// event that variants end at different times (a deploy) is labelled
+	// once.
+	var seen []string
+	for _, ev := range sh.events {
+		text := ev.Kind + " " + ev.Target
+		if contains(seen, text) {
+			continue
+		}
+		i := len(seen)
+		seen = append(seen, text)
 		if x0, x1 := span(ev); x0 < x1 {
 			y := c.Max.Y - vg.Points(2) - vg.Length(i)*sty.Font.Size*1.2
-			c.FillText(sty, vg.Point{X: x0 + vg.Points(2), Y: y}, ev.Kind+" "+ev.Target)
+			c.FillText(sty, vg.Point{X: x0 + vg.Points(2), Y: y}, text)
 		}
 	}
 }
