@@ -52,6 +52,10 @@ func markdown(p *page, plot string, figs, busFigs []timelineFigure) []byte {
 			b.WriteString("\n### Sidecars\n\n")
 			writeTable(&b, v.Sidecars)
 		}
+		if len(v.ControlPlane.Rows) > 0 {
+			b.WriteString("\n### Control plane\n\n")
+			writeTable(&b, v.ControlPlane)
+		}
 		if len(v.Conservation) > 0 {
 			b.WriteString("\n")
 			for _, c := range v.Conservation {

@@ -29,6 +29,7 @@ type variantView struct {
 	Workloads    []workloadView
 	Services     table
 	Sidecars     table    // empty Rows when no proxy recorded anything
+	ControlPlane table    // autoscalers and deploys; empty Rows when none
 	Conservation []string // one line per workload
 	Bus          *busView // nil without a bus
 }
@@ -139,7 +140,41 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary, duration tim
 			count(sc.ConnectionsOpened) + " (" + count(sc.ConnectFailures) + ")", share,
 		})
 	}
+	vv.ControlPlane = controlPlaneTable(vs)
 	return vv
+}
+
+// controlPlaneTable lists a variant's autoscalers (how often they scaled,
+// the highest count, the last decisions) and deploys (how long they took).
+func controlPlaneTable(vs *results.VariantSummary) table {
+	t := table{Header: []string{"action", "service", "what happened"}}
+	for _, a := range vs.Autoscalers {
+		what := "scaled up " + estimate(&a.ScaleUps, 1, "") + " and down " + estimate(&a.ScaleDowns, 1, "") +
+			" times per replication; at most " + count(int64(a.MaxDesired)) + " pods"
+		var steps []string
+		for _, d := range a.Decisions {
+			if d.Desired != d.Current {
+				steps = append(steps, sig3(d.AtS)+"s "+count(int64(d.Current))+"→"+count(int64(d.Desired)))
+			}
+		}
+		if len(steps) > 12 {
+			steps = append(steps[:12], "…")
+		}
+		if len(steps) > 0 {
+			what += "; replication 0: " + strings.Join(steps, ", ")
+		}
+		t.Rows = append(t.Rows, []string{"autoscale", a.Service, what})
+	}
+	for _, d := range vs.Deploys {
+		what := "at " + sig3(d.AtS) + "s; "
+		if d.DurationS != nil {
+			what += "every pod on the version after " + estimate(d.DurationS, 1, "s") + " (" + plural(d.Completed, "replication") + ")"
+		} else {
+			what += "never complete (superseded, or still rolling at the end)"
+		}
+		t.Rows = append(t.Rows, []string{"deploy", d.Target, what})
+	}
+	return t
 }
 
 func workloadRows(w *results.WorkloadSummary) [][2]string {

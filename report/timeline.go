@@ -141,7 +141,13 @@ func workloadTimeline(s *results.Summary, name string, events []results.FailureE
 			variants++
 		}
 	}
-	tl.lines[0] = max(variants, len(events))
+	var labels []string
+	for _, ev := range events {
+		if text := ev.Kind + " " + ev.Target; !contains(labels, text) {
+			labels = append(labels, text)
+		}
+	}
+	tl.lines[0] = max(variants, len(labels))
 	if ejections {
 		p := newPanel(s, "ejected hosts", events, false)
 		var sidecars [][2]string
@@ -175,6 +181,18 @@ func workloadTimeline(s *results.Summary, name string, events []results.FailureE
 		}
 		tl.panels = append(tl.panels, p)
 		tl.lines = append(tl.lines, len(sidecars))
+	}
+	if p, n, err := podsPanel(s, events, false); err != nil {
+		return tl, err
+	} else if p != nil {
+		tl.panels = append(tl.panels, p)
+		tl.lines = append(tl.lines, n)
+	}
+	if p, n, err := podsPanel(s, events, true); err != nil {
+		return tl, err
+	} else if p != nil {
+		tl.panels = append(tl.panels, p)
+		tl.lines = append(tl.lines, n)
 	}
 	// Only the bottom panel labels the shared time axis.
 	for _, p := range tl.panels[:len(tl.panels)-1] {
@@ -326,11 +344,20 @@ func (sh shade) Plot(c draw.Canvas, p *plot.Plot) {
 	if !sh.label {
 		return
 	}
-	// Labels after every rectangle, so that no rectangle covers one.
-	for i, ev := range sh.events {
+	// Labels after every rectangle, so that no rectangle covers one. An
+	// event that variants end at different times (a deploy) is labelled
+	// once.
+	var seen []string
+	for _, ev := range sh.events {
+		text := ev.Kind + " " + ev.Target
+		if contains(seen, text) {
+			continue
+		}
+		i := len(seen)
+		seen = append(seen, text)
 		if x0, x1 := span(ev); x0 < x1 {
 			y := c.Max.Y - vg.Points(2) - vg.Length(i)*sty.Font.Size*1.2
-			c.FillText(sty, vg.Point{X: x0 + vg.Points(2), Y: y}, ev.Kind+" "+ev.Target)
+			c.FillText(sty, vg.Point{X: x0 + vg.Points(2), Y: y}, text)
 		}
 	}
 }
@@ -394,4 +421,72 @@ func index[T comparable](xs []T, x T) int {
 		}
 	}
 	return -1
+}
+
+// podsPanel returns the panel of the pods of the services that scale or
+// roll out, or nil when there are none: with byVersion false, the ready
+// pods of each service (one dash pattern per service, the variants'
+// colours); with byVersion true, the running pods of each version (one
+// dash pattern per service and version), only when some service has more
+// than one version. It also returns the number of legend lines.
+func podsPanel(s *results.Summary, events []results.FailureEvent, byVersion bool) (*plot.Plot, int, error) {
+	var keys []string // services, or "service version"
+	for _, v := range s.Variants {
+		if v.Timeline == nil {
+			continue
+		}
+		for _, st := range v.Timeline.Services {
+			if !byVersion {
+				if !contains(keys, st.Name) {
+					keys = append(keys, st.Name)
+				}
+				continue
+			}
+			if len(st.Versions) < 2 {
+				continue
+			}
+			for _, ver := range st.Versions {
+				if k := st.Name + " " + ver.Name; !contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil, 0, nil
+	}
+	label := "pods ready"
+	if byVersion {
+		label = "pods by version"
+	}
+	p := newPanel(s, label, events, false)
+	for vi, v := range s.Variants {
+		if v.Timeline == nil {
+			continue
+		}
+		for _, st := range v.Timeline.Services {
+			clr := palette[vi%len(palette)]
+			if !byVersion {
+				si := index(keys, st.Name)
+				if err := addSeries(p, s, v.Timeline.WindowS, pointers(st.Ready), 1, clr, dashes[si%len(dashes)], ""); err != nil {
+					return nil, 0, fmt.Errorf("report: pods of %s/%s: %w", v.Name, st.Name, err)
+				}
+				continue
+			}
+			for _, ver := range st.Versions {
+				si := index(keys, st.Name+" "+ver.Name)
+				if si < 0 {
+					continue
+				}
+				if err := addSeries(p, s, v.Timeline.WindowS, pointers(ver.Running), 1, clr, dashes[si%len(dashes)], ""); err != nil {
+					return nil, 0, fmt.Errorf("report: pods of %s/%s %s: %w", v.Name, st.Name, ver.Name, err)
+				}
+			}
+		}
+	}
+	for si, k := range keys {
+		l := &plotter.Line{LineStyle: draw.LineStyle{Color: color.Black, Width: vg.Points(1.2), Dashes: dashes[si%len(dashes)]}}
+		p.Legend.Add(k, l)
+	}
+	return p, len(keys), nil
 }

@@ -36,9 +36,61 @@ type Replication struct {
 	Sidecars  []Sidecar // one per proxy (caller instance, upstream service), in build order
 	Bus       *Bus      // nil without a bus
 	// Failures are the failures that started during the run, as they
-	// happened, in start order. They depend only on the scenario, so every
+	// happened, in start order, then the deploys (kind "deploy", target
+	// "<service> <version>", from the deploy until every pod runs the
+	// version). Failures depend only on the scenario, so every
 	// replication of a variant has the same.
 	Failures []Failure
+	// Fleets are the services whose pods come and go (autoscale or
+	// deploys), in service order.
+	Fleets []Fleet
+}
+
+// Fleet is what happened to the pods of one service that scales or rolls
+// out. The series are time-weighted means per window of the timeline
+// (window k spans [k*Width, (k+1)*Width), the last ends at End).
+type Fleet struct {
+	Service    string
+	Width, End time.Duration
+	// Spec is the Deployment's desired replicas (the autoscaler's last
+	// decision); Running the pods up (starting, ready or draining);
+	// Ready the pods ready and registered.
+	Spec, Running, Ready []float64
+	// Versions are the pods running each version, v0 (the service's own)
+	// first, then one per deploy of the service.
+	Versions []VersionSeries
+	// Autoscaled reports whether the service has an autoscaler; Decisions
+	// is then its log of syncs (at most the first 10,000).
+	Autoscaled bool
+	Decisions  []Decision
+	// Deploys are the service's deploys as they happened.
+	Deploys []Deploy
+}
+
+// VersionSeries is the pods of one version over time.
+type VersionSeries struct {
+	Name    string
+	Running []float64
+}
+
+// Decision is one sync of an autoscaler (models/autoscale.Decision).
+type Decision struct {
+	At                   time.Duration
+	Current              int // spec replicas at the sync
+	Ready, Unready       int
+	Metric               int64 // whole percent (utilization) or milli-requests (in_flight); -1 if not computed
+	Proposal, Stabilized int   // -1 if not computed
+	Desired              int
+	Reason               string
+}
+
+// Deploy is one rolling update: Target ("api v2") from From until To,
+// when every pod ran the version (Completed), a later deploy superseded
+// it (a rollback), or the run ended.
+type Deploy struct {
+	Target    string
+	From, To  time.Duration
+	Completed bool
 }
 
 // Failure is one failure as it happened: Kind acted on Target from From to
@@ -84,6 +136,11 @@ type Sidecar struct {
 	// 10,000).
 	Outlier bool
 	Ejected []Ejection
+	// HealthChecked reports whether the proxy runs active health checks;
+	// Unhealthy is then the intervals during which it held a host
+	// unhealthy, over the whole run, in the order they began.
+	HealthChecked bool
+	Unhealthy     []Ejection
 }
 
 // Measured returns the measurement window: the duration minus the warm-up.
@@ -185,8 +242,12 @@ type Service struct {
 	Name        string
 	Instances   int
 	Concurrency int // slots per instance
-	// Utilisation is the time-weighted share of busy slots over all instances.
+	// Utilisation is the time-weighted share of busy slots over the slots
+	// of the instances that were up (time-weighted over running pods).
 	Utilisation float64
+	// Running is the time-weighted mean number of instances up; it equals
+	// Instances when none ever goes down.
+	Running float64
 	// QueueLengthMean is the time-weighted mean number of requests waiting
 	// (not in service), summed over the instances.
 	QueueLengthMean float64

@@ -26,6 +26,9 @@ type SidecarSummary struct {
 	ConnectionsOpened int64     `json:"connections_opened"`
 	ConnectFailures   int64     `json:"connect_failures"`
 	HostShare         []float64 `json:"host_share,omitempty"` // each instance's share of the attempts
+	// UnhealthyMarks counts the times active health checking marked a
+	// host unhealthy, over the whole run; omitted without health_check.
+	UnhealthyMarks *int64 `json:"unhealthy_marks,omitempty"`
 }
 
 // summarizeSidecars sums each (caller, service) proxy over the
@@ -58,6 +61,12 @@ func summarizeSidecars(v *Variant) []SidecarSummary {
 			s.DeadlineExceeded += sc.DeadlineExceeded
 			s.ConnectionsOpened += sc.ConnectionsOpened
 			s.ConnectFailures += sc.ConnectFailures
+			if sc.HealthChecked {
+				if s.UnhealthyMarks == nil {
+					s.UnhealthyMarks = new(int64)
+				}
+				*s.UnhealthyMarks += int64(len(sc.Unhealthy))
+			}
 			for len(hosts[i]) < len(sc.HostAttempts) {
 				hosts[i] = append(hosts[i], 0)
 			}

@@ -45,6 +45,12 @@ type VariantSummary struct {
 	Timeline *TimelineSummary `json:"timeline,omitempty"`
 	// Bus is the event bus: omitted when the scenario has none.
 	Bus *BusSummary `json:"bus,omitempty"`
+	// Autoscalers are the services' autoscalers, in service order;
+	// omitted when there are none.
+	Autoscalers []AutoscalerSummary `json:"autoscalers,omitempty"`
+	// Deploys are the rolling updates, by service then in scenario order;
+	// omitted when there are none.
+	Deploys []DeploySummary `json:"deploys,omitempty"`
 }
 
 // WorkloadSummary is one workload of a variant.
@@ -95,6 +101,10 @@ type ServiceSummary struct {
 	// QueueLengthMean is the time-weighted mean number of waiting requests,
 	// summed over instances.
 	QueueLengthMean Estimate `json:"queue_length_mean"`
+	// RunningInstances is the time-weighted mean number of instances up
+	// over the measured window; omitted when every instance was up all
+	// along (it is then instances).
+	RunningInstances *Estimate `json:"running_instances,omitempty"`
 	// LatencyS is arrival at an instance to end of service. Nil when the
 	// service completed nothing.
 	LatencyS *Latency `json:"latency_s,omitempty"`
@@ -200,6 +210,7 @@ func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
 		vs.Services = append(vs.Services, summarizeService(v, name))
 	}
 	vs.Timeline = summarizeTimeline(v)
+	vs.Autoscalers, vs.Deploys = summarizeFleets(v)
 	return vs
 }
 
@@ -233,7 +244,8 @@ func summarizeWorkload(v *Variant, name string, measuredS float64) WorkloadSumma
 
 func summarizeService(v *Variant, name string) ServiceSummary {
 	ss := ServiceSummary{Name: name}
-	var util, queue []float64
+	var util, queue, running []float64
+	varies := false
 	var hists []*stats.Histogram
 	var perInstance []int64
 	found := false
@@ -248,6 +260,8 @@ func summarizeService(v *Variant, name string) ServiceSummary {
 		ss.Completed += svc.Completed
 		ss.Lost += svc.Lost
 		util = append(util, svc.Utilisation)
+		running = append(running, svc.Running)
+		varies = varies || (svc.Running != 0 && svc.Running != float64(svc.Instances)) // 0: not recorded (a Replication made in Go)
 		queue = append(queue, svc.QueueLengthMean)
 		hists = append(hists, svc.Latency)
 		for j, n := range svc.InstanceCompleted {
@@ -262,6 +276,9 @@ func summarizeService(v *Variant, name string) ServiceSummary {
 	}
 	if e := estimate(queue); e != nil {
 		ss.QueueLengthMean = *e
+	}
+	if varies {
+		ss.RunningInstances = estimate(running)
 	}
 	ss.LatencyS = summarizeLatency(hists)
 	var total int64

@@ -14,8 +14,12 @@ type TimelineSummary struct {
 	// service) in order of first appearance; [] when none has it.
 	Sidecars []SidecarTimeline `json:"sidecars"`
 	// Events are the failures as they happened in replication 0 (every
-	// replication of a variant has the same failures), in start order.
+	// replication of a variant has the same failures), in start order,
+	// then the deploys (kind "deploy").
 	Events []FailureEvent `json:"events"`
+	// Services are the pods of the services that scale or roll out, in
+	// service order; omitted when there are none.
+	Services []ServiceTimeline `json:"services,omitempty"`
 }
 
 // WorkloadTimeline is one workload's series. A nil entry (null in JSON)
@@ -79,6 +83,7 @@ func summarizeTimeline(v *Variant) *TimelineSummary {
 		t.Workloads = append(t.Workloads, workloadTimeline(v, name, first))
 	}
 	t.Sidecars = sidecarTimelines(v, first)
+	t.Services = serviceTimelines(v)
 	if len(v.Replications) > 0 {
 		for _, f := range v.Replications[0].Failures {
 			t.Events = append(t.Events, FailureEvent{Kind: f.Kind, Target: f.Target, FromS: f.From.Seconds(), ToS: f.To.Seconds()})

@@ -41,6 +41,8 @@ type world struct {
 	failures *failure.Timeline
 	cp       *controlPlane // nil when instances never come and go
 	pushes   []*configPush
+	fleets   []*fleet  // services whose pods come and go, in service order
+	probers  []*prober // active health checkers, one per proxy cluster with one
 	warmup   sim.Time
 	until    sim.Time
 }
@@ -108,6 +110,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			RateLimit:    limit,
 			Name:         svcSpec.Name,
 			Replicas:     svcSpec.Replicas,
+			Instances:    poolSize(sc, len(w.services)),
 			Concurrency:  svcSpec.Concurrency,
 			QueueBound:   bound,
 			ServiceTime:  st,
@@ -140,6 +143,18 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if w.cp, err = newControlPlane(w, sc); err != nil {
 			return nil, err
 		}
+		for i, svcSpec := range sc.Services {
+			if !needsFleet(sc, i) {
+				continue
+			}
+			st, _ := svcSpec.ServiceTime.Build() // built above
+			f, err := newFleet(w, sc, i, mesh.Version{ServiceTime: st, ErrorProb: svcSpec.Errors.Probability, ErrorOutcome: statusOutcome(svcSpec.Errors.Status)})
+			if err != nil {
+				return nil, err
+			}
+			w.cp.fleets[i] = f
+			w.fleets = append(w.fleets, f)
+		}
 	}
 	dynamic := w.cp != nil
 	// Each instance that makes calls has its own sidecar: one cluster per
@@ -148,6 +163,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		for k, in := range svc.Instances() {
 			var callers []mesh.Caller
 			clusters := map[string]*sidecar.Cluster{} // one per target service, shared by its routes
+			probers := map[string]*prober{}
 			for _, t := range targets[i] {
 				if t.publish != "" {
 					p, err := w.bus.producer(svc.Name(), in.Name(), t.publish)
@@ -161,12 +177,18 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				if !ok {
 					var err error
 					zones := clusterZones(zoneOf(svcZones[i], k), svcZones[i], len(svc.Instances()), svcZones[byIndex[t.to]], len(byName[t.to].Instances()))
-					c, err = newCluster(w.s, streams, in.Name(), byName[t.to], policies[t.to], sc.Network, pool, net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t.to]], len(byName[t.to].Instances())), zones, dynamic)
+					lat := net.latencies(zoneOf(svcZones[i], k), svcZones[byIndex[t.to]], len(byName[t.to].Instances()))
+					c, err = newCluster(w.s, streams, in.Name(), byName[t.to], policies[t.to], sc.Network, pool, lat, zones, dynamic)
 					if err != nil {
 						return nil, err
 					}
 					clusters[t.to] = c
-					w.clusters = append(w.clusters, clusterOf{caller: svc.Name(), service: t.to, c: c, name: in.Name() + "->" + t.to,
+					p, err := w.newProber(streams, in.Name(), c, byIndex[t.to], policies[t.to], lat)
+					if err != nil {
+						return nil, err
+					}
+					probers[t.to] = p
+					w.clusters = append(w.clusters, clusterOf{caller: svc.Name(), service: t.to, c: c, p: p, name: in.Name() + "->" + t.to,
 						zone: zoneOf(svcZones[i], k), hostZones: instanceZones(svcZones[byIndex[t.to]], len(byName[t.to].Instances()))})
 				}
 				if t.route == nil {
@@ -191,7 +213,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				for _, t := range targets[i] {
 					names = append(names, t.to)
 				}
-				if err := w.cp.subscribe(in.Name(), streams, clusters, names); err != nil {
+				if err := w.cp.subscribe(in.Name(), streams, clusters, probers, names); err != nil {
 					return nil, err
 				}
 			}
@@ -211,7 +233,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		w.clusters = append(w.clusters, clusterOf{caller: reader, service: to, c: c, name: consumer + "->" + to,
 			hostZones: instanceZones(svcZones[byIndex[to]], len(svc.Instances()))})
 		if w.cp != nil {
-			if err := w.cp.subscribe(consumer, streams, map[string]*sidecar.Cluster{to: c}, []string{to}); err != nil {
+			if err := w.cp.subscribe(consumer, streams, map[string]*sidecar.Cluster{to: c}, nil, []string{to}); err != nil {
 				return nil, err
 			}
 		}
@@ -324,14 +346,19 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				zones.Callers = nil
 			}
 		}
-		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], sc.Network, pool, net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances())), zones, dynamic)
+		lat := net.latencies(wl.Zone, svcZones[byIndex[wl.Target]], len(svc.Instances()))
+		cluster, err := newCluster(w.s, streams, wl.Name, svc, policies[wl.Target], sc.Network, pool, lat, zones, dynamic)
 		if err != nil {
 			return nil, err
 		}
-		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster, fromWorkload: true, name: wl.Name + "->" + wl.Target,
+		p, err := w.newProber(streams, wl.Name, cluster, byIndex[wl.Target], policies[wl.Target], lat)
+		if err != nil {
+			return nil, err
+		}
+		w.clusters = append(w.clusters, clusterOf{caller: wl.Name, service: wl.Target, c: cluster, p: p, fromWorkload: true, name: wl.Name + "->" + wl.Target,
 			zone: wl.Zone, hostZones: instanceZones(svcZones[byIndex[wl.Target]], len(svc.Instances()))})
 		if w.cp != nil {
-			if err := w.cp.subscribe(wl.Name, streams, map[string]*sidecar.Cluster{wl.Target: cluster}, []string{wl.Target}); err != nil {
+			if err := w.cp.subscribe(wl.Name, streams, map[string]*sidecar.Cluster{wl.Target: cluster}, map[string]*prober{wl.Target: p}, []string{wl.Target}); err != nil {
 				return nil, err
 			}
 		}
@@ -431,6 +458,7 @@ func statusOutcome(status Status) mesh.Outcome {
 type clusterOf struct {
 	caller, service string
 	c               *sidecar.Cluster
+	p               *prober // its active health checker, or nil
 	fromWorkload    bool
 	// name is the proxy's own name (caller instance -> service); zone is
 	// the caller's zone and hostZones its hosts' ("" for none), for
@@ -438,6 +466,25 @@ type clusterOf struct {
 	name      string
 	zone      string
 	hostZones []string
+}
+
+// newProber returns the active health checker of caller's cluster c
+// towards service i, or nil if the service's sidecar has no health_check.
+func (w *world) newProber(streams sim.Streams, caller string, c *sidecar.Cluster, i int, sc Sidecar, lat []dist.Dist) (*prober, error) {
+	if sc.HealthCheck == nil {
+		return nil, nil
+	}
+	svc := w.services[i]
+	uneject := true
+	if od := sc.OutlierDetection; od != nil && od.SuccessfulActiveHealthCheckUnejectHost != nil {
+		uneject = *od.SuccessfulActiveHealthCheckUnejectHost
+	}
+	p, err := newProber(w.s, streams, caller+"->"+svc.Name(), c, svc, lat, *sc.HealthCheck, uneject, w.cp.reg.Endpoints(i).Endpoints)
+	if err != nil {
+		return nil, err
+	}
+	w.probers = append(w.probers, p)
+	return p, nil
 }
 
 // newCluster builds caller's proxy towards svc under the target's sidecar
@@ -702,6 +749,12 @@ func (w *world) start() {
 	}
 	for _, p := range w.pushes {
 		w.s.Schedule(p.at, p, sim.Event{})
+	}
+	for _, f := range w.fleets {
+		f.start()
+	}
+	for _, p := range w.probers {
+		p.hc.Start()
 	}
 	if w.bus != nil {
 		w.bus.start()

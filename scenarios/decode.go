@@ -32,12 +32,15 @@ const (
 )
 
 var (
-	durationType  = reflect.TypeFor[Duration]()
-	rateType      = reflect.TypeFor[Rate]()
-	queueType     = reflect.TypeFor[Queue]()
-	statusType    = reflect.TypeFor[Status]()
-	distSpecType  = reflect.TypeFor[DistSpec]()
-	overridesType = reflect.TypeFor[[]Override]()
+	durationType = reflect.TypeFor[Duration]()
+	rateType     = reflect.TypeFor[Rate]()
+	queueType    = reflect.TypeFor[Queue]()
+	statusType   = reflect.TypeFor[Status]()
+	// intOrPercentType decodes as a string (2 or "25%"); only the schema
+	// tells it apart.
+	intOrPercentType = reflect.TypeFor[IntOrPercent]()
+	distSpecType     = reflect.TypeFor[DistSpec]()
+	overridesType    = reflect.TypeFor[[]Override]()
 )
 
 // span is where a field was found: its key and its value.

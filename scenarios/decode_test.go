@@ -51,7 +51,7 @@ colour: blue
 workloads: [{name: web, arrival: {rate: 100/s}, target: checkout}]
 services: [{name: checkout, service_time: {dist: constant, value: 1ms}}]
 `,
-		want: `bad.yaml:3:1: colour: unknown field "colour"; valid fields: bus, config_pushes, control_plane, description, duration, failures, limits, name, network, random_failures, replications, seed, services, timeline, variants, version, warmup, workloads`,
+		want: `bad.yaml:3:1: colour: unknown field "colour"; valid fields: bus, config_pushes, control_plane, deploys, description, duration, failures, limits, name, network, random_failures, replications, seed, services, timeline, variants, version, warmup, workloads`,
 	},
 	{
 		name: "unknown nested field",

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshsim/meshsim/models/autoscale"
 	"github.com/meshsim/meshsim/models/lb"
 	"github.com/meshsim/meshsim/models/sidecar"
 	"github.com/meshsim/meshsim/models/workload"
@@ -94,6 +95,7 @@ func (d *Document) Explain() (string, error) {
 			if err := explainHandler(&b, svc, v.Scenario); err != nil {
 				return "", err
 			}
+			explainScaling(&b, v.Scenario, svc)
 			p, err := svc.Sidecar.Policy()
 			if err != nil {
 				return "", err
@@ -104,6 +106,11 @@ func (d *Document) Explain() (string, error) {
 			}
 			fmt.Fprintf(&b, "    sidecar (preset %s):\n", preset)
 			writePolicy(&b, p)
+			if h := svc.Sidecar.HealthCheck; h != nil {
+				c := h.config().WithDefaults()
+				fmt.Fprintf(&b, "      health_check: {interval: %v, timeout: %v, unhealthy_threshold: %d, healthy_threshold: %d, unhealthy_interval: %v, jitter: %v + %d%%, initial_jitter: %v} (each proxy probes over the network; up answers at once, down refuses)\n",
+					c.Interval, c.Timeout, c.UnhealthyThreshold, c.HealthyThreshold, c.UnhealthyInterval, c.IntervalJitter, c.IntervalJitterPercent, c.InitialJitter)
+			}
 		}
 		if err := explainBus(&b, v.Scenario); err != nil {
 			return "", err
@@ -307,4 +314,75 @@ func biasString(c lb.Config) string {
 		return fmt.Sprint(c.ActiveRequestBias)
 	}
 	return "1"
+}
+
+// explainScaling writes a service's pool, autoscaler and deploys.
+func explainScaling(b *strings.Builder, sc *Scenario, svc Service) {
+	i := -1
+	for k := range sc.Services {
+		if sc.Services[k].Name == svc.Name {
+			i = k
+		}
+	}
+	if i < 0 || !needsFleet(sc, i) {
+		return
+	}
+	fmt.Fprintf(b, "    pods: a pool of %d instances (the first %d up); ready %v after start; drain within %v\n",
+		poolSize(sc, i), svc.Replicas, time.Duration(svc.ReadinessDelay), time.Duration(svc.TerminationGracePeriod))
+	if a := svc.Autoscale; a != nil {
+		c := a.config().WithDefaults()
+		target := fmt.Sprintf("%d%% utilization", c.Target)
+		if c.Metric != autoscale.Utilization {
+			target = fmt.Sprintf("%g requests in flight per pod", float64(c.Target)/1000)
+		}
+		fmt.Fprintf(b, "    autoscale: {replicas: %d..%d, target: %s, sync_period: %v, tolerance: %g, scale_up_stabilization: %v, scale_down_stabilization: %v, scale_up: %s, scale_down: %s}\n",
+			c.MinReplicas, c.MaxReplicas, target, c.SyncPeriod, c.Tolerance.Or(0), c.ScaleUp.StabilizationWindow.Or(0), c.ScaleDown.StabilizationWindow.Or(0),
+			policyText(c.ScaleUp.Policies), policyText(c.ScaleDown.Policies))
+	}
+	for _, d := range sc.Deploys {
+		if d.Service != svc.Name {
+			continue
+		}
+		st := d.strategy().WithDefaults()
+		name := d.Version.Name
+		if name == "" {
+			name = "a new version"
+		}
+		var what []string
+		if v := d.Version; v.ServiceTime != nil {
+			if dd, err := v.ServiceTime.Build(); err == nil {
+				what = append(what, "service_time "+dd.String())
+			}
+		}
+		if e := d.Version.Errors; e != nil {
+			st := e.Status
+			if st == 0 {
+				st = 500
+			}
+			what = append(what, fmt.Sprintf("errors %g answering %v", e.Probability, st))
+		}
+		if l := d.Version.Latency; l != nil {
+			if dd, err := l.Build(); err == nil {
+				what = append(what, "extra latency "+dd.String())
+			}
+		}
+		if len(what) > 0 {
+			name += " (" + strings.Join(what, ", ") + ")"
+		}
+		fmt.Fprintf(b, "    deploy at %v: %s, max_surge %v, max_unavailable %v, min_ready %v\n",
+			time.Duration(d.At), name, st.MaxSurge, st.MaxUnavailable, st.MinReady)
+	}
+}
+
+// policyText formats scaling policies, the most permissive applying.
+func policyText(ps []autoscale.Policy) string {
+	var parts []string
+	for _, p := range ps {
+		unit := " pods"
+		if p.Type == autoscale.Percent {
+			unit = "%"
+		}
+		parts = append(parts, fmt.Sprintf("%d%s per %v", p.Value, unit, p.Period))
+	}
+	return "max of [" + strings.Join(parts, ", ") + "]"
 }

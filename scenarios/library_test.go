@@ -417,3 +417,81 @@ func TestCQRSStalenessShowsTheEffect(t *testing.T) {
 	assert.InDelta(t, s300.Mean, s6.Mean, 0.2*s300.Mean, "6 consumers at 560/s: as fresh as 3 at 300/s")
 	assert.LessOrEqual(t, s.Variants[2].Bus.TracesOpen, int64(5*200), "at most the last moments' orders are unfinished")
 }
+
+// TestAutoscaleRampShowsTheEffect checks autoscale-ramp's promise: the
+// HPA follows the ramp (14 pods at the peak), p99 and errors rise while
+// new pods start, the 30 s stabilisation window gives pods back minutes
+// earlier than the default 5 m one, and a lower target keeps p99 flat with
+// more pods.
+func TestAutoscaleRampShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "autoscale-ramp", 0)
+	s := results.Summarize(exp)
+	by := map[string]results.VariantSummary{}
+	for _, v := range s.Variants {
+		by[v.Name] = v
+	}
+	def, fast, low := by["default"], by["fast-scale-down"], by["target-40"]
+	window := def.Timeline.WindowS
+	at := func(v results.VariantSummary, sec float64) float64 {
+		return v.Timeline.Services[0].Ready[int(sec/window)]
+	}
+	p99 := func(v results.VariantSummary, sec float64) float64 {
+		return *v.Timeline.Workloads[0].P99S[int(sec/window)]
+	}
+
+	assert.Equal(t, 4.0, at(def, 90), "4 pods before the ramp: ceil(3 x 67/60)")
+	assert.Equal(t, 14.0, at(def, 6*60), "14 pods at the peak (1600/s at 60% of 200/s each)")
+	assert.Greater(t, p99(def, 4*60+15), 2.5*p99(def, 60), "p99 while the new pods start")
+	assert.Less(t, p99(def, 6*60), 1.2*p99(def, 60), "p99 back once they are ready")
+	// After the ramp: the default keeps its pods for 5 minutes, the short
+	// window gives them back.
+	assert.Equal(t, 14.0, at(def, 10*60))
+	assert.LessOrEqual(t, at(fast, 10*60), 4.0)
+	assert.Less(t, fast.Services[0].RunningInstances.CI95.Hi, def.Services[0].RunningInstances.CI95.Lo)
+	assert.InDelta(t, def.Workloads[0].LatencyS.P99, fast.Workloads[0].LatencyS.P99, 0.01, "same p99")
+	// The lower target: more pods, flat p99, almost no errors.
+	assert.Equal(t, 20, low.Autoscalers[0].MaxDesired)
+	assert.Less(t, low.Workloads[0].LatencyS.CI95.P99.Hi, def.Workloads[0].LatencyS.CI95.P99.Lo)
+	assert.Less(t, low.Workloads[0].ErrorRate.Mean, def.Workloads[0].ErrorRate.Mean/10)
+	assert.Greater(t, low.Services[0].RunningInstances.CI95.Lo, def.Services[0].RunningInstances.CI95.Hi)
+}
+
+// TestRollingDeployBadVersionShowsTheEffect checks
+// rolling-deploy-bad-version's promise: the error rate rises during the
+// deploy, faster and higher with Kubernetes' default strategy, and
+// outlier detection contains it.
+func TestRollingDeployBadVersionShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "rolling-deploy-bad-version", 0)
+	s := results.Summarize(exp)
+	by := map[string]results.VariantSummary{}
+	for _, v := range s.Variants {
+		by[v.Name] = v
+	}
+	one, def, od := by["one-at-a-time"], by["k8s-default"], by["outlier-detection"]
+	window := one.Timeline.WindowS
+	errAt := func(v results.VariantSummary, sec float64) float64 {
+		return *v.Timeline.Workloads[0].ErrorRate[int(sec/window)]
+	}
+	assert.Zero(t, errAt(one, 50), "no errors before the deploy")
+	assert.Greater(t, errAt(one, 230), 0.06, "one at a time: errors climb during the deploy")
+	assert.Greater(t, errAt(one, 230), 2*errAt(one, 100))
+	assert.InDelta(t, 0.2, errAt(def, 180), 0.03, "the default replaces every pod: 20% fail")
+	assert.Zero(t, errAt(one, 400), "none after the rollback")
+	assert.Less(t, od.Workloads[0].ErrorRate.CI95.Hi, 0.01, "outlier detection contains it")
+	assert.Less(t, one.Workloads[0].ErrorRate.CI95.Hi, def.Workloads[0].ErrorRate.CI95.Lo)
+	// The deploys are on the timeline: v2 superseded by the rollback at
+	// 4m, except under the default, where it completed first.
+	ev := one.Timeline.Events
+	require.Len(t, ev, 2)
+	assert.Equal(t, results.FailureEvent{Kind: "deploy", Target: "checkout v2", FromS: 60, ToS: 240}, ev[0])
+	assert.Equal(t, 0, one.Deploys[0].Completed)
+	assert.Equal(t, 5, def.Deploys[0].Completed)
+	// Pods by version: at most 11 (max_surge 1) one at a time, 13 (25%)
+	// under the default; v2 holds every pod under the default at 3m.
+	svc := def.Timeline.Services[0]
+	assert.Equal(t, 10.0, svc.Versions[1].Running[int(180/window)])
+	for k := range one.Timeline.Services[0].Running {
+		assert.LessOrEqual(t, one.Timeline.Services[0].Running[k], 11.0+1e-9)
+		assert.LessOrEqual(t, svc.Running[k], 13.0+1e-9)
+	}
+}

@@ -56,12 +56,18 @@ type controlPlane struct {
 	readiness []time.Duration // per service: restart to ready
 	subs      []*discovery.Subscriber
 	processes []*failure.Process
+	fleets    []*fleet // by service; nil for a service whose pods are fixed
 }
 
 // needsControlPlane reports whether instances of sc can come and go.
 func needsControlPlane(sc *Scenario) bool {
-	if sc.ControlPlane.Discovery != nil || len(sc.RandomFailures) > 0 {
+	if sc.ControlPlane.Discovery != nil || len(sc.RandomFailures) > 0 || len(sc.Deploys) > 0 {
 		return true
+	}
+	for _, svc := range sc.Services {
+		if svc.Autoscale != nil || svc.Sidecar.HealthCheck != nil {
+			return true
+		}
 	}
 	for _, f := range sc.Failures {
 		if f.Kind == "crash" {
@@ -77,7 +83,7 @@ func newControlPlane(w *world, sc *Scenario) (*controlPlane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario: control plane: %w", err)
 	}
-	cp := &controlPlane{w: w, reg: reg, svcIndex: map[string]int{}}
+	cp := &controlPlane{w: w, reg: reg, svcIndex: map[string]int{}, fleets: make([]*fleet, len(w.services))}
 	if d := sc.ControlPlane.Discovery; d != nil && d.Delay != nil {
 		if cp.delay, err = d.Delay.Build(); err != nil {
 			return nil, fmt.Errorf("scenario: control_plane.discovery.delay: %w", err)
@@ -86,6 +92,9 @@ func newControlPlane(w *world, sc *Scenario) (*controlPlane, error) {
 	for i, svc := range w.services {
 		cp.svcIndex[svc.Name()] = i
 		cp.readiness = append(cp.readiness, time.Duration(sc.Services[i].ReadinessDelay))
+		if needsFleet(sc, i) {
+			continue // its fleet registers the pods it starts
+		}
 		for k := range svc.Instances() {
 			reg.Register(i, k)
 		}
@@ -95,12 +104,13 @@ func newControlPlane(w *world, sc *Scenario) (*controlPlane, error) {
 
 // subscribe makes a proxy (a caller instance, or a workload's client)
 // learn of its target services' changes through clusters, by service
-// name.
-func (cp *controlPlane) subscribe(name string, streams sim.Streams, clusters map[string]*sidecar.Cluster, targets []string) error {
+// name, and through their active health checkers, if any. The clusters
+// start with the registry's current endpoints.
+func (cp *controlPlane) subscribe(name string, streams sim.Streams, clusters map[string]*sidecar.Cluster, probers map[string]*prober, targets []string) error {
 	if len(targets) == 0 {
 		return nil
 	}
-	watch := &endpointWatcher{clusters: make([]*sidecar.Cluster, len(cp.w.services))}
+	watch := &endpointWatcher{clusters: make([]*sidecar.Cluster, len(cp.w.services)), probers: make([]*prober, len(cp.w.services))}
 	var ids []int
 	for _, t := range targets {
 		i := cp.svcIndex[t]
@@ -108,20 +118,32 @@ func (cp *controlPlane) subscribe(name string, streams sim.Streams, clusters map
 			ids = append(ids, i)
 		}
 		watch.clusters[i] = clusters[t]
+		watch.probers[i] = probers[t]
 	}
 	sub, err := cp.reg.Subscribe(discovery.Config{Name: name, Delay: cp.delay, Services: ids}, streams.Get(name, "discovery"), watch)
 	if err != nil {
 		return fmt.Errorf("scenario: %s: discovery: %w", name, err)
+	}
+	for _, i := range ids {
+		if eps := sub.View(i).Endpoints; len(eps) != len(cp.w.services[i].Instances()) {
+			watch.clusters[i].SetEndpoints(eps) // a pool's instances not started yet
+		}
 	}
 	cp.subs = append(cp.subs, sub)
 	return nil
 }
 
 // endpointWatcher applies a discovery change to the proxy's cluster of
-// the service.
-type endpointWatcher struct{ clusters []*sidecar.Cluster }
+// the service, and to its health checker.
+type endpointWatcher struct {
+	clusters []*sidecar.Cluster
+	probers  []*prober
+}
 
 func (e *endpointWatcher) EndpointsChanged(snap *discovery.Snapshot) {
+	if p := e.probers[snap.Service]; p != nil {
+		p.endpoints(snap.Endpoints)
+	}
 	if c := e.clusters[snap.Service]; c != nil {
 		c.SetEndpoints(snap.Endpoints)
 	}
@@ -177,8 +199,12 @@ func (cp *controlPlane) pods(target string) ([]failure.Outage, []string, error) 
 			continue
 		}
 		in.Track()
-		out = append(out, &pod{cp: cp, in: in, svc: i, idx: k})
 		labels = append(labels, in.Name())
+		if f := cp.fleets[i]; f != nil {
+			out = append(out, fleetPod{f: f, k: k}) // its pod crashes, wherever it is in its life
+			continue
+		}
+		out = append(out, &pod{cp: cp, in: in, svc: i, idx: k})
 	}
 	return out, labels, nil
 }

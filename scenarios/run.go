@@ -251,6 +251,13 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			}
 		}
 	}
+	for _, f := range w.fleets {
+		fl := f.collect(now)
+		for _, d := range fl.Deploys {
+			rep.Failures = append(rep.Failures, results.Failure{Kind: "deploy", Target: d.Target, From: d.From, To: d.To})
+		}
+		rep.Fleets = append(rep.Fleets, fl)
+	}
 	for _, svc := range w.services {
 		held += svc.MeasuredHeld()
 		st := svc.Stats(now)
@@ -259,6 +266,7 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			Instances:         len(svc.Instances()),
 			Concurrency:       svc.Concurrency(),
 			Utilisation:       st.Utilisation,
+			Running:           st.Running,
 			QueueLengthMean:   st.QueueLengthMean,
 			Completed:         st.Completed,
 			Latency:           st.Latency,
@@ -295,6 +303,10 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			DeadlineExceeded:  st.DeadlineExceeded,
 			ConnectionsOpened: co.c.ConnStats().Opened, ConnectFailures: co.c.ConnStats().ConnectFailures,
 		})
+		if co.p != nil {
+			last := &rep.Sidecars[len(rep.Sidecars)-1]
+			last.HealthChecked, last.Unhealthy = true, co.p.intervals(now)
+		}
 	}
 	// Two independent books on each side of the proxies: the origins' in
 	// flight against the calls the proxies hold open, and the attempts the

@@ -125,6 +125,30 @@ var fieldRules = map[string]fieldRule{
 	"Retries.RetryOn":         {enum: strs(sidecar.RetryOnNames)},
 
 	"Variant.Name": required(nameRule),
+
+	"Service.TerminationGracePeriod":    {def: "30s"},
+	"Autoscale.MinReplicas":             {min: num(1), def: 1},
+	"Autoscale.MaxReplicas":             {required: true, min: num(1), max: num(maxReplicas)},
+	"Autoscale.Metric":                  {enum: strs(func() []string { return autoscaleMetrics }), def: "utilization"},
+	"Autoscale.Target":                  {required: true, exclusiveMin: num(0)},
+	"Autoscale.SyncPeriod":              {def: "15s"},
+	"Autoscale.Tolerance":               {min: num(0), max: num(1), def: 0.1},
+	"Autoscale.ScaleDownStabilization":  {def: "5m"},
+	"Autoscale.ScaleUpStabilization":    {def: "0s"},
+	"ScalingPolicy.Type":                {required: true, enum: strs(func() []string { return policyTypes })},
+	"ScalingPolicy.Value":               {required: true, min: num(1)},
+	"ScalingPolicy.Period":              {required: true},
+	"Deploy.At":                         {required: true},
+	"Deploy.Service":                    {required: true},
+	"Deploy.MaxSurge":                   {def: "25%"},
+	"Deploy.MaxUnavailable":             {def: "25%"},
+	"VersionSpec.Name":                  nameRule,
+	"HealthCheck.Timeout":               {def: "1s"},
+	"HealthCheck.Interval":              {def: "3s"},
+	"HealthCheck.UnhealthyThreshold":    {min: num(0), def: 3},
+	"HealthCheck.HealthyThreshold":      {min: num(0), def: 1},
+	"HealthCheck.IntervalJitterPercent": {min: num(0), max: num(100)},
+	"OutlierDetection.SuccessfulActiveHealthCheckUnejectHost": {def: true},
 }
 
 // typeRules add what validation checks across the fields of one type.
@@ -250,6 +274,13 @@ func (b *schemaBuilder) typ(t reflect.Type) obj {
 			return obj{"oneOf": []any{
 				obj{"type": "integer", "enum": []any{500, 503}},
 				obj{"type": "string", "enum": []any{"reset"}},
+			}}
+		})
+	case intOrPercentType:
+		return b.def("IntOrPercent", func() obj {
+			return obj{"oneOf": []any{
+				obj{"type": "integer", "minimum": 0},
+				obj{"type": "string", "pattern": intOrPercentRE.String()},
 			}}
 		})
 	case distSpecType:

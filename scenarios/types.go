@@ -34,8 +34,10 @@ type Scenario struct {
 	ControlPlane ControlPlane `yaml:"control_plane"`
 	// ConfigPushes change a service's sidecar policy mid-run.
 	ConfigPushes []ConfigPush `yaml:"config_pushes"`
-	Network      Network      `yaml:"network"`
-	Timeline     Timeline     `yaml:"timeline"`
+	// Deploys are rolling updates of services to new versions.
+	Deploys  []Deploy `yaml:"deploys"`
+	Network  Network  `yaml:"network"`
+	Timeline Timeline `yaml:"timeline"`
 	// Bus is the event bus: brokers, topics, queues and their consumers.
 	Bus      Bus       `yaml:"bus"`
 	Variants []Variant `yaml:"variants"`
@@ -93,12 +95,20 @@ type Workload struct {
 type Service struct {
 	Name     string `yaml:"name"`
 	Replicas int    `yaml:"replicas"` // instances; default 1
-	// ReadinessDelay is how long a restarted instance takes to pass its
-	// readiness probe and be registered again; default 0.
+	// ReadinessDelay is how long a restarted or new instance takes to pass
+	// its readiness probe and be registered; default 0.
 	ReadinessDelay Duration `yaml:"readiness_delay"`
-	Concurrency    int      `yaml:"concurrency"` // slots per instance; default 1
-	Queue          Queue    `yaml:"queue"`       // waiting room per instance; default unbounded
-	ServiceTime    DistSpec `yaml:"service_time"`
+	// TerminationGracePeriod bounds the drain of a pod that an autoscaler
+	// or a deploy removes: it is deregistered at once, finishes the
+	// requests it holds, and stops when it holds none; requests still held
+	// after this long are lost (the pod is killed). Default 30s.
+	TerminationGracePeriod Duration `yaml:"termination_grace_period"`
+	// Autoscale, when present, scales the service's replicas with the
+	// Kubernetes HPA algorithm.
+	Autoscale   *Autoscale `yaml:"autoscale"`
+	Concurrency int        `yaml:"concurrency"` // slots per instance; default 1
+	Queue       Queue      `yaml:"queue"`       // waiting room per instance; default unbounded
+	ServiceTime DistSpec   `yaml:"service_time"`
 	// Zones places the instances round-robin over these zones: instance i
 	// is in zones[i % len(zones)]. Network latency depends on whether the
 	// caller is in the same zone.
@@ -364,6 +374,9 @@ type Sidecar struct {
 	// LocalityFailover, when present, prefers instances in the caller's
 	// zone and fails over to other zones as they become unhealthy.
 	LocalityFailover *LocalityFailover `yaml:"locality_failover"`
+	// HealthCheck, when present, is Envoy's active health checking of the
+	// service's instances by each caller's proxy.
+	HealthCheck *HealthCheck `yaml:"health_check"`
 }
 
 // LocalityFailover is Istio's locality failover: instances in the
@@ -421,6 +434,10 @@ type OutlierDetection struct {
 	EnforcingFailurePercentage         *int     `yaml:"enforcing_failure_percentage"`
 	FailurePercentageMinimumHosts      int      `yaml:"failure_percentage_minimum_hosts"`
 	FailurePercentageRequestVolume     int      `yaml:"failure_percentage_request_volume"`
+	// SuccessfulActiveHealthCheckUnejectHost returns an ejected host to
+	// service when an active health check of it succeeds; default true
+	// (Envoy). It matters only with health_check.
+	SuccessfulActiveHealthCheckUnejectHost *bool `yaml:"successful_active_health_check_uneject_host"`
 }
 
 // Retries is the retry policy. Attempts is the number of retries after the

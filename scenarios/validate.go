@@ -85,6 +85,9 @@ func applyDefaults(s *Scenario, present func(path string) bool) {
 		if !present(p+"sidecar.lb.policy") && svc.Sidecar.LB.Policy == "" {
 			svc.Sidecar.LB.Policy = defaultPolicy
 		}
+		if !present(p + "termination_grace_period") {
+			svc.TerminationGracePeriod = Duration(defaultGracePeriod)
+		}
 	}
 	for i := range s.ConfigPushes {
 		sc := &s.ConfigPushes[i].Sidecar
@@ -226,6 +229,7 @@ func (c *checker) check(s *Scenario) {
 	c.failures(s)
 	c.randomFailures(s)
 	c.configPushes(s)
+	c.scaling(s)
 	c.calls(s)
 	c.routes(s)
 	c.network(s)
@@ -467,7 +471,11 @@ func (c *checker) load(s *Scenario, arrivals, times []dist.Dist) {
 		if st == nil || !svc.Queue.Unbounded || st.Mean() <= 0 || !targeted[i] || !known[i] {
 			continue
 		}
-		capacity := float64(svc.Replicas) * float64(svc.Concurrency) * float64(time.Second) / float64(st.Mean())
+		replicas := svc.Replicas
+		if a := svc.Autoscale; a != nil {
+			replicas = max(replicas, a.MaxReplicas) // it can scale up to that
+		}
+		capacity := float64(replicas) * float64(svc.Concurrency) * float64(time.Second) / float64(st.Mean())
 		if offered[i] >= capacity {
 			c.warnf(fmt.Sprintf("services[%d]", i), "add replicas or concurrency, or bound the queue",
 				"offered load %s/s is at or above capacity %s/s (utilisation %.2f) and the queue is unbounded, so waiting times grow for as long as the run lasts",

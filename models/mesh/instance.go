@@ -87,7 +87,22 @@ type Instance struct {
 	windowStart sim.Time
 	busyArea    area
 	waitArea    area
-	completed   int64
+	// upArea is the time the process was up within the window, kept the
+	// same way (a restart subtracts its time, a crash adds it), for
+	// tracked instances only: an untracked instance is always up.
+	upArea area
+	// busyNs is the busy slot-time since the start of the run, never
+	// reset: busyNs + busy*now at now. The autoscaler reads it.
+	busyNs int64
+	// extra is the version's added latency (nil: none), drawn from the
+	// instance's own "extra-latency" stream; it holds the slot as the
+	// service time does.
+	extra    dist.Dist
+	extraRnd *sim.Rand
+	// idle, when set, is told when the instance holds no request any
+	// more (a draining pod).
+	idle      IdleWatcher
+	completed int64
 	// measuredHeld counts measured requests queued or in service here. It
 	// is kept apart from the origins' books so that conservation can be
 	// checked rather than assumed.
@@ -120,6 +135,9 @@ type Instance struct {
 
 // Name returns the stable instance name, for example "checkout[2]".
 func (in *Instance) Name() string { return in.name }
+
+// Index returns the instance's index in its service.
+func (in *Instance) Index() int { return in.index }
 
 // ActiveRequests returns the requests queued or in service at the instance.
 // It is the caller's view only while there is one caller: the sidecar keeps
@@ -159,7 +177,11 @@ func (in *Instance) start(r *Request, now sim.Time) {
 	in.busy++
 	r.Started = now
 	in.busyArea.add(-int64(now))
+	in.busyNs -= int64(now)
 	d := in.serviceTime.Sample(in.rnd)
+	if in.extra != nil {
+		d += in.extra.Sample(in.extraRnd)
+	}
 	if in.slowFactor != 1 {
 		d = time.Duration(float64(float64(d) * in.slowFactor))
 	}
@@ -210,6 +232,7 @@ func (in *Instance) respond(r *Request, o Outcome) {
 	}
 	in.busy--
 	in.busyArea.add(int64(now))
+	in.busyNs += int64(now)
 	if r.Measured {
 		in.measuredHeld--
 		in.completed++
@@ -256,6 +279,9 @@ func (in *Instance) respond(r *Request, o Outcome) {
 	}
 	if expired != nil {
 		in.expired = expired[:0]
+	}
+	if in.idle != nil && in.busy == 0 && in.queue.len() == 0 {
+		in.idle.Idle(in)
 	}
 }
 
@@ -354,8 +380,11 @@ func (in *Instance) Errors() (float64, Outcome) { return in.errorProb, in.errorO
 // requests in service or waiting count from now on.
 func (in *Instance) resetStats(now sim.Time) {
 	in.windowStart = now
-	in.busyArea, in.waitArea = area{}, area{}
+	in.busyArea, in.waitArea, in.upArea = area{}, area{}, area{}
 	in.busyArea.add(-int64(in.busy) * int64(now))
+	if in.state == StateUp {
+		in.upArea.add(-int64(now))
+	}
 	in.waitArea.add(-int64(in.queue.len()) * int64(now))
 }
 
@@ -364,6 +393,28 @@ func (in *Instance) resetStats(now sim.Time) {
 func (in *Instance) busyMean(now sim.Time) float64 {
 	return in.mean(in.busyArea, in.busy, now)
 }
+
+// upMean returns the time-weighted share of [window start, now] the
+// process was up: 1 for an untracked instance, which never goes down.
+func (in *Instance) upMean(now sim.Time) float64 {
+	if !in.tracked {
+		return 1
+	}
+	up := 0
+	if in.state == StateUp {
+		up = 1
+	}
+	return in.mean(in.upArea, up, now)
+}
+
+// BusyNs returns the instance's busy slot-time since the start of the run,
+// in slot-nanoseconds: the integral of its busy slots. Differences of two
+// readings give its utilisation over the span between them. O(1).
+func (in *Instance) BusyNs() int64 { return in.busyNs + int64(in.busy)*int64(in.s.Now()) }
+
+// Held returns the requests the instance holds: queued, in service, or
+// waiting on its handler's calls.
+func (in *Instance) Held() int { return in.busy + in.queue.len() }
 
 func (in *Instance) queueMean(now sim.Time) float64 {
 	return in.mean(in.waitArea, in.queue.len(), now)

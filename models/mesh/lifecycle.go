@@ -58,7 +58,9 @@ func (in *Instance) Crash() {
 	held := append(in.dying[:0], in.serving...)
 	for range in.serving {
 		in.busyArea.add(int64(now)) // their service ends now
+		in.busyNs += int64(now)
 	}
+	in.upArea.add(int64(now))
 	in.serving = in.serving[:0]
 	in.busy = 0
 	for {
@@ -91,8 +93,40 @@ func (in *Instance) Crash() {
 // Restart brings a crashed instance back up, empty, with its queue and
 // slots free. Whether callers learn of it is the registry's business.
 func (in *Instance) Restart() {
+	if in.state == StateUp {
+		return
+	}
 	in.state = StateUp
 	in.regate()
+	in.upArea.add(-int64(in.s.Now()))
+}
+
+// IdleWatcher learns when an instance it watches holds no request any
+// more: the last one it held was answered. Idle runs synchronously from
+// inside the instance's answer; it may crash or stop the instance.
+type IdleWatcher interface {
+	Idle(in *Instance)
+}
+
+// WatchIdle makes w (nil: nobody) learn when the instance becomes idle.
+func (in *Instance) WatchIdle(w IdleWatcher) { in.idle = w }
+
+// Version is what a release of the service's code does: its service time,
+// its error rate and an optional extra latency that holds the slot like
+// the service time (a slower dependency or code path).
+type Version struct {
+	ServiceTime  dist.Dist
+	ErrorProb    float64
+	ErrorOutcome Outcome
+	Extra        dist.Dist // nil: none
+}
+
+// SetVersion makes requests that start from now on draw from v's
+// settings. The instance keeps its own random streams, so a pod of any
+// version draws the same sequence of numbers (common random numbers).
+func (in *Instance) SetVersion(v Version) {
+	in.serviceTime, in.extra = v.ServiceTime, v.Extra
+	in.SetErrors(v.ErrorProb, v.ErrorOutcome)
 }
 
 // SetLoss makes a share p of the requests that reach the instance vanish

@@ -17,8 +17,12 @@ var ErrConfig = errors.New("mesh: invalid configuration")
 
 // ServiceConfig describes a service's instances.
 type ServiceConfig struct {
-	Name        string
-	Replicas    int       // instances, >= 1
+	Name     string
+	Replicas int // instances up at the start, >= 1
+	// Instances is the pool: the instances created, >= Replicas (0 means
+	// Replicas). Those beyond Replicas start down and tracked, for pods
+	// that an autoscaler or a rollout starts later.
+	Instances   int
 	Concurrency int       // slots per instance, >= 1
 	QueueBound  int       // waiting room per instance, >= 0, or Unbounded
 	ServiceTime dist.Dist // per request, drawn per instance from its own stream
@@ -60,6 +64,8 @@ func (c ServiceConfig) validate() error {
 		return fmt.Errorf("%w: service without a name", ErrConfig)
 	case c.Replicas < 1:
 		return fmt.Errorf("%w: service %s: replicas %d < 1", ErrConfig, c.Name, c.Replicas)
+	case c.Instances != 0 && c.Instances < c.Replicas:
+		return fmt.Errorf("%w: service %s: instances %d < replicas %d", ErrConfig, c.Name, c.Instances, c.Replicas)
 	case c.Concurrency < 1:
 		return fmt.Errorf("%w: service %s: concurrency %d < 1", ErrConfig, c.Name, c.Concurrency)
 	case c.QueueBound < 0 && c.QueueBound != Unbounded:
@@ -93,7 +99,7 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 		return nil, err
 	}
 	svc := &Service{cfg: cfg, latency: stats.NewHistogram()}
-	for i := 0; i < cfg.Replicas; i++ {
+	for i := 0; i < max(cfg.Instances, cfg.Replicas); i++ {
 		name := fmt.Sprintf("%s[%d]", cfg.Name, i)
 		in := &Instance{
 			name:        name,
@@ -106,6 +112,7 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 			queueBound:  cfg.QueueBound,
 			slowFactor:  1,
 			errRnd:      streams.Get(name, "errors"),
+			extraRnd:    streams.Get(name, "extra-latency"),
 			steps:       cfg.Steps,
 			pool:        cfg.Pool,
 			routeRnd:    streams.Get(name, "route"),
@@ -124,6 +131,9 @@ func NewService(s *sim.Scheduler, streams sim.Streams, cfg ServiceConfig) (*Serv
 		}
 		if rl := cfg.RateLimit; rl.MaxTokens > 0 {
 			in.SetRateLimit(rl.MaxTokens, rl.TokensPerFill, rl.FillInterval)
+		}
+		if i >= cfg.Replicas {
+			in.tracked, in.state = true, StateDown
 		}
 		in.regate()
 		svc.instances = append(svc.instances, in)
@@ -166,7 +176,13 @@ func (svc *Service) MeasuredHeld() int64 {
 
 // ServiceStats is what a service did during the measurement window.
 type ServiceStats struct {
-	Utilisation       float64 // time-weighted busy slots / all slots
+	// Utilisation is the time-weighted busy slots over the slots of the
+	// instances that were up: the busy slot-time of all instances divided
+	// by their up time times the slots per instance. Instances that are
+	// down (crashed, or not started yet from the pool) have no slots.
+	Utilisation float64
+	// Running is the time-weighted mean number of instances up.
+	Running           float64
 	QueueLengthMean   float64 // time-weighted waiting requests, summed over instances
 	Completed         int64
 	Lost              int64 // measured requests lost to crashes
@@ -177,16 +193,22 @@ type ServiceStats struct {
 // Stats returns the service's statistics for the window ending at now. It
 // sums the instances in index order, so the result is the same on every run.
 func (svc *Service) Stats(now sim.Time) ServiceStats {
-	var busy, queue float64
+	var busy, queue, up float64
 	st := ServiceStats{Latency: svc.latency.Clone(), InstanceCompleted: make([]int64, len(svc.instances))}
 	for i, in := range svc.instances {
 		busy += in.busyMean(now)
 		queue += in.queueMean(now)
+		up += in.upMean(now)
 		st.Completed += in.completed
 		st.Lost += in.lost
 		st.InstanceCompleted[i] = in.completed
 	}
-	st.Utilisation = busy / float64(svc.cfg.Replicas*svc.cfg.Concurrency)
+	// For a service whose instances never go down up is exactly the
+	// replica count (a sum of ones), so this is busy / all slots.
+	st.Running = up
+	if up != 0 {
+		st.Utilisation = busy / float64(up*float64(svc.cfg.Concurrency))
+	}
 	st.QueueLengthMean = queue
 	return st
 }

@@ -361,6 +361,16 @@ func (d *Detector) roll(p int) bool {
 	return d.rnd.Uint64()%100 < uint64(p)
 }
 
+// Uneject returns an ejected host to service at once, as Envoy does when
+// an active health check of the host succeeds and
+// successful_active_health_check_uneject_host is true (its default). A
+// host that is not ejected is left alone. O(1).
+func (d *Detector) Uneject(host int) {
+	if d.hosts[host].ejected {
+		d.uneject(host, d.s.Now())
+	}
+}
+
 // uneject returns host i to service (DetectorImpl::unejectHost), resetting
 // its consecutive counters so that a few errors do not eject it again at
 // once.

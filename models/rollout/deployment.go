@@ -193,6 +193,23 @@ func (d *Deployment) Rollout(version int) {
 	d.reconcile()
 }
 
+// SetStrategy replaces the rolling-update strategy (cfg's MaxSurge,
+// MaxUnavailable, MinReady and ProgressDeadline; its Replicas is ignored),
+// as a kubectl apply that changes spec.strategy along with the template
+// does. It takes effect at the next reconciliation, so call it before
+// Rollout. An invalid strategy returns an error wrapping ErrConfig and
+// changes nothing.
+func (d *Deployment) SetStrategy(cfg Config) error {
+	cfg.Replicas = d.replicas
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg = cfg.WithDefaults()
+	cfg.Replicas = d.cfg.Replicas
+	d.cfg = cfg
+	return nil
+}
+
 // reindex points every live pod at its RS's current index.
 func (d *Deployment) reindex() {
 	for i := range d.rsets {

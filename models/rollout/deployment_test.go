@@ -341,3 +341,35 @@ func TestValidate(t *testing.T) {
 	assert.Equal(t, "EventKind(9)", rollout.EventKind(9).String())
 	assert.Equal(t, "3s Scaled v1 2->3", fmt.Sprint(rollout.Event{At: at(3 * sec), Kind: rollout.EvScaled, Version: 1, From: 2, To: 3}))
 }
+
+func TestSetStrategyAppliesToTheNextRollout(t *testing.T) {
+	s := sim.NewScheduler(sim.Config{Until: sim.Time(time.Hour), MaxEvents: 1e6})
+	p := &strategyPods{}
+	d, err := rollout.New(s, rollout.Config{Replicas: 4}, p, nil)
+	require.NoError(t, err)
+	p.d = d
+	d.Start(0)
+	for id := range 4 {
+		d.PodReady(rollout.PodID(id))
+	}
+	require.NoError(t, s.RunUntil(sim.Time(time.Second)))
+	require.Error(t, d.SetStrategy(rollout.Config{MaxSurge: rollout.Count(0), MaxUnavailable: rollout.Count(0)}))
+	require.NoError(t, d.SetStrategy(rollout.Config{MaxSurge: rollout.Count(2), MaxUnavailable: rollout.Count(0)}))
+	d.Rollout(1)
+	require.NoError(t, s.RunUntil(sim.Time(2*time.Second)))
+	assert.Equal(t, 2, p.started[1], "max_surge 2: two new pods at once")
+	assert.Equal(t, 4, d.Replicas())
+}
+
+type strategyPods struct {
+	d       *rollout.Deployment
+	started map[int]int
+}
+
+func (p *strategyPods) StartPod(id rollout.PodID, version int) {
+	if p.started == nil {
+		p.started = map[int]int{}
+	}
+	p.started[version]++
+}
+func (p *strategyPods) TerminatePod(rollout.PodID) {}
