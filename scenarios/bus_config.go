@@ -88,6 +88,7 @@ func (p Producer) config(name string) (bus.ProducerConfig, error) {
 		DisableIdempotence: p.Idempotence != nil && !*p.Idempotence,
 		DeliveryTimeout:    time.Duration(p.DeliveryTimeout),
 		MaxBlock:           time.Duration(p.MaxBlock),
+		BufferMemory:       p.BufferMemory,
 		ResponseTime:       rt,
 		ErrorProb:          p.ErrorProbability,
 		RetryBackoff:       time.Duration(p.RetryBackoff),

@@ -192,6 +192,10 @@ func explainProducer(b *strings.Builder, p Producer) error {
 	}
 	idem := acks == bus.AcksAll && !cfg.DisableIdempotence
 	batch, msg := orInt(p.BatchBytes, bus.DefaultBatchBytes), orInt(p.MessageBytes, bus.DefaultMessageBytes)
+	buf := p.BufferMemory
+	if buf == 0 {
+		buf = bus.DefaultBufferMemory
+	}
 	rt := "none"
 	if cfg.ResponseTime != nil {
 		rt = cfg.ResponseTime.String()
@@ -202,9 +206,9 @@ func explainProducer(b *strings.Builder, p Producer) error {
 		errs = fmt.Sprintf(", errors: %g per request, retried after %v doubling to %v (±20%%)", p.ErrorProbability,
 			lo, durDefault(p.RetryBackoffMax, max(lo, bus.DefaultRetryBackoffMax)))
 	}
-	fmt.Fprintf(b, "      producers: {acks: %v, keys: %s, linger: %v, batch: %d messages (%d/%d bytes), max_in_flight: %d, idempotence: %t, delivery_timeout: %v, max_block: %v, response_time: %s%s}\n",
+	fmt.Fprintf(b, "      producers: {acks: %v, keys: %s, linger: %v, batch: %d messages (%d/%d bytes), max_in_flight: %d, idempotence: %t, delivery_timeout: %v, max_block: %v, buffer_memory: %d bytes (%d messages), response_time: %s%s}\n",
 		acks, keys, time.Duration(p.Linger), max(1, batch/msg), batch, msg, orInt(p.MaxInFlight, bus.DefaultMaxInFlight), idem,
-		durDefault(p.DeliveryTimeout, bus.DefaultDeliveryTimeout), durDefault(p.MaxBlock, bus.DefaultMaxBlock), rt, errs)
+		durDefault(p.DeliveryTimeout, bus.DefaultDeliveryTimeout), durDefault(p.MaxBlock, bus.DefaultMaxBlock), buf, buf/int64(msg), rt, errs)
 	return nil
 }
 

@@ -118,6 +118,8 @@ func TestBusErrors(t *testing.T) {
 			`bus.yaml:11:167: bus.topics[0].producer.key_skew: key_skew must be in (0, 10] with zipf keys, got 0`},
 		{"idempotence with acks 1", "key_skew: 1}", "key_skew: 1, idempotence: true}",
 			`bus.yaml:11:183: bus.topics[0].producer.idempotence: idempotence with acks 1; idempotence needs acks: all (KIP-679)`},
+		{"buffer smaller than a message", "key_skew: 1}", "key_skew: 1, buffer_memory: 512}",
+			`bus.yaml:11:185: bus.topics[0].producer.buffer_memory: buffer_memory must be >= message_bytes=1024, got 512`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Contains(t, busYAML, tc.from)
@@ -193,6 +195,51 @@ variants:
 	}
 	assert.Zero(t, reordered["idempotent"])
 	assert.Greater(t, reordered["not-idempotent"], int64(50))
+}
+
+func TestProducerBufferMemoryBlocks(t *testing.T) {
+	// 2000 publishes/s to a topic whose acks=all writes take 100 ms to
+	// replicate hold some 200 messages in the producer. A buffer of 100
+	// messages (102400 bytes of 1 KiB records) passes at most 100 per
+	// 100 ms: the publishes behind it wait, up to max_block 50 ms, and at
+	// least half of them are refused (block_timeout). The default 32 MiB
+	// holds them all.
+	const src = `version: 1
+duration: 20s
+workloads:
+  - {name: orders, arrival: {rate: 2000/s}, publish: events}
+bus:
+  brokers: 3
+  topics:
+    - {name: events, partitions: 4, replication_factor: 3, replication_delay: {dist: constant, value: 100ms},
+       producer: {max_block: 50ms}}
+  consumer_groups:
+    - {name: g, topic: events, commit: after_processing, processing_time: {dist: constant, value: 0ms}}
+variants:
+  - {name: small, set: {bus.topics.events.producer.buffer_memory: 102400}}
+  - {name: default, set: {}}
+`
+	doc, err := Parse("buffer.yaml", []byte(src))
+	require.NoError(t, err)
+	vs, err := doc.Expand()
+	require.NoError(t, err)
+	blocked, consumed := map[string]int64{}, map[string]int64{}
+	for _, v := range vs {
+		w, err := build(v.Scenario, 1, 0)
+		require.NoError(t, err)
+		require.NoError(t, w.run(nil))
+		rep, err := w.collect(0, "test")
+		require.NoError(t, err)
+		l := rep.Bus.Readers[0].Ledger
+		assert.Equal(t, l.Published, l.Terminal(), v.Name)
+		assert.Equal(t, l.Dropped, l.DroppedBy.BlockTimeout, v.Name)
+		assert.Equal(t, rep.Bus.Producers[0].Refused, l.DroppedBy.BlockTimeout, v.Name)
+		blocked[v.Name], consumed[v.Name] = l.DroppedBy.BlockTimeout, l.Consumed
+	}
+	assert.LessOrEqual(t, consumed["small"], int64(20*1000), "at most 100 messages per 100 ms")
+	assert.Greater(t, blocked["small"], int64(20*2000/2))
+	assert.Zero(t, blocked["default"])
+	assert.Greater(t, consumed["default"], int64(39000))
 }
 
 func TestConsumersCallServicesThroughTheirSidecars(t *testing.T) {

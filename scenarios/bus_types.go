@@ -101,9 +101,19 @@ type Producer struct {
 	// lost acknowledgement writes a duplicate record.
 	Idempotence *bool `yaml:"idempotence"`
 	// DeliveryTimeout defaults to 120s (delivery.timeout.ms); MaxBlock, the
-	// wait for room in a full partition, to 60s (max.block.ms).
+	// wait for room in a full partition or in the producer's buffer
+	// memory, to 60s (max.block.ms).
 	DeliveryTimeout Duration `yaml:"delivery_timeout"`
 	MaxBlock        Duration `yaml:"max_block"`
+	// BufferMemory is the producer's memory for records not yet
+	// acknowledged, in bytes; default 33554432, 32 MiB (buffer.memory).
+	// Each record holds message_bytes of it from publish until it is
+	// acknowledged or given up on (with acks 0, until it is sent). A
+	// publish that finds it full waits, in publish order, up to max_block
+	// and is then refused (block_timeout), as Kafka's send() blocks and
+	// throws a TimeoutException. Kafka takes batch_bytes per batch, so
+	// with small batches it fills sooner than here.
+	BufferMemory int64 `yaml:"buffer_memory"`
 	// ResponseTime, if set, is the network time of each acknowledgement.
 	ResponseTime *DistSpec `yaml:"response_time"`
 	// ErrorProbability is the chance that one produce request (a batch)

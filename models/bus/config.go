@@ -256,9 +256,22 @@ type ProducerConfig struct {
 	// batch.size bytes (16384); the default 16 assumes 1 KiB records.
 	StickyBatch int
 	// MaxBlock bounds how long a message waits for room in a full
-	// destination with the block policy, then it is dropped
-	// (DropBlockTimeout). Defaults to 60 s (Kafka max.block.ms).
+	// destination with the block policy, or for room in the producer's
+	// BufferMemory, then it is dropped (DropBlockTimeout). Defaults to
+	// 60 s (Kafka max.block.ms).
 	MaxBlock time.Duration
+	// BufferMemory defaults to 33554432 bytes, 32 MiB (buffer.memory):
+	// the bytes of records the producer holds, MessageBytes each, from
+	// publish until they are acknowledged or given up on (Kafka's
+	// BufferPool memory is taken when a record is appended to its
+	// partition's accumulator and freed when its batch completes, with
+	// success or an error; with acks=0 a batch completes once sent). A
+	// publish that finds it full waits, in publish order, for records to
+	// complete, up to MaxBlock after its publish; then it is refused
+	// (DropBlockTimeout: send() throws a TimeoutException). Kafka takes
+	// batch.size bytes per batch rather than each record's own bytes, so
+	// with batches of few records its buffer fills sooner than here.
+	BufferMemory int64
 
 	// Linger is how long a partition's batch waits for more messages
 	// before it is sent (linger.ms). It defaults to 0, the Kafka 3.x
@@ -325,6 +338,8 @@ type ProducerConfig struct {
 // Producer defaults (Kafka 3.x ProducerConfig).
 const (
 	DefaultMaxBlock        = 60 * time.Second
+	DefaultBufferMemory    = 32 << 20 // buffer.memory, 33554432 bytes
+	MaxBufferMemory        = 1 << 40
 	DefaultBatchBytes      = 16384
 	DefaultMessageBytes    = 1024
 	DefaultStickyBatch     = DefaultBatchBytes / DefaultMessageBytes
@@ -339,6 +354,9 @@ func (c ProducerConfig) withDefaults() ProducerConfig {
 		c.Acks = AcksAll
 	}
 	c.MaxBlock = orDur(c.MaxBlock, DefaultMaxBlock)
+	if c.BufferMemory == 0 {
+		c.BufferMemory = DefaultBufferMemory
+	}
 	c.BatchBytes = orInt(c.BatchBytes, DefaultBatchBytes)
 	c.MessageBytes = orInt(c.MessageBytes, DefaultMessageBytes)
 	c.StickyBatch = orInt(c.StickyBatch, max(1, c.BatchBytes/c.MessageBytes))
@@ -374,6 +392,11 @@ func (c ProducerConfig) Validate() error {
 		return errField(o, c.Name, "sticky_batch", "must be >= 1, got %d", c.StickyBatch)
 	case c.MaxBlock < 0 || c.MaxBlock > MaxSpan:
 		return errField(o, c.Name, "max_block", "must be in [0, %v], got %v", MaxSpan, c.MaxBlock)
+	case c.BufferMemory < 0 || c.BufferMemory > MaxBufferMemory:
+		return errField(o, c.Name, "buffer_memory", "must be in [message_bytes, %d], got %d", MaxBufferMemory, c.BufferMemory)
+	case c.BufferMemory > 0 && c.BufferMemory < int64(orInt(c.MessageBytes, DefaultMessageBytes)):
+		// Kafka refuses a record larger than buffer.memory (RecordTooLargeException).
+		return errField(o, c.Name, "buffer_memory", "must be >= message_bytes=%d, got %d", orInt(c.MessageBytes, DefaultMessageBytes), c.BufferMemory)
 	case c.Linger < 0 || c.Linger > MaxSpan:
 		return errField(o, c.Name, "linger", "must be in [0, %v], got %v", MaxSpan, c.Linger)
 	case c.BatchBytes < 0 || c.BatchBytes > MaxCapacity:

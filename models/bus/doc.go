@@ -16,7 +16,7 @@
 //	...
 //	c := topic.Ledger().Counts() // published, by state, duplicates, reordered
 //
-// Failures, lifetime, fan-out, batching and effectively-once:
+// Failures, lifetime, fan-out, batching, producer memory and effectively-once:
 //
 //	cluster, err := bus.NewCluster(s, streams, bus.ClusterConfig{Name: "kafka", Brokers: 3}) // election 7-9 s (KRaft)
 //	topic, err := cluster.NewTopic(pool, bus.TopicConfig{Name: "orders", Partitions: 12, ReplicationFactor: 3,
@@ -24,7 +24,8 @@
 //	cluster.Broker(1).Down() // a failure timeline calls Down and Up at its instants
 //	cluster.Broker(1).Up()
 //	prod, err := bus.NewProducer(s, streams, pool, topic, bus.ProducerConfig{Name: "checkout",
-//		Linger: 5 * time.Millisecond, MessageBytes: 512, ResponseTime: rtt})
+//		Linger: 5 * time.Millisecond, MessageBytes: 512, ResponseTime: rtt,
+//		BufferMemory: 4 << 20}) // buffer.memory: a publish finding it full blocks up to MaxBlock
 //	audit, err := bus.NewGroup(s, streams, topic, bus.GroupConfig{Name: "audit", ProcessingTime: d,
 //		Dedup: bus.DedupConfig{Enabled: true}}) // a second group: its own offsets and Ledger
 //	events, err := bus.NewFanOut(s, streams, pool, "events") // Pub/Sub or SNS

@@ -47,6 +47,8 @@ type Message struct {
 	retryAt     sim.Time  // not resent before (retry.backoff.ms after an error)
 	attempts    uint8     // produce requests of it that failed with an error (saturates)
 	dupOf       *Message  // a producer retry's copy of an already written message: accounted as dupOf
+	buffered    bool      // holds Bytes of its producer's buffer memory
+	appended    sim.Time  // admitted to the producer's accumulator: delivery_timeout counts from here
 	refs        int32     // copies (dupOf) that still refer to this message
 
 	// Broker-side bookkeeping.
@@ -166,6 +168,7 @@ func (p *Pool) clone(orig *Message) *Message {
 	p.nextID-- // a copy takes no ID of its own
 	m.ID, m.Key, m.HasKey, m.TraceID = orig.ID, orig.Key, orig.HasKey, orig.TraceID
 	m.Topic, m.Partition, m.Produced, m.Bytes = orig.Topic, orig.Partition, orig.Produced, orig.Bytes
+	m.appended = orig.appended
 	m.setTracks(1 + len(orig.more))
 	m.dupOf = orig
 	orig.refs++

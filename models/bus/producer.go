@@ -25,7 +25,9 @@ var NullKey = Key{}
 
 // Event kinds of a Producer.
 const (
-	evWake int32 = iota + 1 // room or a leader may be available for the waiting lanes
+	evWake        int32 = iota + 1 // room or a leader may be available for the waiting lanes
+	evAdmit                        // buffer memory was freed: admit the publishes waiting for it
+	evBufferBlock                  // the oldest publish waiting for buffer memory may have reached max_block
 )
 
 // Event kinds of a lane.
@@ -41,10 +43,16 @@ type ProducerStats struct {
 	Published int64 // messages handed to Publish or Send
 	Acked     int64 // acknowledged (a retried message once)
 	Refused   int64 // rejected, timed out blocking, or not acknowledged within delivery_timeout
-	Blocked   int64 // messages that had to wait for room
-	Waiting   int64 // messages in the producer now (accumulating, waiting for room, a leader or an in-flight slot)
+	Blocked   int64 // messages that had to wait for room (in the destination or the buffer memory)
+	Waiting   int64 // messages in the producer now (waiting for buffer memory, accumulating, waiting for room, a leader or an in-flight slot)
 	Sent      int64 // writes (a retried message counts again)
 	Batches   int64 // batches sent
+	// BufferBlocked counts the messages that had to wait for buffer
+	// memory (they count in Blocked too); BufferBytes is the buffer memory
+	// held now, BufferPeak the most held at once.
+	BufferBlocked int64
+	BufferBytes   int64
+	BufferPeak    int64
 	// Retries counts messages returned by a leader's failure to be sent
 	// again; DedupedRetries those of them the broker recognised as already
 	// written (idempotence), DuplicateWrites those it wrote twice.
@@ -77,6 +85,20 @@ type ProducerStats struct {
 // message's publish, and then resends, in order. Publish and Send are
 // O(1) amortised and allocate nothing in steady state.
 //
+// Every message holds MessageBytes of the producer's BufferMemory from
+// publish until it is acknowledged or refused (with acks=0, until it is
+// sent), as a record holds Kafka's BufferPool memory from its append to
+// the accumulator until its batch completes, through linger, the wait
+// for an in-flight slot, a leader or room, the send, replication and the
+// response, and retries. A publish that finds the memory full waits
+// before its accumulator, in publish order (BufferPool serves its waiters
+// first come, first served), until enough is freed, up to MaxBlock after
+// its publish; then it is refused (DropBlockTimeout), as Kafka's send()
+// blocks in BufferPool.allocate and throws a TimeoutException after
+// max.block.ms. A message that waited for memory counts its
+// DeliveryTimeout from its admission (Kafka's from the batch's
+// creation, after the allocation).
+//
 // A Producer implements workload.Sender through Send: a workload's
 // request is answered OK when its message is acknowledged, rejected or
 // timed out when it is refused.
@@ -99,6 +121,13 @@ type Producer struct {
 
 	lanes      []*lane
 	wakePosted bool
+
+	// Buffer memory (buffer.memory): the bytes held by admitted messages,
+	// and the publishes waiting for memory, in publish order.
+	bufUsed     int64
+	bufWait     ring[*Message]
+	bufTimer    sim.Timer
+	admitPosted bool
 
 	st ProducerStats
 }
@@ -164,7 +193,8 @@ func (p *Producer) Name() string { return p.cfg.Name }
 // Stats returns the producer's counts so far. O(partitions).
 func (p *Producer) Stats() ProducerStats {
 	st := p.st
-	st.Waiting = 0
+	st.Waiting = int64(p.bufWait.len())
+	st.BufferBytes = p.bufUsed
 	for _, ln := range p.lanes {
 		st.Waiting += int64(ln.acc.len())
 	}
@@ -177,7 +207,7 @@ func (p *Producer) Stats() ProducerStats {
 // copy of a message already written is not one), failed requests
 // included. O(messages waiting).
 func (p *Producer) Held() int64 {
-	var n int64
+	n := int64(p.bufWait.len())
 	for _, ln := range p.lanes {
 		for _, q := range []*ring[*Message]{&ln.acc, &ln.errMsgs} {
 			for i := 0; i < q.len(); i++ {
@@ -264,16 +294,51 @@ func (p *Producer) publish(k Key, traceID uint64, ref any) *Message {
 		}
 	}
 	p.st.Published++
+	if p.bufWait.len() > 0 || p.bufUsed+int64(m.Bytes) > p.cfg.BufferMemory {
+		// send() blocks in BufferPool.allocate, behind the earlier waiters.
+		p.bufWait.push(m)
+		p.st.Blocked++
+		p.st.BufferBlocked++
+		if !p.s.Scheduled(p.bufTimer) {
+			p.bufTimer = p.s.Schedule(m.Produced.Add(p.cfg.MaxBlock), p, sim.Event{Kind: evBufferBlock})
+		}
+		return m
+	}
+	p.admit(m, false)
+	return m
+}
+
+// admit appends m to its partition's accumulator, taking its bytes of
+// buffer memory; waited says whether it waited for them.
+func (p *Producer) admit(m *Message, waited bool) {
 	if p.cfg.Acks == AcksNone {
 		p.ack(m) // the producer does not wait
 	}
+	p.bufUsed += int64(m.Bytes)
+	p.st.BufferPeak = max(p.st.BufferPeak, p.bufUsed)
+	m.buffered = true
+	m.appended = p.s.Now()
 	ln := p.lanes[m.Partition]
 	ln.acc.push(m)
 	ln.flush()
-	if ln.wait == offerFull && ln.acc.len() > 0 && ln.acc.at(ln.acc.len()-1) == m {
+	if !waited && ln.wait == offerFull && ln.acc.len() > 0 && ln.acc.at(ln.acc.len()-1) == m {
 		p.st.Blocked++
 	}
-	return m
+}
+
+// free gives m's buffer memory back, if it holds any, and lets the
+// waiting publishes in (after the current event, as BufferPool.deallocate
+// signals the first waiter).
+func (p *Producer) free(m *Message) {
+	if !m.buffered {
+		return
+	}
+	m.buffered = false
+	p.bufUsed -= int64(m.Bytes)
+	if !p.admitPosted && p.bufWait.len() > 0 && p.bufUsed+int64(p.bufWait.at(0).Bytes) <= p.cfg.BufferMemory {
+		p.admitPosted = true
+		p.s.After(0, p, sim.Event{Kind: evAdmit})
+	}
 }
 
 // partition picks m's partition: murmur2 of the key, or the sticky
@@ -358,6 +423,9 @@ func (ln *lane) send(n int) bool {
 		}
 		ln.acc.pop()
 		m.retried = false
+		if p.cfg.Acks == AcksNone {
+			p.free(m) // the batch completes once sent
+		}
 		switch res {
 		case offerAccepted:
 			p.st.Sent++
@@ -447,7 +515,7 @@ func (ln *lane) failed() {
 		m := ln.errMsgs.pop()
 		m.attempts = att
 		p.st.Retries++
-		if retryAt >= m.Produced.Add(p.cfg.DeliveryTimeout) {
+		if retryAt >= m.appended.Add(p.cfg.DeliveryTimeout) {
 			if ln.gap && m.ID == ln.gapID {
 				// KIP-360: the producer bumps its epoch and starts the
 				// partition's sequence over.
@@ -500,14 +568,17 @@ func (ln *lane) armExpire() {
 	if ln.acc.len() == 0 {
 		return
 	}
-	ln.expireTimer = p.s.Schedule(ln.acc.at(0).Produced.Add(ln.limit()), ln, sim.Event{Kind: evExpire})
+	ln.expireTimer = p.s.Schedule(ln.deadline(ln.acc.at(0)), ln, sim.Event{Kind: evExpire})
 }
 
-func (ln *lane) limit() time.Duration {
+// deadline returns when m, waiting in the lane, is given up on: max_block
+// after its publish while the lane waits for room, delivery_timeout after
+// its admission otherwise.
+func (ln *lane) deadline(m *Message) sim.Time {
 	if ln.wait == offerFull {
-		return ln.p.cfg.MaxBlock
+		return m.Produced.Add(ln.p.cfg.MaxBlock)
 	}
-	return ln.p.cfg.DeliveryTimeout
+	return m.appended.Add(ln.p.cfg.DeliveryTimeout)
 }
 
 // Handle implements sim.Handler.
@@ -522,8 +593,7 @@ func (ln *lane) Handle(ev sim.Event) {
 		if ln.wait == offerFull {
 			r = DropBlockTimeout
 		}
-		lim := ln.limit()
-		for ln.acc.len() > 0 && ln.acc.at(0).Produced.Add(lim) <= now {
+		for ln.acc.len() > 0 && ln.deadline(ln.acc.at(0)) <= now {
 			p.refuse(ln.acc.pop(), r)
 		}
 		if ln.acc.len() > 0 {
@@ -568,6 +638,21 @@ func (p *Producer) Handle(ev sim.Event) {
 				ln.flush()
 			}
 		}
+	case evAdmit:
+		p.admitPosted = false
+		for p.bufWait.len() > 0 && p.bufUsed+int64(p.bufWait.at(0).Bytes) <= p.cfg.BufferMemory {
+			p.admit(p.bufWait.pop(), true)
+		}
+	case evBufferBlock:
+		// max.block.ms: the waiting publishes' deadlines come in publish
+		// order; the timer may be an admitted one's, and is then moved on.
+		now := p.s.Now()
+		for p.bufWait.len() > 0 && p.bufWait.at(0).Produced.Add(p.cfg.MaxBlock) <= now {
+			p.refuse(p.bufWait.pop(), DropBlockTimeout)
+		}
+		if p.bufWait.len() > 0 {
+			p.bufTimer = p.s.Schedule(p.bufWait.at(0).Produced.Add(p.cfg.MaxBlock), p, sim.Event{Kind: evBufferBlock})
+		}
 	default:
 		panic(fmt.Sprintf("bus: producer %s got event kind %d", p.cfg.Name, ev.Kind))
 	}
@@ -577,6 +662,7 @@ func (p *Producer) Handle(ev sim.Event) {
 // message already written takes nothing from the accounting: the original
 // is in the log.
 func (p *Producer) refuse(m *Message, r DropReason) {
+	p.free(m)
 	if m.dupOf == nil {
 		for i, l := range p.dest.ledgerList() {
 			l.dropped(m, m.tr(i), r)
@@ -650,6 +736,7 @@ func (p *Producer) responseLost(m *Message) *Message {
 	p.cancelResponse(m)
 	c := p.pool.clone(m)
 	c.producer, c.ref = p, m.ref
+	c.buffered, m.buffered = m.buffered, false // the batch holds its memory until the resend completes
 	c.Offset = -1
 	m.ref, m.producer = nil, nil
 	return c
@@ -670,6 +757,7 @@ func (p *Producer) requeue(m *Message) {
 }
 
 func (p *Producer) ack(m *Message) {
+	p.free(m) // nothing held yet with acks=0: it is freed at send
 	m.acked = true
 	p.st.Acked++
 	p.st.AckLatency.Record(int64(p.s.Now().Sub(m.Produced) / time.Nanosecond))
