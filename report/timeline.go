@@ -337,8 +337,14 @@ func (sh shade) Plot(c draw.Canvas, p *plot.Plot) {
 		return max(trX(ev.FromS), c.Min.X), min(trX(ev.ToS), c.Max.X)
 	}
 	for _, ev := range sh.events {
-		if x0, x1 := span(ev); x0 < x1 {
+		x0, x1 := span(ev)
+		switch {
+		case x0 < x1:
 			c.FillPolygon(shadeColor, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
+		case x0 == x1 && ev.FromS == ev.ToS:
+			// An instant (a config push, a scaling step): a thin dashed line.
+			c.StrokeLine2(draw.LineStyle{Color: shadeLabelColor, Width: vg.Points(0.5), Dashes: []vg.Length{vg.Points(2), vg.Points(2)}},
+				x0, c.Min.Y, x0, c.Max.Y)
 		}
 	}
 	if !sh.label {
@@ -350,12 +356,12 @@ func (sh shade) Plot(c draw.Canvas, p *plot.Plot) {
 	var seen []string
 	for _, ev := range sh.events {
 		text := ev.Kind + " " + ev.Target
-		if contains(seen, text) {
-			continue
+		if ev.Kind == "scale" || contains(seen, text) {
+			continue // scaling steps are many: their lines speak for them
 		}
 		i := len(seen)
 		seen = append(seen, text)
-		if x0, x1 := span(ev); x0 < x1 {
+		if x0, x1 := span(ev); x0 <= x1 {
 			y := c.Max.Y - vg.Points(2) - vg.Length(i)*sty.Font.Size*1.2
 			c.FillText(sty, vg.Point{X: x0 + vg.Points(2), Y: y}, text)
 		}

@@ -256,6 +256,11 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 		for _, d := range fl.Deploys {
 			rep.Failures = append(rep.Failures, results.Failure{Kind: "deploy", Target: d.Target, From: d.From, To: d.To})
 		}
+		for _, d := range fl.Decisions {
+			if d.Desired != d.Current { // the autoscaler acted: an instant on the timeline
+				rep.Failures = append(rep.Failures, results.Failure{Kind: "scale", Target: fmt.Sprintf("%s %d→%d", fl.Service, d.Current, d.Desired), From: d.At, To: d.At})
+			}
+		}
 		rep.Fleets = append(rep.Fleets, fl)
 	}
 	for _, svc := range w.services {
