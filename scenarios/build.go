@@ -274,9 +274,12 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			}
 			spec.Outages, spec.Kind = outages, failure.Crash
 		case "partition":
-			spec.Outages, spec.Kind = []failure.Outage{&partition{w: w, side: f.Zones}}, failure.Partition
+			spec.Outages, spec.Kind = []failure.Outage{&partition{w: w, side: f.Zones, other: f.OtherZones}}, failure.Partition
 			if spec.Label == "" {
 				spec.Label = "zones " + strings.Join(f.Zones, ", ")
+				if len(f.OtherZones) > 0 {
+					spec.Label += " | " + strings.Join(f.OtherZones, ", ")
+				}
 			}
 		case "overload":
 			sg := &surge{factor: f.Factor}

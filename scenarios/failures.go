@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,14 @@ func (c *checker) failures(s *Scenario) {
 			for k, z := range f.Zones {
 				if !zones[z] {
 					c.errorf(fmt.Sprintf("%szones[%d]", p, k), false, didYouMean(z, known), "no service or workload is in zone %q", z)
+				}
+			}
+			for k, z := range f.OtherZones {
+				switch {
+				case !zones[z]:
+					c.errorf(fmt.Sprintf("%sother_zones[%d]", p, k), false, didYouMean(z, known), "no service or workload is in zone %q", z)
+				case slices.Contains(f.Zones, z):
+					c.errorf(fmt.Sprintf("%sother_zones[%d]", p, k), false, "a zone is on one side of a partition", "zone %q is in zones too", z)
 				}
 			}
 			if f.Target != "" {
@@ -179,19 +188,25 @@ func (c *checker) randomFailures(s *Scenario) {
 		p := fmt.Sprintf("random_failures[%d].", i)
 		switch rf.Kind {
 		case "crash":
+		case "broker_down":
+			if svc, idx, err := parseTarget(rf.Target); err != nil || svc != "broker" || idx < 0 || idx >= max(s.Bus.Brokers, 1) {
+				c.errorf(p+"target", false, fmt.Sprintf(`"broker[i]" with i from 0 to %d`, max(s.Bus.Brokers, 1)-1), "broker_down targets one broker, got %q", rf.Target)
+			}
 		case "":
-			c.missing(p+"kind", "crash")
+			c.missing(p+"kind", "crash or broker_down")
 		default:
-			c.errorf(p+"kind", false, didYouMean(rf.Kind, []string{"crash"}), "unknown random failure kind %q (crash)", rf.Kind)
+			c.errorf(p+"kind", false, didYouMean(rf.Kind, []string{"crash", "broker_down"}), "unknown random failure kind %q (crash, broker_down)", rf.Kind)
 		}
-		if rf.Target == "" {
-			c.missing(p+"target", `a service ("checkout") or one instance ("checkout[2]")`)
-		} else if svc, idx, err := parseTarget(rf.Target); err != nil {
-			c.errorf(p+"target", false, `write "checkout" or "checkout[2]"`, "%v", err)
-		} else if n, ok := replicas[svc]; !ok && !c.bad.covers("services") {
-			c.errorf(p+"target", false, didYouMean(svc, names), "no service named %q", svc)
-		} else if ok && idx >= n {
-			c.errorf(p+"target", false, fmt.Sprintf("%s has instances 0 to %d", svc, n-1), "no instance %s[%d]", svc, idx)
+		if rf.Kind != "broker_down" { // a broker's target is checked above
+			if rf.Target == "" {
+				c.missing(p+"target", `a service ("checkout") or one instance ("checkout[2]")`)
+			} else if svc, idx, err := parseTarget(rf.Target); err != nil {
+				c.errorf(p+"target", false, `write "checkout" or "checkout[2]"`, "%v", err)
+			} else if n, ok := replicas[svc]; !ok && !c.bad.covers("services") {
+				c.errorf(p+"target", false, didYouMean(svc, names), "no service named %q", svc)
+			} else if ok && idx >= n {
+				c.errorf(p+"target", false, fmt.Sprintf("%s has instances 0 to %d", svc, n-1), "no instance %s[%d]", svc, idx)
+			}
 		}
 		for _, d := range []struct {
 			name string

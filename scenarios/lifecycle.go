@@ -40,8 +40,8 @@ type Discovery struct {
 //
 //	random_failures: [{kind: crash, target: checkout, mtbf: {dist: exponential, mean: 2h}, mttr: {dist: exponential, mean: 1m}}]
 type RandomFailure struct {
-	Kind   string    `yaml:"kind"`   // crash
-	Target string    `yaml:"target"` // a service, or one instance "svc[i]"
+	Kind   string    `yaml:"kind"`   // crash, or broker_down
+	Target string    `yaml:"target"` // crash: a service, or one instance "svc[i]"; broker_down: "broker[i]"
 	MTBF   *DistSpec `yaml:"mtbf"`   // time to failure
 	MTTR   *DistSpec `yaml:"mttr"`   // time to repair (restart)
 }
@@ -212,7 +212,17 @@ func (cp *controlPlane) pods(target string) ([]failure.Outage, []string, error) 
 // randomFailures makes the failure processes of sc, one per instance.
 func (cp *controlPlane) randomFailures(sc *Scenario, streams sim.Streams) error {
 	for i, rf := range sc.RandomFailures {
-		outages, labels, err := cp.pods(rf.Target)
+		kind := failure.Crash
+		var outages []failure.Outage
+		var labels []string
+		var err error
+		if rf.Kind == "broker_down" {
+			kind = failure.BrokerDown
+			outages, err = cp.w.bus.outages(rf.Kind, rf.Target)
+			labels = []string{rf.Target}
+		} else {
+			outages, labels, err = cp.pods(rf.Target)
+		}
 		if err != nil {
 			return fmt.Errorf("scenario: random_failures[%d]: %w", i, err)
 		}
@@ -225,7 +235,7 @@ func (cp *controlPlane) randomFailures(sc *Scenario, streams sim.Streams) error 
 			return fmt.Errorf("scenario: random_failures[%d].mttr: %w", i, err)
 		}
 		for k, o := range outages {
-			p, err := failure.NewProcess(cp.w.s, streams.Get(labels[k], "random-failure"), failure.Crash, labels[k], o, up, down)
+			p, err := failure.NewProcess(cp.w.s, streams.Get(labels[k], "random-failure"), kind, labels[k], o, up, down)
 			if err != nil {
 				return fmt.Errorf("scenario: random_failures[%d]: %w", i, err)
 			}
@@ -254,24 +264,38 @@ type surge struct {
 func (s *surge) Down() { s.open.SetRateFactor(s.factor) }
 func (s *surge) Up()   { s.open.SetRateFactor(1) }
 
-// partition cuts the network between the zones of side and all others:
-// every proxy whose zone is on one side loses the hosts on the other
-// (requests lost, connections timing out). Callers or hosts without a
-// zone are not affected.
+// partition cuts the network between the zones of side and the zones of
+// other (all the others when other is empty): every proxy whose zone is on
+// one side loses the hosts on the other (requests lost, connections
+// timing out). Callers or hosts without a zone, or in neither set, are
+// not affected.
 type partition struct {
-	w    *world
-	side []string
+	w           *world
+	side, other []string
+}
+
+// of returns which set zone z is in: 1 (side), 2 (other) or 0 (neither).
+func (p *partition) of(z string) int {
+	switch {
+	case z == "":
+		return 0
+	case slices.Contains(p.side, z):
+		return 1
+	case len(p.other) == 0 || slices.Contains(p.other, z):
+		return 2
+	}
+	return 0
 }
 
 func (p *partition) Down() {
 	for _, co := range p.w.clusters {
-		if co.zone == "" {
+		from := p.of(co.zone)
+		if from == 0 {
 			continue
 		}
-		in := slices.Contains(p.side, co.zone)
 		var cut []bool
 		for h, z := range co.hostZones {
-			if z != "" && slices.Contains(p.side, z) != in {
+			if to := p.of(z); to != 0 && to != from {
 				if cut == nil {
 					cut = make([]bool, len(co.hostZones))
 				}

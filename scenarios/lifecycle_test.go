@@ -173,3 +173,54 @@ config_pushes: [{at: 10s, service: api, sidecar: {workers: 4}}]
 `)
 	assert.EqualError(t, err, `t.yaml:5:50: config_pushes[0].sidecar: a pushed policy cannot change workers; push a new lb, timeouts, retries, hedging or circuit breakers`)
 }
+
+func TestPartitionBetweenTwoSetsAndWeibullBrokerFailures(t *testing.T) {
+	// Zones a, b, c: a partition between a and b leaves c reachable from
+	// both. A client in a sends round robin to one instance per zone: a
+	// third of its requests (those to b) time out during the partition.
+	exp := runYAML(t, `version: 1
+name: two-sets
+duration: 30s
+workloads: [{name: web, zone: a, arrival: {dist: constant, value: 10ms}, target: api}]
+services:
+  - {name: api, replicas: 3, zones: [a, b, c], concurrency: 10, service_time: {dist: constant, value: 1ms}, sidecar: {timeout: 100ms}}
+failures:
+  - {at: 10s, for: 10s, kind: partition, zones: [a], other_zones: [b]}
+timeline: {window: 1s}
+`)
+	s := exp.Variants[0].Replications[0].Workloads[0].Series
+	assert.InDelta(t, 33, s.NotOK[15], 1, "only b is cut off from a")
+	assert.Zero(t, s.NotOK[25])
+	assert.Equal(t, "zones a | b", exp.Variants[0].Replications[0].Failures[0].Target)
+
+	// Brokers fail at random with a Weibull time to failure; the failures
+	// are recorded, and the same in both variants.
+	bus := runYAML(t, `version: 1
+name: brokers
+duration: 1h
+workloads: [{name: orders, arrival: {rate: 50/s}, publish: events}]
+bus:
+  brokers: 3
+  topics: [{name: events, partitions: 3, replication_factor: 3, min_insync_replicas: 2, replication_delay: {dist: constant, value: 2ms}}]
+  consumer_groups: [{name: g, topic: events, consumers: 2, processing_time: {dist: constant, value: 1ms}}]
+random_failures:
+  - {kind: broker_down, target: "broker[1]", mtbf: {dist: weibull, scale: 10m, shape: 1.5}, mttr: {dist: constant, value: 30s}}
+variants:
+  - {name: a, set: {bus.consumer_groups: [{name: g, topic: events, consumers: 2, processing_time: {dist: constant, value: 1ms}}]}}
+  - {name: b, set: {bus.consumer_groups: [{name: g, topic: events, consumers: 3, processing_time: {dist: constant, value: 1ms}}]}}
+`)
+	fa, fb := bus.Variants[0].Replications[0].Failures, bus.Variants[1].Replications[0].Failures
+	require.NotEmpty(t, fa)
+	assert.Equal(t, fa, fb)
+	for _, f := range fa {
+		assert.Equal(t, "broker_down", f.Kind)
+		assert.Equal(t, 30*time.Second, f.To-f.From)
+	}
+	_, err := parseText(`version: 1
+duration: 1h
+workloads: [{name: w, arrival: {rate: 1/s}, target: api}]
+services: [{name: api, service_time: {dist: constant, value: 1ms}}]
+random_failures: [{kind: broker_down, target: "broker[3]", mtbf: {dist: weibull, scale: 1h, shape: 2}, mttr: {dist: constant, value: 1m}}]
+`)
+	assert.ErrorContains(t, err, `random_failures[0].target: broker_down targets one broker, got "broker[3]"`)
+}

@@ -189,6 +189,7 @@ var distForms = map[string][][]string{
 	"hyperexponential": {{"mean", "scv"}},
 	"lognormal":        {{"mean", "p99"}, {"median", "sigma"}},
 	"pareto":           {{"scale", "shape"}, {"mean", "shape"}},
+	"weibull":          {{"scale", "shape"}},
 }
 
 // distParamRules are the bounds validate.go puts on parameters.

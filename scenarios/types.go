@@ -298,8 +298,10 @@ type Failure struct {
 	// targets.
 	Delay *DistSpec `yaml:"delay"`
 	// Zones are one side of a partition: the network between them and
-	// every other zone is cut (requests lost, new connections time out).
-	Zones []string `yaml:"zones"`
+	// every other zone, or the zones of OtherZones when given, is cut
+	// (requests lost, new connections time out).
+	Zones      []string `yaml:"zones"`
+	OtherZones []string `yaml:"other_zones"`
 }
 
 // Status is how a failing request is answered: an HTTP status (500 or

@@ -509,6 +509,7 @@ var distInfos = []distInfo{
 	{"lognormal", []string{"mean", "p99", "median", "sigma"}},
 	{"pareto", []string{"scale", "mean", "shape"}},
 	{"uniform", []string{"min", "max"}},
+	{"weibull", []string{"scale", "shape"}},
 }
 
 func distNames() []string {
@@ -651,6 +652,13 @@ func (c *checker) dist(path string, spec *DistSpec, arrival bool) dist.Dist {
 		}
 		positive("scale", spec.Scale)
 		positive("mean", spec.Mean)
+	case "weibull":
+		need("shape")
+		need("scale")
+		if has("shape") && spec.Shape <= 0 {
+			c.errorf(path+".shape", false, "", "shape must be positive, got %g", spec.Shape)
+		}
+		positive("scale", spec.Scale)
 	case "empirical":
 		c.empirical(path, spec, keys)
 	}
@@ -780,6 +788,8 @@ func (d DistSpec) Build() (dist.Dist, error) {
 			return dist.ParetoMean(time.Duration(d.Mean), d.Shape)
 		}
 		return dist.Pareto(time.Duration(d.Scale), d.Shape)
+	case "weibull":
+		return dist.Weibull(time.Duration(d.Scale), d.Shape)
 	case "empirical":
 		pts := make([]dist.Point, len(d.Percentiles))
 		for i, p := range d.Percentiles {
