@@ -38,9 +38,12 @@ type BusReader struct {
 	// LagTimeline is the summed lag at the end of each of the run's
 	// equal slices (LagStep long).
 	LagTimeline []int64
-	LagStep     time.Duration
-	Rebalances  int64         // group: rebalance rounds completed
-	Paused      time.Duration // group: partition-time with no consuming owner
+	// PartitionLagTimeline is each partition's lag at the end of each
+	// slice: [partition][slice].
+	PartitionLagTimeline [][]int64
+	LagStep              time.Duration
+	Rebalances           int64         // group: rebalance rounds completed
+	Paused               time.Duration // group: partition-time with no consuming owner
 	// ReadModel is the read model the reader projects into, "" for none.
 	// Staleness is then, in nanoseconds, each measured command's time
 	// from its acknowledgement to the projection of a message of its

@@ -44,7 +44,10 @@ type BusReaderSummary struct {
 	// LagTimeline is the summed lag at the end of each slice of
 	// LagStepS seconds, averaged over replications.
 	LagTimeline []float64 `json:"lag_timeline"`
-	LagStepS    float64   `json:"lag_step_s"`
+	// LagTimelineByPartition is each partition's lag at the end of each
+	// slice, averaged over replications: [partition][slice].
+	LagTimelineByPartition [][]float64 `json:"lag_timeline_by_partition"`
+	LagStepS               float64     `json:"lag_step_s"`
 	// Rebalances is the rebalance rounds per replication (groups).
 	Rebalances *Estimate `json:"rebalances,omitempty"`
 	// PausedS is the partition-seconds without a consuming owner per
@@ -93,6 +96,7 @@ func summarizeBus(v *Variant) *BusSummary {
 		dup, lost, dead, drop, lagMax, lagMean, rebalances, paused []float64
 		hists, stale                                               []*stats.Histogram
 		byPart, timeline                                           []float64
+		partTimeline                                               [][]float64
 		staleSum, staleN                                           []int64
 		n                                                          int
 	}
@@ -146,6 +150,17 @@ func summarizeBus(v *Variant) *BusSummary {
 				}
 				a.timeline[k] += float64(n)
 			}
+			for p, series := range br.PartitionLagTimeline {
+				if p == len(a.partTimeline) {
+					a.partTimeline = append(a.partTimeline, nil)
+				}
+				for k, n := range series {
+					if k == len(a.partTimeline[p]) {
+						a.partTimeline[p] = append(a.partTimeline[p], 0)
+					}
+					a.partTimeline[p][k] += float64(n)
+				}
+			}
 			a.n++
 			if br.ReadModel != "" {
 				s.ReadModel = br.ReadModel
@@ -196,6 +211,10 @@ func summarizeBus(v *Variant) *BusSummary {
 		s.Rebalances, s.PausedS = estimate(a.rebalances), estimate(a.paused)
 		s.LagByPartition = meanOf(a.byPart, a.n)
 		s.LagTimeline = meanOf(a.timeline, a.n)
+		s.LagTimelineByPartition = [][]float64{}
+		for _, series := range a.partTimeline {
+			s.LagTimelineByPartition = append(s.LagTimelineByPartition, meanOf(series, a.n))
+		}
 		if s.ReadModel != "" {
 			s.StalenessS = summarizeLatency(a.stale)
 			s.StalenessTimelineS = make([]*float64, len(a.staleSum))

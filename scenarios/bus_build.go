@@ -56,6 +56,7 @@ type busReader struct {
 	qcNames            []string // queue consumers: their names, by entry of qcs
 	readModel          *mesh.ReadModel
 	lag                []int64
+	partLag            [][]int64 // [partition][sample]
 }
 
 // busProducers are the producers of one caller towards one destination.
@@ -364,8 +365,13 @@ func (r *busReader) lagOf() []int64 {
 func (bw *busWorld) sample() {
 	for _, r := range bw.readers {
 		var n int64
-		for _, l := range r.lagOf() {
+		lags := r.lagOf()
+		for p, l := range lags {
 			n += l
+			if p == len(r.partLag) {
+				r.partLag = append(r.partLag, nil)
+			}
+			r.partLag[p] = append(r.partLag[p], l)
 		}
 		r.lag = append(r.lag, n)
 	}
@@ -399,7 +405,7 @@ func (bw *busWorld) collect(where string) (*results.Bus, error) {
 			return nil, fmt.Errorf("%w: %s: bus %s %s: %w", ErrConservation, where, r.kind, r.name, err)
 		}
 		br := results.BusReader{Kind: r.kind, Name: r.name, Source: r.source, Consumers: r.consumers,
-			Ledger: ledgerOf(r.ledger.Counts()), PartitionLag: r.lagOf(), LagTimeline: r.lag, LagStep: bw.step}
+			Ledger: ledgerOf(r.ledger.Counts()), PartitionLag: r.lagOf(), LagTimeline: r.lag, PartitionLagTimeline: r.partLag, LagStep: bw.step}
 		switch {
 		case r.group != nil:
 			br.Latency = r.group.Latency()

@@ -80,6 +80,14 @@ func TestBusScenarioParses(t *testing.T) {
 		assert.Equal(t, r.Ledger.Published, r.Ledger.Terminal(), r.Name)
 		assert.Positive(t, r.Ledger.Published, r.Name)
 		assert.Len(t, r.LagTimeline, chunks, r.Name)
+		require.Len(t, r.PartitionLagTimeline, len(r.PartitionLag), r.Name)
+		for k := range r.LagTimeline {
+			var sum int64
+			for _, series := range r.PartitionLagTimeline {
+				sum += series[k]
+			}
+			assert.Equal(t, r.LagTimeline[k], sum, "%s: slice %d is the sum of the partitions' lags", r.Name, k)
+		}
 	}
 	assert.Len(t, rep.Bus.Readers[0].PartitionLag, 6)
 	assert.Positive(t, rep.Bus.Readers[1].Ledger.DeadLettered, "1% poison, 3 deliveries, then the DLQ")
