@@ -31,8 +31,10 @@ const (
 // figure stacks panels that share the time axis: p99 latency, throughput,
 // error rate and, when a sidecar has outlier detection, ejected hosts; a
 // reader's figure its consumer lag and, for a read model, its staleness;
-// one line per variant, with the failure windows shaded. It does no I/O: the caller writes the files. The
-// same Experiment always gives byte-identical files.
+// one line per variant, with the failure windows shaded. Last come the
+// summary's tables as CSV: workloads.csv, services.csv, sidecars.csv,
+// timeline.csv and events.csv (csv.go). It does no I/O: the caller writes
+// the files. The same Experiment always gives byte-identical files.
 func Render(e *results.Experiment) ([]File, error) {
 	if e == nil {
 		return nil, fmt.Errorf("report: nil experiment")
@@ -72,7 +74,11 @@ func Render(e *results.Experiment) ([]File, error) {
 	for _, f := range append(figs, busFigs...) {
 		files = append(files, File{Name: f.name + ".svg", Data: f.svg}, File{Name: f.name + ".png", Data: f.png})
 	}
-	return files, nil
+	tables, err := csvFiles(s)
+	if err != nil {
+		return nil, err
+	}
+	return append(files, tables...), nil
 }
 
 // renderBusFigures draws every bus reader's lag (and staleness) figure

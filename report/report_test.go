@@ -214,12 +214,13 @@ func TestRenderFileOrder(t *testing.T) {
 	}
 	assert.Equal(t, []string{"summary.json", "report.md", "report.html", "latency-cdf.svg", "latency-cdf.png",
 		"timeline-web.svg", "timeline-web.png", "timeline-batch.svg", "timeline-batch.png",
-		"lag-fulfilment.svg", "lag-fulfilment.png", "lag-emails.svg", "lag-emails.png"}, names)
+		"lag-fulfilment.svg", "lag-fulfilment.png", "lag-emails.svg", "lag-emails.png",
+		"workloads.csv", "services.csv", "sidecars.csv", "timeline.csv", "events.csv"}, names)
 }
 
 func TestRenderGolden(t *testing.T) {
 	files := render(t, testExperiment())
-	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, "timeline-web.svg", "lag-emails.svg"} {
+	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, "timeline-web.svg", "lag-emails.svg", WorkloadsCSV, TimelineCSV} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", name+".golden")
 			if *update {
@@ -635,7 +636,7 @@ func TestNoTimelineWithoutSeries(t *testing.T) {
 	}
 	files, err := Render(e)
 	require.NoError(t, err)
-	require.Len(t, files, 9, "the bus readers' figures remain")
+	require.Len(t, files, 14, "the bus readers' figures and the CSV tables remain")
 	for _, f := range files {
 		assert.NotContains(t, f.Name, "timeline-")
 	}
