@@ -40,6 +40,10 @@ type Options struct {
 	// Progress, when non-nil, is called with the fraction of work done. It
 	// may be called from several goroutines, never at once.
 	Progress func(done float64)
+	// Shard and Shards, with Shards > 1, run only the tasks whose index in
+	// task order is Shard modulo Shards (see RunPart); the others are left
+	// empty in the Experiment.
+	Shard, Shards int
 }
 
 // task is one replication of one variant.
@@ -84,12 +88,21 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 		Warmup:       time.Duration(sc.Warmup),
 		Replications: reps,
 	}
+	if opts.Shards > 1 && (opts.Shard < 0 || opts.Shard >= opts.Shards) {
+		return nil, fmt.Errorf("scenario: shard %d of %d: shards are numbered 0 to %d", opts.Shard, opts.Shards, opts.Shards-1)
+	}
 	var tasks []task
 	for v, rv := range variants {
 		exp.Variants = append(exp.Variants, results.Variant{Name: rv.Name, Replications: make([]results.Replication, reps)})
 		for r := 0; r < reps; r++ {
+			if opts.Shards > 1 && (v*reps+r)%opts.Shards != opts.Shard {
+				continue // another shard's task
+			}
 			tasks = append(tasks, task{variant: v, replication: r})
 		}
+	}
+	if len(tasks) == 0 {
+		return exp, nil // more shards than tasks: this one has none
 	}
 
 	workers := opts.Workers
@@ -140,6 +153,33 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 		}
 	}
 	return exp, nil
+}
+
+// RunPart runs shard opts.Shard of opts.Shards (Shards >= 1) and returns
+// its part of the experiment, to be merged with the other shards' parts
+// by results.Merge: the merged experiment is exactly what Run returns for
+// the whole scenario, whatever the sharding and the machines, so the
+// reports rendered from it are byte-identical. Shard i runs the tasks
+// whose index in task order (variants in scenario order, then
+// replications) is i modulo Shards.
+func RunPart(ctx context.Context, doc *Document, opts Options) (*results.Part, error) {
+	if opts.Shards < 1 {
+		opts.Shards = 1
+	}
+	exp, err := Run(ctx, doc, opts)
+	if err != nil {
+		return nil, err
+	}
+	part := &results.Part{Format: results.PartFormat, Shard: opts.Shard, Count: opts.Shards, Experiment: *exp}
+	reps := exp.Replications
+	for v := range exp.Variants {
+		done := make([]bool, reps)
+		for r := range done {
+			done[r] = (v*reps+r)%opts.Shards == opts.Shard
+		}
+		part.Done = append(part.Done, done)
+	}
+	return part, nil
 }
 
 // MaxReplications bounds the replications of one run, from the scenario or

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,6 +26,7 @@ Usage:
   sim run FILE|NAME [flags]     run a scenario and write its report
   sim validate FILE|NAME...     check scenarios without running them
   sim explain FILE|NAME         print the resolved configuration: presets and defaults applied
+  sim merge PART... [-out DIR]  merge the parts of a sharded run and write its report
   sim list                      list the shipped scenarios
   sim schema [-o FILE]          print the JSON Schema of scenario files, for editors
   sim version                   print the version
@@ -37,6 +39,13 @@ Examples:
   sim run quickstart -out out/quickstart     then open out/quickstart/report.html
   sim run my.yaml -seed 7 -replications 20   a different seed, more replications
   sim validate scenarios/*.yaml              report every error with file:line:col
+
+Sharding a run over machines (a Kubernetes Indexed Job, a Slurm array, GNU
+parallel): each machine runs one shard and writes a part file; 'sim merge'
+assembles the parts into the report a single run would have written, byte
+for byte:
+  sim run my.yaml -shard 3/16 -out parts        writes parts/part-3-of-16.msim
+  sim merge parts/part-*.msim -out out/my       after all 16 shards are done
 
 The same scenario, seed and version always give the same bytes in every
 output, whatever -workers is.
@@ -72,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdExplain(rest, stdout, stderr)
 	case "schema":
 		return cmdSchema(rest, stdout, stderr)
+	case "merge":
+		return cmdMerge(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "meshsim %s commit=%s\n", version.Version, version.Commit())
 		return nil
@@ -81,6 +92,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		if len(rest) > 0 && rest[0] == "schema" {
 			return cmdSchema([]string{"-h"}, stdout, stdout)
+		}
+		if len(rest) > 0 && rest[0] == "merge" {
+			return cmdMerge([]string{"-h"}, stdout, stdout)
 		}
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -126,6 +140,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	reps := fs.Int("replications", 0, fmt.Sprintf("override the scenario's replication count `N` (1 to %d)", scenarios.MaxReplications))
 	workers := fs.Int("workers", 0, "replications simulated at once, `N` (default: one per CPU); results do not depend on it")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	shard := fs.String("shard", "", "run only shard `I/N` of the replications (0 <= I < N) and write part-I-of-N.msim to -out, for 'sim merge'")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
@@ -155,6 +170,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	opts := scenarios.Options{Workers: *workers, Replications: *reps}
+	if *shard != "" {
+		i, n, err := parseShard(*shard)
+		if err != nil {
+			return usagef("run: -shard %v", err)
+		}
+		opts.Shard, opts.Shards = i, n
+	}
 	effSeed := doc.Scenario.Seed
 	if set["seed"] {
 		opts.Seed = seed
@@ -169,6 +191,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	bar := newProgressBar(stderr, *quiet)
 	opts.Progress = bar.update
+	if opts.Shards > 0 {
+		part, err := scenarios.RunPart(context.Background(), doc, opts)
+		bar.done()
+		if err != nil {
+			return err
+		}
+		return writePart(stdout, dir, part, *quiet)
+	}
 	exp, err := scenarios.Run(context.Background(), doc, opts)
 	bar.done()
 	if err != nil {
@@ -392,4 +422,109 @@ func fmtLatency(s float64) string {
 	default:
 		return fmt.Sprintf("%.3gµs", s*1e6)
 	}
+}
+
+// parseShard reads "I/N" with 0 <= I < N.
+func parseShard(s string) (i, n int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	if ok {
+		i, err = strconv.Atoi(a)
+		if err == nil {
+			n, err = strconv.Atoi(b)
+		}
+	}
+	if !ok || err != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("wants I/N with 0 <= I < N, e.g. 3/16, got %q", s)
+	}
+	return i, n, nil
+}
+
+// partName is the file a shard writes.
+func partName(i, n int) string { return fmt.Sprintf("part-%d-of-%d.msim", i, n) }
+
+func writePart(stdout io.Writer, dir string, part *results.Part, quiet bool) error {
+	data, err := part.Encode()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, partName(part.Shard, part.Count))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	if !quiet {
+		fmt.Fprintf(stdout, "wrote %s (shard %d of %d; merge all %d with 'sim merge')\n", path, part.Shard, part.Count, part.Count)
+	}
+	return nil
+}
+
+const mergeUsage = `Usage: sim merge PART... [flags]
+
+Assembles the part files of a sharded run ('sim run FILE -shard I/N') into
+the report the whole run would have written: the same bytes, whatever the
+number of shards, their order, or the machines that ran them. Every shard
+of the run must be given once; parts of another scenario, seed, version or
+sharding are refused.
+
+Flags:
+`
+
+func cmdMerge(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "write the report to `DIR` (default out/<scenario name>)")
+	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), mergeUsage)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	if err != nil {
+		return usagef("merge: %v", err)
+	}
+	if len(pos) == 0 {
+		return usagef("merge takes the part files of a sharded run")
+	}
+	var parts []*results.Part
+	for _, path := range pos {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		p, err := results.DecodePart(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		parts = append(parts, p)
+	}
+	exp, err := results.Merge(parts)
+	if err != nil {
+		return err
+	}
+	files, err := report.Render(exp)
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("out", exp.Scenario)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			return err
+		}
+	}
+	if !*quiet {
+		printBrief(stdout, exp)
+		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, "report.html"))
+	}
+	return nil
 }

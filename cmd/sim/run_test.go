@@ -177,3 +177,46 @@ func TestFmtLatency(t *testing.T) {
 		assert.Equal(t, tc.want, fmtLatency(tc.s))
 	}
 }
+
+func TestShardAndMerge(t *testing.T) {
+	// Three shards written by 'sim run -shard', merged by 'sim merge' in
+	// any order, give the whole run's files byte for byte.
+	file := writeScenario(t, tiny)
+	read := func(dir string) map[string][]byte {
+		files := map[string][]byte{}
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			require.NoError(t, err)
+			files[e.Name()] = b
+		}
+		return files
+	}
+	whole := t.TempDir()
+	code, _, stderr := invoke("run", file, "-quiet", "-replications", "4", "-out", whole)
+	require.Equal(t, 0, code, stderr)
+	parts := t.TempDir()
+	for _, s := range []string{"2/3", "0/3", "1/3"} {
+		code, stdout, stderr := invoke("run", file, "-replications", "4", "-shard", s, "-out", parts)
+		require.Equal(t, 0, code, stderr)
+		assert.Contains(t, stdout, "merge all 3 with 'sim merge'")
+	}
+	merged := t.TempDir()
+	code, _, stderr = invoke("merge", "-quiet", "-out", merged,
+		filepath.Join(parts, "part-1-of-3.msim"), filepath.Join(parts, "part-2-of-3.msim"), filepath.Join(parts, "part-0-of-3.msim"))
+	require.Equal(t, 0, code, stderr)
+	want, got := read(whole), read(merged)
+	require.Len(t, got, len(want))
+	for name, b := range want {
+		assert.True(t, bytes.Equal(b, got[name]), "%s differs after sharding", name)
+	}
+	code, _, stderr = invoke("merge", filepath.Join(parts, "part-1-of-3.msim"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "a shard is missing (the parts say 3 shards)")
+	for _, bad := range []string{"3/3", "1", "a/b", "-1/2", "0/0"} {
+		code, _, stderr := invoke("run", file, "-shard", bad)
+		assert.Equal(t, 2, code, bad)
+		assert.Contains(t, stderr, "-shard wants I/N with 0 <= I < N", bad)
+	}
+}
