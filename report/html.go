@@ -45,7 +45,15 @@ ul.conservation { padding-left: 1.25rem; }
 <figure>
 {{.SVG}}
 </figure>
-{{if .Timelines}}<section>
+{{if .Page.Sweep.Rows}}<section>
+<h2>Sweep</h2>
+<p class="note">{{.SweepNote}}</p>
+{{range .Sweeps}}<h3>Workload {{.Workload}}</h3>
+<figure>
+{{.SVG}}
+</figure>
+{{end}}{{template "table" .Page.Sweep}}</section>
+{{end}}{{if .Timelines}}<section>
 <h2>Timelines</h2>
 <p class="note">{{.TimelineNote}}</p>
 {{range .Timelines}}<h3>Workload {{.Workload}}</h3>
@@ -127,7 +135,7 @@ ul.conservation { padding-left: 1.25rem; }
 
 // htmlPage renders p with the plot svg (an SVG document as vgsvg writes it)
 // and the timeline figures inlined.
-func htmlPage(p *page, svg []byte, figs, busFigs []timelineFigure) ([]byte, error) {
+func htmlPage(p *page, svg []byte, sweepFigs, figs, busFigs []timelineFigure) ([]byte, error) {
 	inlined, err := inlineSVG(svg)
 	if err != nil {
 		return nil, err
@@ -155,6 +163,10 @@ func htmlPage(p *page, svg []byte, figs, busFigs []timelineFigure) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
+	sweeps, err := views(sweepFigs)
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	data := struct {
 		Page           *page
@@ -165,7 +177,9 @@ func htmlPage(p *page, svg []byte, figs, busFigs []timelineFigure) ([]byte, erro
 		BusNote        string
 		BusFigures     []timelineView
 		BusFiguresNote string
-	}{p, inlined, pairedNote, tls, timelineNote, busNote, bus, busFiguresNote}
+		Sweeps         []timelineView
+		SweepNote      string
+	}{p, inlined, pairedNote, tls, timelineNote, busNote, bus, busFiguresNote, sweeps, sweepNote}
 	if err := htmlTemplate.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("report: html: %w", err)
 	}

@@ -7,7 +7,7 @@ import (
 // markdown lays p out as GitHub-flavoured Markdown. plot is the file name of
 // the latency CDF image and figs the timelines, linked relative to the
 // report.
-func markdown(p *page, plot string, figs, busFigs []timelineFigure) []byte {
+func markdown(p *page, plot string, sweepFigs, figs, busFigs []timelineFigure) []byte {
 	var b strings.Builder
 	b.WriteString("# " + inline(p.Title) + "\n\n")
 	if p.Description != "" {
@@ -16,6 +16,14 @@ func markdown(p *page, plot string, figs, busFigs []timelineFigure) []byte {
 	b.WriteString(inline(p.Meta) + "\n\n")
 	b.WriteString(inline(p.Note) + "\n\n")
 	b.WriteString("![" + inline(p.Title) + ": latency CDF](" + plot + ")\n")
+	if len(p.Sweep.Rows) > 0 {
+		b.WriteString("\n## Sweep\n\n" + sweepNote + "\n")
+		for _, f := range sweepFigs {
+			b.WriteString("\n![" + inline(p.Title) + ": " + f.workload + " by sweep point](" + f.name + ".svg)\n")
+		}
+		b.WriteString("\n")
+		writeTable(&b, p.Sweep)
+	}
 	if len(figs) > 0 {
 		b.WriteString("\n## Timelines\n\n" + timelineNote + "\n")
 		for _, f := range figs {

@@ -20,7 +20,9 @@ type page struct {
 	// Rows are empty with a single variant.
 	Paired      table
 	PairedTitle string
-	Source      string // the scenario YAML
+	// Sweep is the sweep at a glance; its Rows are empty without a sweep.
+	Sweep  table
+	Source string // the scenario YAML
 }
 
 type variantView struct {
@@ -60,11 +62,22 @@ func newPage(e *results.Experiment, s *results.Summary) *page {
 		Note:   note,
 		Source: e.Source,
 	}
+	p.Sweep = sweepTable(s)
 	for i := range s.Variants {
 		p.Variants = append(p.Variants, newVariantView(&e.Variants[i], &s.Variants[i], e.Duration))
 	}
 	p.Paired = table{Header: []string{"variant", "workload", "Δ latency mean", "Δ latency p99"}}
+	swept := len(s.Variants) > 0 && s.Variants[0].Sweep != nil
+	if swept {
+		// Each sweep point has its own baseline: name it on every row.
+		p.Paired.Header = []string{"variant", "baseline", "workload", "Δ latency mean", "Δ latency p99"}
+	}
 	for _, c := range s.Comparisons {
+		if swept {
+			p.PairedTitle = "Paired differences against " + s.Variants[0].Base + " at the same sweep point"
+			p.Paired.Rows = append(p.Paired.Rows, []string{c.Variant, c.Baseline, c.Workload, delta(c.LatencyMeanS), delta(c.LatencyP99S)})
+			continue
+		}
 		p.PairedTitle = "Paired differences against " + c.Baseline
 		p.Paired.Rows = append(p.Paired.Rows, []string{c.Variant, c.Workload, delta(c.LatencyMeanS), delta(c.LatencyP99S)})
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/meshsim/meshsim/results"
 )
@@ -23,7 +24,10 @@ const (
 )
 
 // Render formats e as summary.json, report.md, report.html, latency-cdf.svg
-// and latency-cdf.png, then, for each workload with a timeline (every
+// and latency-cdf.png, then, for a scenario with a sweep, for each
+// workload sweep-<workload>.svg and sweep-<workload>.png (p99 and mean
+// latency, throughput and error rate against the first swept field, with
+// confidence whiskers), then, for each workload with a timeline (every
 // workload of a run of the scenarios package), timeline-<workload>.svg and
 // timeline-<workload>.png, in that order, workloads in order of first
 // appearance over the variants, then, for each bus reader (consumer group,
@@ -50,6 +54,10 @@ func Render(e *results.Experiment) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepFigs, err := renderSweeps(s)
+	if err != nil {
+		return nil, err
+	}
 	figs, err := renderTimelines(s)
 	if err != nil {
 		return nil, err
@@ -60,18 +68,18 @@ func Render(e *results.Experiment) ([]File, error) {
 	}
 
 	p := newPage(e, s)
-	html, err := htmlPage(p, svg, figs, busFigs)
+	html, err := htmlPage(p, svg, sweepFigs, figs, busFigs)
 	if err != nil {
 		return nil, err
 	}
 	files := []File{
 		{Name: SummaryJSON, Data: js},
-		{Name: ReportMarkdown, Data: markdown(p, LatencyCDFSVG, figs, busFigs)},
+		{Name: ReportMarkdown, Data: markdown(p, LatencyCDFSVG, sweepFigs, figs, busFigs)},
 		{Name: ReportHTML, Data: html},
 		{Name: LatencyCDFSVG, Data: svg},
 		{Name: LatencyCDFPNG, Data: png},
 	}
-	for _, f := range append(figs, busFigs...) {
+	for _, f := range slices.Concat(sweepFigs, figs, busFigs) {
 		files = append(files, File{Name: f.name + ".svg", Data: f.svg}, File{Name: f.name + ".png", Data: f.png})
 	}
 	tables, err := csvFiles(s)
@@ -79,6 +87,31 @@ func Render(e *results.Experiment) ([]File, error) {
 		return nil, err
 	}
 	return append(files, tables...), nil
+}
+
+// renderSweeps draws every workload's sweep figure as SVG and PNG,
+// turning a gonum/plot panic into an error; nil without a sweep.
+func renderSweeps(s *results.Summary) (figs []timelineFigure, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			figs, err = nil, fmt.Errorf("report: sweep plot: %v", r)
+		}
+	}()
+	tls, err := sweeps(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, tl := range tls {
+		f := timelineFigure{workload: tl.workload, name: SweepFile(tl.workload)}
+		if f.svg, err = renderTimelineSVG(tl); err != nil {
+			return nil, err
+		}
+		if f.png, err = renderTimelinePNG(tl); err != nil {
+			return nil, err
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
 }
 
 // renderBusFigures draws every bus reader's lag (and staleness) figure

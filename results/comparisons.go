@@ -3,7 +3,8 @@ package results
 import "errors"
 
 // ComparisonSummary is the paired difference of one variant against the
-// baseline (the scenario's first variant) for one workload. Replication i
+// baseline (the scenario's first variant, at the same sweep point) for one
+// workload. Replication i
 // of both saw the same arrivals and service times, so the interval is that
 // of the policy's effect alone.
 type ComparisonSummary struct {
@@ -17,21 +18,26 @@ type ComparisonSummary struct {
 	LatencyP99S  *Estimate `json:"latency_p99_s,omitempty"`
 }
 
-// summarizeComparisons pairs every variant after the first with the first,
-// for each workload of the first, in scenario order. It returns nil with
-// fewer than two variants.
+// summarizeComparisons pairs every variant with the first variant at the
+// same sweep point (the first variant, without a sweep), for each workload
+// of that baseline, in scenario order. It returns nil when no variant has
+// a baseline other than itself. O(variants^2) to find the baselines.
 func summarizeComparisons(e *Experiment, s *Summary) []ComparisonSummary {
-	if len(e.Variants) < 2 {
-		return nil
-	}
-	base := e.Variants[0].Name
 	var out []ComparisonSummary
-	for _, v := range e.Variants[1:] {
+	for i, v := range e.Variants {
+		b := 0
+		for b < i && !SamePoint(e.Variants[b].Point, v.Point) {
+			b++
+		}
+		if b == i {
+			continue // v is the first variant at its point: the baseline
+		}
+		base := e.Variants[b].Name
 		c, err := e.Compare(v.Name, base)
 		if err != nil {
 			continue // unpaired replications: no paired difference exists
 		}
-		for _, w := range s.Variants[0].Workloads {
+		for _, w := range s.Variants[b].Workloads {
 			cs := ComparisonSummary{Variant: v.Name, Baseline: base, Workload: w.Name}
 			cs.LatencyMeanS = deltaEstimate(c.Mean(w.Name))
 			cs.LatencyP99S = deltaEstimate(c.Quantile(w.Name, 0.99))

@@ -56,7 +56,8 @@ func Merge(parts []*Part) (*Experiment, error) {
 	out.Variants = make([]Variant, len(first.Variants))
 	seen := make([][]int, len(first.Variants)) // shard+1 that ran each task, 0 none
 	for v := range first.Variants {
-		out.Variants[v] = Variant{Name: first.Variants[v].Name, Replications: make([]Replication, first.Replications)}
+		out.Variants[v] = first.Variants[v]
+		out.Variants[v].Replications = make([]Replication, first.Replications)
 		seen[v] = make([]int, first.Replications)
 	}
 	for _, p := range parts {

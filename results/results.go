@@ -21,10 +21,43 @@ type Experiment struct {
 	Variants     []Variant // in scenario order
 }
 
-// Variant is one policy configuration of the scenario.
+// Variant is one policy configuration of the scenario, at one point of
+// its sweep if it has one.
 type Variant struct {
-	Name         string
+	Name string
+	// Base is the variant's name without the sweep point: equal to Name
+	// without a sweep.
+	Base string
+	// Point is the sweep point, one value per sweep path in sweep order;
+	// nil without a sweep.
+	Point        []PointValue
 	Replications []Replication // in replication order
+}
+
+// PointValue is the value one sweep path takes at a sweep point.
+type PointValue struct {
+	Path  string // the field path, e.g. workloads.web.arrival.rate
+	Label string // a short name for axes and tables, e.g. rate
+	Value string // as written in the scenario, e.g. 400/s
+	// X is the value as a number for plots, in Unit (rates per second,
+	// durations in seconds); Numeric is false when the value is not a
+	// number (a policy name, a distribution).
+	X       float64
+	Unit    string // "/s", "s" or ""
+	Numeric bool
+}
+
+// SamePoint reports whether a and b are the same sweep point.
+func SamePoint(a, b []PointValue) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Path != b[i].Path || a[i].Value != b[i].Value {
+			return false
+		}
+	}
+	return true
 }
 
 // Replication is the raw output of one independent run.

@@ -35,6 +35,12 @@ type Summary struct {
 // VariantSummary is one variant, aggregated over its replications.
 type VariantSummary struct {
 	Name string `json:"name"`
+	// Base is the variant's name without the sweep point; omitted
+	// without a sweep.
+	Base string `json:"base,omitempty"`
+	// Sweep is the sweep point, one value per sweep path in sweep order;
+	// omitted without a sweep.
+	Sweep []PointSummary `json:"sweep,omitempty"`
 	// Events is the number of kernel events, summed over replications.
 	Events    uint64            `json:"events"`
 	Workloads []WorkloadSummary `json:"workloads"` // in order of first appearance
@@ -51,6 +57,17 @@ type VariantSummary struct {
 	// Deploys are the rolling updates, by service then in scenario order;
 	// omitted when there are none.
 	Deploys []DeploySummary `json:"deploys,omitempty"`
+}
+
+// PointSummary is the value one sweep path takes at a variant's point.
+type PointSummary struct {
+	Path  string `json:"path"`
+	Label string `json:"label"`
+	Value string `json:"value"` // as written in the scenario
+	// X is the value as a number in Unit (rates per second, durations in
+	// seconds); omitted when the value is not a number.
+	X    *float64 `json:"x,omitempty"`
+	Unit string   `json:"unit,omitempty"`
 }
 
 // WorkloadSummary is one workload of a variant.
@@ -199,6 +216,16 @@ func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
 		Bus:       summarizeBus(v),
 		Workloads: []WorkloadSummary{},
 		Services:  []ServiceSummary{},
+	}
+	if v.Point != nil {
+		vs.Base = v.Base
+		for _, pv := range v.Point {
+			ps := PointSummary{Path: pv.Path, Label: pv.Label, Value: pv.Value, Unit: pv.Unit}
+			if pv.Numeric {
+				ps.X = &pv.X
+			}
+			vs.Sweep = append(vs.Sweep, ps)
+		}
 	}
 	for _, r := range v.Replications {
 		vs.Events += r.Events

@@ -41,6 +41,7 @@ var (
 	intOrPercentType = reflect.TypeFor[IntOrPercent]()
 	distSpecType     = reflect.TypeFor[DistSpec]()
 	overridesType    = reflect.TypeFor[[]Override]()
+	sweepType        = reflect.TypeFor[[]SweepAxis]()
 )
 
 // span is where a field was found: its key and its value.
@@ -467,6 +468,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		return
 	case overridesType:
 		d.overrides(n, v.Addr().Interface().(*[]Override), path)
+		return
+	case sweepType:
+		d.sweep(n, v.Addr().Interface().(*[]SweepAxis), path)
 		return
 	}
 	switch v.Kind() {
@@ -980,6 +984,42 @@ func (d *decoder) distSpec(n *yaml.Node, spec *DistSpec, path string) {
 		}
 		return 0
 	})
+}
+
+// sweep decodes the sweep: mapping of field paths to non-empty lists of
+// values into SweepAxes in YAML order. The values are kept as nodes, to be
+// decoded where they are applied.
+func (d *decoder) sweep(n *yaml.Node, out *[]SweepAxis, path string) {
+	const example = "e.g. sweep: {workloads.web.arrival.rate: [400/s, 600/s, 800/s]}"
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, example, "expected a mapping of field paths to lists of values, got %s", describe(n))
+		return
+	}
+	seen := map[string]*yaml.Node{}
+	for _, p := range d.pairs(n, path) {
+		name, ok := d.keyName(p.key, path)
+		if !ok {
+			continue
+		}
+		apath := joinPath(path, name)
+		if first, dup := seen[name]; dup {
+			d.errorf(p.key, apath, fmt.Sprintf("first given at line %d", first.Line), "duplicate sweep path %q", name)
+			continue
+		}
+		seen[name] = p.key
+		d.pos.setKey(apath, p.key)
+		val := resolve(p.val)
+		d.pos.setValue(apath, val)
+		if val.Kind != yaml.SequenceNode || len(val.Content) == 0 {
+			got := describe(val)
+			if val.Kind == yaml.SequenceNode {
+				got = "an empty list"
+			}
+			d.errorf(val, apath, example, "expected a non-empty list of the values %s takes, got %s", name, got)
+			continue
+		}
+		*out = append(*out, SweepAxis{Path: name, Values: val.Content, Line: p.key.Line, Col: p.key.Column})
+	}
 }
 
 // overrides decodes a variant's set: mapping into Overrides in YAML order.

@@ -57,6 +57,17 @@ func (d *Document) Explain() (string, error) {
 		}
 		fmt.Fprintf(&b, "random failure: %s of every instance of %s, time to failure %s, time to repair %s\n", rf.Kind, rf.Target, up, down)
 	}
+	if len(sc.Sweep) > 0 {
+		b.WriteString("sweep:")
+		for _, a := range sc.Sweep {
+			vals := make([]string, len(a.Values))
+			for i, n := range a.Values {
+				vals[i] = nodeText(n)
+			}
+			fmt.Fprintf(&b, " {%s: [%s]}", a.Path, strings.Join(vals, ", "))
+		}
+		fmt.Fprintf(&b, " (%d points per variant, the last path varying fastest)\n", len(sweepPoints(sc.Sweep)))
+	}
 	for _, v := range variants {
 		fmt.Fprintf(&b, "variant %s:\n", v.Name)
 		for _, w := range v.Scenario.Workloads {

@@ -495,3 +495,36 @@ func TestRollingDeployBadVersionShowsTheEffect(t *testing.T) {
 		assert.LessOrEqual(t, svc.Running[k], 13.0+1e-9)
 	}
 }
+
+// TestLoadSweepShowsTheEffect checks load-sweep's promise: every policy's
+// p99 grows with load, random's the most; least request's stays lowest at
+// every point, with a paired difference below zero at the two highest
+// loads; and the paired differences pair each variant with random at the
+// same load.
+func TestLoadSweepShowsTheEffect(t *testing.T) {
+	exp := runShipped(t, "load-sweep", 0)
+	s := results.Summarize(exp)
+	require.Len(t, s.Variants, 3*4)
+	p99 := map[string][]float64{}
+	for _, v := range s.Variants {
+		require.Len(t, v.Sweep, 1)
+		p99[v.Base] = append(p99[v.Base], v.Workloads[0].LatencyS.P99)
+	}
+	for name, ps := range p99 {
+		for k := 1; k < len(ps); k++ {
+			assert.Greater(t, ps[k], ps[k-1], "%s: p99 grows with load", name)
+		}
+	}
+	for k := range p99["random"] {
+		assert.Less(t, p99["least-request"][k], p99["round-robin"][k], "point %d", k)
+		assert.Less(t, p99["round-robin"][k], p99["random"][k], "point %d", k)
+	}
+	assert.Greater(t, p99["random"][3]/p99["random"][0], 5.0, "random's p99 grows steeply near capacity")
+	assert.Greater(t, p99["random"][3]/p99["least-request"][3], 3.0, "least request keeps the tail at 95% load")
+	for _, c := range s.Comparisons {
+		assert.Equal(t, "random "+c.Variant[len(c.Variant)-len("rate=1000/s"):], c.Baseline, "paired at the same load")
+		if c.Variant == "least-request rate=1700/s" || c.Variant == "least-request rate=1900/s" {
+			assert.Less(t, c.LatencyP99S.CI95.Hi, 0.0, "%s: paired p99 difference below zero", c.Variant)
+		}
+	}
+}

@@ -66,7 +66,7 @@ func Parse(file string, data []byte) (*Document, error) {
 		return nil, sk.err()
 	}
 	d := &Document{Scenario: s, Warnings: formatWarnings(c.warnings, "", nil), root: doc, pos: dec.pos}
-	if len(s.Variants) > 0 {
+	if len(s.Variants) > 0 || len(s.Sweep) > 0 {
 		_, warnings, err := d.expand(c.warnings)
 		if err != nil {
 			return nil, err

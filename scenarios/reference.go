@@ -83,7 +83,7 @@ func (r *refWriter) walk(t reflect.Type, path string) {
 
 // baseType strips pointers and slices.
 func baseType(t reflect.Type) reflect.Type {
-	for t.Kind() == reflect.Pointer || (t.Kind() == reflect.Slice && t != overridesType) {
+	for t.Kind() == reflect.Pointer || (t.Kind() == reflect.Slice && t != overridesType && t != sweepType) {
 		t = t.Elem()
 	}
 	return t
@@ -93,14 +93,14 @@ func baseIsList(t reflect.Type) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	return t.Kind() == reflect.Slice && t != overridesType
+	return t.Kind() == reflect.Slice && t != overridesType && t != sweepType
 }
 
 // isValueType reports whether t is written as one value (a scalar or a
 // distribution) rather than as a block of fields.
 func isValueType(t reflect.Type) bool {
 	switch t {
-	case durationType, rateType, queueType, statusType, distSpecType, overridesType:
+	case durationType, rateType, queueType, statusType, distSpecType, overridesType, sweepType:
 		return true
 	}
 	return false
@@ -204,6 +204,8 @@ func valueLabel(t reflect.Type, plural bool) string {
 		return "[" + pl("distribution") + "](#distributions)"
 	case overridesType:
 		return "mapping of field paths to values"
+	case sweepType:
+		return "mapping of field paths to lists of values"
 	}
 	switch t.Kind() {
 	case reflect.Struct:

@@ -93,7 +93,7 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 	}
 	var tasks []task
 	for v, rv := range variants {
-		exp.Variants = append(exp.Variants, results.Variant{Name: rv.Name, Replications: make([]results.Replication, reps)})
+		exp.Variants = append(exp.Variants, results.Variant{Name: rv.Name, Base: rv.Variant, Point: resultPoint(rv), Replications: make([]results.Replication, reps)})
 		for r := 0; r < reps; r++ {
 			if opts.Shards > 1 && (v*reps+r)%opts.Shards != opts.Shard {
 				continue // another shard's task

@@ -288,6 +288,9 @@ func (b *schemaBuilder) typ(t reflect.Type) obj {
 		return b.def("DistSpec", b.distSpec)
 	case overridesType:
 		return obj{"type": "object", "propertyNames": obj{"pattern": overridePattern}}
+	case sweepType:
+		return obj{"type": "object", "propertyNames": obj{"pattern": overridePattern},
+			"additionalProperties": obj{"type": "array", "minItems": 1}}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

@@ -20,7 +20,7 @@ func TestShardsMergeToTheWholeRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three scenarios five times")
 	}
-	for _, name := range []string{"slow-pod", "broker-failover", "pod-crash-discovery-lag"} {
+	for _, name := range []string{"slow-pod", "broker-failover", "pod-crash-discovery-lag", "load-sweep"} {
 		doc, err := scenarios.Load(name)
 		require.NoError(t, err)
 		opts := scenarios.Options{Workers: 2, Replications: 2, Version: "test"}

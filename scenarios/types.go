@@ -41,6 +41,11 @@ type Scenario struct {
 	// Bus is the event bus: brokers, topics, queues and their consumers.
 	Bus      Bus       `yaml:"bus"`
 	Variants []Variant `yaml:"variants"`
+	// Sweep runs every variant at every point of a grid of field values:
+	// sweep: {workloads.web.arrival.rate: [400/s, 600/s, 800/s]}. With
+	// several paths the grid is their cross product, the last path varying
+	// fastest.
+	Sweep []SweepAxis `yaml:"sweep"` // decoded from a mapping, in YAML order
 
 	// File is the path or library name the scenario was loaded from, used in
 	// error messages. It is not a YAML field.
@@ -569,6 +574,14 @@ type Override struct {
 	Value *yaml.Node // applied to the scenario's YAML tree before decoding
 	Line  int
 	Col   int
+}
+
+// SweepAxis is one path of a sweep and the values it takes, in YAML order.
+type SweepAxis struct {
+	Path   string
+	Values []*yaml.Node // each applied like a variant's override
+	Line   int
+	Col    int
 }
 
 // Duration is a non-negative span written with units: 250ms, 1.5s, 2m, 1h30m.

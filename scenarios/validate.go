@@ -234,6 +234,7 @@ func (c *checker) check(s *Scenario) {
 	c.routes(s)
 	c.network(s)
 	c.variants(s.Variants)
+	c.sweep(s.Sweep, s.Variants)
 	c.load(s, arrivals, times)
 	if c.dropped > 0 {
 		last := c.warnings[len(c.warnings)-1]
@@ -425,8 +426,43 @@ func (c *checker) variants(vs []Variant) {
 				continue
 			}
 			if slices.Contains(experimentFields, segs[0]) {
-				c.errorf(path, true, "variants, seed, replications, duration and timeline define the experiment, not a policy", "a variant cannot set %s", segs[0])
+				c.errorf(path, true, "variants, sweep, seed, replications, duration and timeline define the experiment, not a policy", "a variant cannot set %s", segs[0])
 			}
+		}
+	}
+}
+
+// MaxSweepPoints bounds the points of a sweep's grid (the product of its
+// lists' lengths), so that a typo cannot multiply the work without end.
+const MaxSweepPoints = 1000
+
+// sweep checks the sweep's paths: dotted, not an experiment field, not
+// set by a variant too (which of the two would win is not obvious), and a
+// grid of at most MaxSweepPoints points.
+func (c *checker) sweep(axes []SweepAxis, vs []Variant) {
+	points := 1
+	for _, a := range axes {
+		path := "sweep." + a.Path
+		segs := splitOverridePath(a.Path)
+		if slices.Contains(segs, "") {
+			c.errorf(path, true, "write dotted field names, e.g. workloads.web.arrival.rate", "invalid path %q", a.Path)
+			continue
+		}
+		if slices.Contains(experimentFields, segs[0]) {
+			c.errorf(path, true, "variants, sweep, seed, replications, duration and timeline define the experiment; sweep a scenario field such as a rate or a policy setting", "a sweep cannot set %s", segs[0])
+			continue
+		}
+		for _, v := range vs {
+			for _, o := range v.Set {
+				if o.Path == a.Path {
+					c.errorf(path, true, "remove it from the variant, or sweep it in the variant's place", "variant %s sets %s too", v.Name, a.Path)
+				}
+			}
+		}
+		points *= len(a.Values)
+		if points > MaxSweepPoints {
+			c.errorf("sweep", true, "sweep fewer values, or split the sweep over several files", "the sweep has more than %d points", MaxSweepPoints)
+			return
 		}
 	}
 }
@@ -434,7 +470,7 @@ func (c *checker) variants(vs []Variant) {
 // experimentFields are the top-level fields a variant may not set.
 // The timeline is one of them because every variant's series must share
 // the same windows to be drawn on one axis.
-var experimentFields = []string{"variants", "seed", "replications", "duration", "timeline"}
+var experimentFields = []string{"variants", "sweep", "seed", "replications", "duration", "timeline"}
 
 // load warns about services that the workloads aimed at them would
 // overload with nowhere to stop the queue: such a run measures how long it

@@ -3,33 +3,64 @@ package scenarios
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Resolved is one variant of a scenario, with its overrides applied.
+// Resolved is one variant of a scenario at one point of its sweep, with
+// their overrides applied.
 type Resolved struct {
 	// Name is the variant's name, or "baseline" for a scenario without
-	// variants.
+	// variants; with a sweep, it is followed by the point's label (see
+	// PointLabel): "p2c rate=400/s", or the label alone without variants.
 	Name string
-	// Scenario is the scenario as the variant sees it. Its Variants are nil.
+	// Variant is the variant's name without the point ("baseline" for a
+	// scenario without variants).
+	Variant string
+	// Point is the sweep point, one value per sweep path in sweep order;
+	// nil without a sweep.
+	Point []PointValue
+	// Scenario is the scenario as the variant sees it. Its Variants and
+	// Sweep are nil.
 	Scenario *Scenario
 }
 
+// PointValue is the value one sweep path takes at a point.
+type PointValue struct {
+	Path  string // the sweep path, e.g. workloads.web.arrival.rate
+	Label string // its last segment, or the whole path if two paths share it
+	Value string // the value as written, e.g. 400/s
+}
+
+// PointLabel names a sweep point: label=value pairs joined by spaces,
+// e.g. "rate=400/s".
+func PointLabel(pt []PointValue) string {
+	parts := make([]string, len(pt))
+	for i, v := range pt {
+		parts[i] = v.Label + "=" + v.Value
+	}
+	return strings.Join(parts, " ")
+}
+
 // Expand returns the scenario's variants in the order the file lists them,
-// each with its overrides applied to a copy of the YAML tree, then decoded,
-// defaulted and validated like the original. A scenario without variants
-// expands to one Resolved named "baseline" whose Scenario is d.Scenario
-// itself. Each call decodes afresh, so the Scenarios it returns share
-// nothing with each other or with d.Scenario. Parse has already expanded a
-// Document it returns, so Expand fails only on a Document not made by Parse.
+// each at every point of the sweep (points in grid order, the last sweep
+// path varying fastest), with its overrides, then the point's, applied to
+// a copy of the YAML tree, then decoded, defaulted and validated like the
+// original. A scenario without variants expands like one variant named
+// "baseline" without overrides; without a sweep as well, to one Resolved
+// whose Scenario is d.Scenario itself. Each call decodes afresh, so the
+// Scenarios it returns share nothing with each other or with d.Scenario.
+// Parse has already expanded a Document it returns, so Expand fails only
+// on a Document not made by Parse. It costs one decode of the file per
+// variant and point: O(variants x points x file size).
 func (d *Document) Expand() ([]Resolved, error) {
-	if len(d.Scenario.Variants) == 0 {
-		return []Resolved{{Name: "baseline", Scenario: d.Scenario}}, nil
+	if len(d.Scenario.Variants) == 0 && len(d.Scenario.Sweep) == 0 {
+		return []Resolved{{Name: "baseline", Variant: "baseline", Scenario: d.Scenario}}, nil
 	}
 	if d.root == nil {
-		return nil, fmt.Errorf("%w: document has variants but no YAML source; make it with Parse or Load", ErrInvalid)
+		return nil, fmt.Errorf("%w: document has variants or a sweep but no YAML source; make it with Parse or Load", ErrInvalid)
 	}
 	out, _, err := d.expand(nil)
 	return out, err
@@ -46,23 +77,60 @@ const maxExpandNodes = 5_000_000
 const maxCopyDepth = 64
 
 func overExpandBudget() (msg, hint string) {
-	return fmt.Sprintf("the variants expand to more than %d nodes or nest more than %d deep", maxExpandNodes, maxCopyDepth), "use fewer variants, or split the file"
+	return fmt.Sprintf("the variants and sweep points expand to more than %d nodes or nest more than %d deep", maxExpandNodes, maxCopyDepth), "use fewer variants or sweep points, or split the file"
 }
 
-// expand resolves every variant, returning their warnings too, except
-// those equal to one of the scenario's own, base.
+// labelledOverride is an override with the field path its errors name.
+type labelledOverride struct {
+	Override
+	label string
+}
+
+// expand resolves every variant at every sweep point, returning their
+// warnings too, except those equal to one of the scenario's own, base.
 func (d *Document) expand(base []*Error) ([]Resolved, []string, error) {
 	sk := newSink(d.Scenario.File)
 	var out []Resolved
 	var warnings []string
 	budget := maxExpandNodes
-	for i, v := range d.Scenario.Variants {
-		s, w := d.resolve(i, v, sk, &budget)
-		if budget < 0 {
-			break // reported once, in this variant
+	variants := d.Scenario.Variants
+	named := len(variants) > 0
+	if !named {
+		variants = []Variant{{Name: "baseline"}}
+	}
+	points := sweepPoints(d.Scenario.Sweep)
+	for i, v := range variants {
+		var ovs []labelledOverride
+		for _, o := range v.Set {
+			ovs = append(ovs, labelledOverride{o, fmt.Sprintf("variants[%d].set.%s", i, o.Path)})
 		}
-		out = append(out, Resolved{Name: v.Name, Scenario: s})
-		warnings = append(warnings, formatWarnings(w, variantPrefix(v.Name), base)...)
+		label := fmt.Sprintf("variants[%d]", i)
+		if !named {
+			label = "sweep"
+		}
+		for _, pt := range points {
+			r := Resolved{Name: v.Name, Variant: v.Name}
+			povs := ovs
+			if pt != nil {
+				r.Point = pt.values
+				r.Name = PointLabel(pt.values)
+				if named {
+					r.Name = v.Name + " " + r.Name
+				}
+				povs = append(slices.Clip(ovs), pt.overrides...)
+			}
+			prefix := variantPrefix(r.Name)
+			if pt != nil && !named {
+				prefix = "sweep point " + r.Name + ": "
+			}
+			s, w := d.resolve(label, prefix, povs, sk, &budget)
+			if budget < 0 {
+				return nil, nil, sk.err() // reported once, in this variant
+			}
+			r.Scenario = s
+			out = append(out, r)
+			warnings = append(warnings, formatWarnings(w, prefix, base)...)
+		}
 	}
 	if err := sk.err(); err != nil {
 		return nil, nil, err
@@ -70,25 +138,103 @@ func (d *Document) expand(base []*Error) ([]Resolved, []string, error) {
 	return out, warnings, nil
 }
 
-// resolve applies variant i to a copy of the tree and decodes it. The copy
-// has every alias replaced by a copy of what it names, so that an override
-// changes exactly the place its path names: setting services.s.replicas
-// does not change a service that merges s's anchor (<<: *s), nor one that
-// shares its service_time through an alias. Errors in values the variant
-// set point at the variant's lines, since the values are the variant's own
-// nodes, and every path is prefixed with the variant's name.
-func (d *Document) resolve(i int, v Variant, sk *sink, budget *int) (*Scenario, []*Error) {
-	label := fmt.Sprintf("variants[%d]", i)
+// sweepPoint is one point of a sweep's grid.
+type sweepPoint struct {
+	values    []PointValue
+	overrides []labelledOverride
+}
+
+// sweepPoints returns the grid of axes in order, the last axis varying
+// fastest: one nil point without a sweep. O(points x axes).
+func sweepPoints(axes []SweepAxis) []*sweepPoint {
+	if len(axes) == 0 {
+		return []*sweepPoint{nil}
+	}
+	labels := make([]string, len(axes))
+	count := map[string]int{}
+	for i, a := range axes {
+		segs := splitOverridePath(a.Path)
+		labels[i] = segs[len(segs)-1]
+		count[labels[i]]++
+	}
+	for i, a := range axes {
+		if count[labels[i]] > 1 {
+			labels[i] = a.Path
+		}
+	}
+	n := 1
+	for _, a := range axes {
+		n *= len(a.Values)
+	}
+	pts := make([]*sweepPoint, n)
+	for k := range pts {
+		pt := &sweepPoint{}
+		rest := k
+		idx := make([]int, len(axes))
+		for i := len(axes) - 1; i >= 0; i-- {
+			idx[i] = rest % len(axes[i].Values)
+			rest /= len(axes[i].Values)
+		}
+		for i, a := range axes {
+			val := a.Values[idx[i]]
+			pt.values = append(pt.values, PointValue{Path: a.Path, Label: labels[i], Value: nodeText(val)})
+			pt.overrides = append(pt.overrides, labelledOverride{
+				// Errors about the path point at the sweep's key; those
+				// about the value at the value, whose node keeps its place.
+				Override: Override{Path: a.Path, Value: val, Line: a.Line, Col: a.Col},
+				label:    fmt.Sprintf("sweep.%s[%d]", a.Path, idx[i]),
+			})
+		}
+		pts[k] = pt
+	}
+	return pts
+}
+
+// nodeText is a value as written: a scalar's text, or a one-line flow
+// rendering of a mapping or list, such as {dist: constant, mean: 5ms}.
+func nodeText(n *yaml.Node) string {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	budget := maxExpandNodes
+	c := expandCopy(n, &budget, 0)
+	setFlow(c)
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// setFlow makes n and everything under it flow style.
+func setFlow(n *yaml.Node) {
+	n.Style |= yaml.FlowStyle
+	for _, c := range n.Content {
+		setFlow(c)
+	}
+}
+
+// resolve applies the overrides ovs to a copy of the tree and decodes it.
+// The copy has every alias replaced by a copy of what it names, so that an
+// override changes exactly the place its path names: setting
+// services.s.replicas does not change a service that merges s's anchor
+// (<<: *s), nor one that shares its service_time through an alias. Errors
+// in values an override set point at the override's lines, since the
+// values are its own nodes, and every path is prefixed with prefix. label
+// names where a budget overrun is reported.
+func (d *Document) resolve(label, prefix string, ovs []labelledOverride, sk *sink, budget *int) (*Scenario, []*Error) {
 	overBudget := func() {
 		line, col := d.pos.at(label)
 		msg, hint := overExpandBudget()
 		sk.add(line, col, label, hint, msg)
 	}
-	// The copy is decoded as a scenario of its own, without variants.
+	// The copy is decoded as a scenario of its own, without variants or
+	// sweep.
 	src := d.root.Content[0]
 	root := &yaml.Node{Kind: src.Kind, Tag: src.Tag, Line: src.Line, Column: src.Column}
 	for j := 0; j+1 < len(src.Content); j += 2 {
-		if k := src.Content[j]; k.Kind == yaml.ScalarNode && k.Value == "variants" {
+		if k := src.Content[j]; k.Kind == yaml.ScalarNode && (k.Value == "variants" || k.Value == "sweep") {
 			continue
 		}
 		root.Content = append(root.Content, expandCopy(src.Content[j], budget, 0), expandCopy(src.Content[j+1], budget, 0))
@@ -98,8 +244,8 @@ func (d *Document) resolve(i int, v Variant, sk *sink, budget *int) (*Scenario, 
 		return nil, nil
 	}
 	before := len(sk.errs)
-	for _, o := range v.Set {
-		applyOverride(root, o, fmt.Sprintf("variants[%d].set.%s", i, o.Path), sk, budget)
+	for _, o := range ovs {
+		applyOverride(root, o.Override, o.label, sk, budget)
 		if *budget < 0 {
 			overBudget()
 			return nil, nil
@@ -108,7 +254,6 @@ func (d *Document) resolve(i int, v Variant, sk *sink, budget *int) (*Scenario, 
 	if len(sk.errs) > before {
 		return nil, nil
 	}
-	prefix := variantPrefix(v.Name)
 	dec := newDecoder(sk, prefix)
 	if *budget < dec.budget {
 		dec.budget = *budget
@@ -118,7 +263,7 @@ func (d *Document) resolve(i int, v Variant, sk *sink, budget *int) (*Scenario, 
 	s := dec.decodeScenario(root)
 	*budget -= start - dec.budget
 	s.File, s.Source = d.Scenario.File, d.Scenario.Source
-	s.Variants = nil
+	s.Variants, s.Sweep = nil, nil
 	applyDefaults(s, dec.pos.present)
 	c := &checker{sink: sk, prefix: prefix, pos: dec.pos, bad: dec.bad}
 	c.check(s)
