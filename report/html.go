@@ -39,7 +39,8 @@ ul.conservation { padding-left: 1.25rem; }
 <header>
 <h1>{{.Page.Title}}</h1>
 <p class="meta">{{.Page.Meta}}</p>
-</header>
+{{if .Page.Precision}}<p class="meta"><strong>{{.Page.Precision}}</strong></p>
+{{end}}</header>
 {{if .Page.Description}}<p class="description">{{.Page.Description}}</p>
 {{end}}<p class="note">{{.Page.Note}}</p>
 <figure>

@@ -14,6 +14,9 @@ func markdown(p *page, plot string, sweepFigs, figs, busFigs []timelineFigure) [
 		b.WriteString(p.Description + "\n\n")
 	}
 	b.WriteString(inline(p.Meta) + "\n\n")
+	if p.Precision != "" {
+		b.WriteString("**" + inline(p.Precision) + "**\n\n")
+	}
 	b.WriteString(inline(p.Note) + "\n\n")
 	b.WriteString("![" + inline(p.Title) + ": latency CDF](" + plot + ")\n")
 	if len(p.Sweep.Rows) > 0 {

@@ -14,6 +14,7 @@ type page struct {
 	Title       string // the scenario name
 	Description string
 	Meta        string // seed, version, duration, warm-up, replications
+	Precision   string // how precision-based stopping went; "" without it
 	Note        string // how to read the numbers
 	Variants    []variantView
 	// Paired holds the paired differences against the first variant; its
@@ -59,8 +60,9 @@ func newPage(e *results.Experiment, s *results.Summary) *page {
 			" · duration " + e.Duration.String() +
 			" · warm-up " + e.Warmup.String() +
 			" · " + plural(e.Replications, "replication"),
-		Note:   note,
-		Source: e.Source,
+		Note:      note,
+		Source:    e.Source,
+		Precision: PrecisionLine(e.Precision),
 	}
 	p.Sweep = sweepTable(s)
 	for i := range s.Variants {

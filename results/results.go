@@ -19,6 +19,9 @@ type Experiment struct {
 	Warmup       time.Duration // deleted from the start of each replication
 	Replications int
 	Variants     []Variant // in scenario order
+	// Precision is how precision-based stopping went; nil for a run with
+	// a fixed replication count.
+	Precision *Precision
 }
 
 // Variant is one policy configuration of the scenario, at one point of

@@ -19,14 +19,17 @@ const SummarySchema = "meshsim/summary/v1"
 // nanoseconds. No field ever holds NaN or an infinity: a statistic without
 // data is omitted instead.
 type Summary struct {
-	Schema       string           `json:"schema"`
-	Scenario     string           `json:"scenario"`
-	Seed         uint64           `json:"seed"`
-	Version      string           `json:"version"`
-	DurationS    float64          `json:"duration_s"`
-	WarmupS      float64          `json:"warmup_s"`
-	Replications int              `json:"replications"`
-	Variants     []VariantSummary `json:"variants"` // in scenario order
+	Schema       string  `json:"schema"`
+	Scenario     string  `json:"scenario"`
+	Seed         uint64  `json:"seed"`
+	Version      string  `json:"version"`
+	DurationS    float64 `json:"duration_s"`
+	WarmupS      float64 `json:"warmup_s"`
+	Replications int     `json:"replications"`
+	// Precision is how precision-based stopping went: omitted for a run
+	// with a fixed replication count.
+	Precision *Precision       `json:"precision,omitempty"`
+	Variants  []VariantSummary `json:"variants"` // in scenario order
 	// Comparisons are the paired differences of each variant against the
 	// first, per workload. Omitted with a single variant.
 	Comparisons []ComparisonSummary `json:"comparisons,omitempty"`
@@ -200,6 +203,7 @@ func Summarize(e *Experiment) *Summary {
 		WarmupS:      e.Warmup.Seconds(),
 		Replications: e.Replications,
 		Variants:     make([]VariantSummary, 0, len(e.Variants)),
+		Precision:    e.Precision,
 	}
 	measuredS := e.Measured().Seconds()
 	for i := range e.Variants {

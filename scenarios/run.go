@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -91,18 +92,70 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 	if opts.Shards > 1 && (opts.Shard < 0 || opts.Shard >= opts.Shards) {
 		return nil, fmt.Errorf("scenario: shard %d of %d: shards are numbered 0 to %d", opts.Shard, opts.Shards, opts.Shards-1)
 	}
+	for _, rv := range variants {
+		exp.Variants = append(exp.Variants, results.Variant{Name: rv.Name, Base: rv.Variant, Point: resultPoint(rv)})
+	}
+	pr := sc.Precision
+	if pr == nil || opts.Replications > 0 {
+		mine := len(variants) * reps // this shard's tasks
+		if opts.Shards > 1 {
+			mine = 0
+			for i := range len(variants) * reps {
+				if i%opts.Shards == opts.Shard {
+					mine++
+				}
+			}
+		}
+		prog := newProgress(len(variants)*reps, mine, opts.Progress)
+		if err := runReplications(ctx, exp, variants, seed, 0, reps, opts, prog); err != nil {
+			return nil, err
+		}
+		return exp, nil
+	}
+	if opts.Shards > 1 {
+		return nil, fmt.Errorf("scenario: %s uses precision-based stopping, which decides after each round of replications how many more to run, so it cannot be sharded; set replications (the run without shards reports how many it needed) and remove precision to shard it", sc.Name)
+	}
+	// Precision-based stopping: rounds of replications until the widest
+	// interval meets the target. Progress counts against the bound.
+	prog := newProgress(len(variants)*pr.MaxReplications, len(variants)*pr.MaxReplications, opts.Progress)
+	exp.Precision = &results.Precision{Metric: pr.Metric, Workload: pr.Workload, Relative: pr.Relative, Absolute: pr.Absolute, MaxReplications: pr.MaxReplications}
+	for done := 0; ; {
+		if err := runReplications(ctx, exp, variants, seed, done, reps, opts, prog); err != nil {
+			return nil, err
+		}
+		exp.Replications = reps
+		exp.Precision.Rounds = append(exp.Precision.Rounds, reps)
+		widest, ok := exp.CheckPrecision(pr.Metric, pr.Workload, pr.Relative, pr.Absolute)
+		exp.Precision.Widest, exp.Precision.Reached = widest, ok && widest.Met()
+		if exp.Precision.Reached || reps >= pr.MaxReplications {
+			return exp, nil
+		}
+		ratio := math.Inf(1)
+		if widest.Ratio != nil {
+			ratio = *widest.Ratio
+		}
+		done, reps = reps, results.NextReplications(reps, ratio, pr.MaxReplications)
+	}
+}
+
+// runReplications runs replications [from, to) of every variant (those of
+// this shard, with opts.Shards > 1) on opts.Workers goroutines and stores
+// them in exp, whose variants' slices it extends to length to. Task
+// indices, for sharding and progress, count variants x to in order.
+func runReplications(ctx context.Context, exp *results.Experiment, variants []Resolved, seed uint64, from, to int, opts Options, prog *progress) error {
 	var tasks []task
-	for v, rv := range variants {
-		exp.Variants = append(exp.Variants, results.Variant{Name: rv.Name, Base: rv.Variant, Point: resultPoint(rv), Replications: make([]results.Replication, reps)})
-		for r := 0; r < reps; r++ {
-			if opts.Shards > 1 && (v*reps+r)%opts.Shards != opts.Shard {
+	for v := range variants {
+		rs := exp.Variants[v].Replications
+		exp.Variants[v].Replications = append(rs, make([]results.Replication, to-len(rs))...)
+		for r := from; r < to; r++ {
+			if opts.Shards > 1 && (v*to+r)%opts.Shards != opts.Shard {
 				continue // another shard's task
 			}
 			tasks = append(tasks, task{variant: v, replication: r})
 		}
 	}
 	if len(tasks) == 0 {
-		return exp, nil // more shards than tasks: this one has none
+		return nil // more shards than tasks: this one has none
 	}
 
 	workers := opts.Workers
@@ -110,7 +163,6 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(tasks))
-	prog := newProgress(len(tasks), opts.Progress)
 	errs := make([]error, len(tasks))
 	fail := &firstFailure{index: len(tasks)}
 	next := make(chan int)
@@ -124,7 +176,8 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 					continue // an earlier task failed: its error is the one reported
 				}
 				t := tasks[i]
-				rep, err := runTask(ctx, variants[t.variant], seed, t.replication, func(f float64) { prog.set(i, f) })
+				slot := t.variant*len(prog.frac)/len(variants) + t.replication
+				rep, err := runTask(ctx, variants[t.variant], seed, t.replication, func(f float64) { prog.set(slot, f) })
 				if err != nil {
 					errs[i] = err
 					fail.record(i)
@@ -143,16 +196,16 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	// Report the first error in task order, so the message is the same for
 	// any number of workers.
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return exp, nil
+	return nil
 }
 
 // RunPart runs shard opts.Shard of opts.Shards (Shards >= 1) and returns
@@ -381,16 +434,18 @@ func series(s *workload.Series) *results.Series {
 	return &results.Series{Width: s.Width, End: time.Duration(s.End), OK: s.OK, NotOK: s.NotOK, Latency: s.Latency}
 }
 
-// progress aggregates per-task fractions into one figure.
+// progress aggregates per-task fractions into one figure: the sum of the
+// fractions of slots tasks over denom, the tasks expected to run.
 type progress struct {
 	mu    sync.Mutex
 	frac  []float64
+	denom float64
 	total float64
 	fn    func(float64)
 }
 
-func newProgress(n int, fn func(float64)) *progress {
-	return &progress{frac: make([]float64, n), fn: fn}
+func newProgress(slots, denom int, fn func(float64)) *progress {
+	return &progress{frac: make([]float64, slots), denom: float64(max(denom, 1)), fn: fn}
 }
 
 func (p *progress) set(i int, f float64) {
@@ -401,5 +456,5 @@ func (p *progress) set(i int, f float64) {
 	defer p.mu.Unlock()
 	p.total += f - p.frac[i]
 	p.frac[i] = f
-	p.fn(p.total / float64(len(p.frac)))
+	p.fn(min(p.total/p.denom, 1))
 }

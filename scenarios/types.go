@@ -17,16 +17,19 @@ type Scenario struct {
 	// Name follows the entity name rules (lowercase letters, digits, - and
 	// _); it names the default output folder. It defaults to the file name,
 	// made valid.
-	Name         string     `yaml:"name"`
-	Description  string     `yaml:"description"`
-	Seed         uint64     `yaml:"seed"`
-	Duration     Duration   `yaml:"duration"`
-	Warmup       Duration   `yaml:"warmup"`
-	Replications int        `yaml:"replications"`
-	Limits       Limits     `yaml:"limits"`
-	Workloads    []Workload `yaml:"workloads"`
-	Services     []Service  `yaml:"services"`
-	Failures     []Failure  `yaml:"failures"`
+	Name         string   `yaml:"name"`
+	Description  string   `yaml:"description"`
+	Seed         uint64   `yaml:"seed"`
+	Duration     Duration `yaml:"duration"`
+	Warmup       Duration `yaml:"warmup"`
+	Replications int      `yaml:"replications"`
+	// Precision, instead of a fixed count, runs replications until a
+	// statistic's 95% interval is narrow enough.
+	Precision *Precision `yaml:"precision"`
+	Limits    Limits     `yaml:"limits"`
+	Workloads []Workload `yaml:"workloads"`
+	Services  []Service  `yaml:"services"`
+	Failures  []Failure  `yaml:"failures"`
 	// RandomFailures are failure processes drawn at random (MTBF/MTTR).
 	RandomFailures []RandomFailure `yaml:"random_failures"`
 	// ControlPlane configures discovery: how proxies learn of instances
@@ -52,6 +55,33 @@ type Scenario struct {
 	File string `yaml:"-"`
 	// Source is the YAML text as loaded. It is not a YAML field.
 	Source []byte `yaml:"-"`
+}
+
+// Precision is precision-based stopping: the run starts with replications
+// (5 when the file does not say) and adds more, in rounds, until the
+// metric's 95% confidence interval has at most half_width in every
+// variant, or max_replications is reached. Every variant runs the same
+// replications, so paired differences stay paired.
+//
+//	precision: {metric: p99, workload: web, half_width: 5%}
+type Precision struct {
+	// Metric is the statistic to pin down: mean, p50, p90, p99 or p999 of
+	// the latency of ok requests, throughput or error_rate. Default p99.
+	Metric string `yaml:"metric"`
+	// Workload is the workload whose metric counts; default every
+	// workload.
+	Workload string `yaml:"workload"`
+	// HalfWidth is the target: a percentage of the estimate ("5%"), or,
+	// for a latency metric, a duration ("2ms"). Required.
+	HalfWidth string `yaml:"half_width"`
+	// MaxReplications bounds the run. Default 100.
+	MaxReplications int `yaml:"max_replications"`
+
+	// Relative is HalfWidth as a fraction (0.05 for 5%), or 0 when it is
+	// absolute; Absolute is then HalfWidth in seconds. Both are set by
+	// validation.
+	Relative float64 `yaml:"-"`
+	Absolute float64 `yaml:"-"`
 }
 
 // Limits bounds every replication (TIGER_STYLE: limits on everything).

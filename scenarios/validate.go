@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,12 +22,15 @@ import (
 const (
 	defaultSeed         = 1
 	defaultReplications = 1
-	maxReplications     = 10_000
-	defaultMaxEvents    = 2_000_000_000
-	maxReplicas         = 100_000
-	maxConcurrency      = 1_000_000
-	maxNameLen          = 63 // a DNS label, so names fit in hosts, paths and metrics
-	defaultPolicy       = "round_robin"
+	// With precision: the first round, and the bound.
+	defaultPrecisionReplications    = 5
+	defaultMaxPrecisionReplications = 100
+	maxReplications                 = 10_000
+	defaultMaxEvents                = 2_000_000_000
+	maxReplicas                     = 100_000
+	maxConcurrency                  = 1_000_000
+	maxNameLen                      = 63 // a DNS label, so names fit in hosts, paths and metrics
+	defaultPolicy                   = "round_robin"
 )
 
 // nameRE is what workload, service and variant names look like. Names end
@@ -52,6 +56,17 @@ func applyDefaults(s *Scenario, present func(path string) bool) {
 	}
 	if !present("replications") {
 		s.Replications = defaultReplications
+		if s.Precision != nil {
+			s.Replications = defaultPrecisionReplications
+		}
+	}
+	if pr := s.Precision; pr != nil {
+		if !present("precision.metric") {
+			pr.Metric = "p99"
+		}
+		if !present("precision.max_replications") {
+			pr.MaxReplications = defaultMaxPrecisionReplications
+		}
 	}
 	if !present("limits.max_events") {
 		s.Limits.MaxEvents = defaultMaxEvents
@@ -190,6 +205,7 @@ func (c *checker) check(s *Scenario) {
 	if s.Replications < 1 || s.Replications > maxReplications {
 		c.errorf("replications", false, "", "must be between 1 and %d, got %d", maxReplications, s.Replications)
 	}
+	c.precision(s)
 	if s.Limits.MaxEvents <= 0 {
 		c.errorf("limits.max_events", false, "", "must be positive, got %d", s.Limits.MaxEvents)
 	}
@@ -426,9 +442,72 @@ func (c *checker) variants(vs []Variant) {
 				continue
 			}
 			if slices.Contains(experimentFields, segs[0]) {
-				c.errorf(path, true, "variants, sweep, seed, replications, duration and timeline define the experiment, not a policy", "a variant cannot set %s", segs[0])
+				c.errorf(path, true, "variants, sweep, seed, replications, precision, duration and timeline define the experiment, not a policy", "a variant cannot set %s", segs[0])
 			}
 		}
+	}
+}
+
+// PrecisionMetrics are the statistics precision-based stopping can target.
+var PrecisionMetrics = []string{"mean", "p50", "p90", "p99", "p999", "throughput", "error_rate"}
+
+// precision checks the precision block and parses its half-width.
+func (c *checker) precision(s *Scenario) {
+	pr := s.Precision
+	if pr == nil {
+		return
+	}
+	if !slices.Contains(PrecisionMetrics, pr.Metric) {
+		c.errorLazy("precision.metric", func() string {
+			if h := didYouMean(pr.Metric, PrecisionMetrics); h != "" {
+				return h
+			}
+			return "metrics are " + strings.Join(PrecisionMetrics, ", ")
+		}, "unknown metric %q", pr.Metric)
+	}
+	if pr.Workload != "" {
+		var names []string
+		for _, w := range s.Workloads {
+			names = append(names, w.Name)
+		}
+		if !slices.Contains(names, pr.Workload) {
+			c.errorLazy("precision.workload", func() string { return didYouMean(pr.Workload, names) }, "unknown workload %q", pr.Workload)
+		}
+	}
+	latency := !slices.Contains([]string{"throughput", "error_rate"}, pr.Metric)
+	hint := `write a percentage of the estimate, e.g. 5%`
+	if latency {
+		hint += ", or a duration, e.g. 2ms"
+	}
+	hw := strings.TrimSpace(pr.HalfWidth)
+	switch {
+	case !c.pos.present("precision.half_width"):
+		c.missing("precision.half_width", hint)
+	case strings.HasSuffix(hw, "%"):
+		f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(hw, "%")), 64)
+		if err != nil || !(f > 0 && f < 100) {
+			c.errorf("precision.half_width", false, hint, "half_width must be a percentage between 0 and 100, got %q", pr.HalfWidth)
+			break
+		}
+		pr.Relative = f / 100
+	default:
+		d, err := time.ParseDuration(hw)
+		switch {
+		case err != nil:
+			c.errorf("precision.half_width", false, hint, "invalid half_width %q", pr.HalfWidth)
+		case !latency:
+			c.errorf("precision.half_width", false, "write a percentage of the estimate, e.g. 5%", "a duration cannot bound %s", pr.Metric)
+		case d <= 0:
+			c.errorf("precision.half_width", false, hint, "half_width must be positive, got %s", pr.HalfWidth)
+		default:
+			pr.Absolute = d.Seconds()
+		}
+	}
+	switch {
+	case s.Replications < 2:
+		c.errorf("replications", false, "precision needs at least 2 replications to start with (default 5)", "must be at least 2 with precision, got %d", s.Replications)
+	case pr.MaxReplications < s.Replications || pr.MaxReplications > maxReplications:
+		c.errorf("precision.max_replications", false, "", "must be between replications (%d) and %d, got %d", s.Replications, maxReplications, pr.MaxReplications)
 	}
 }
 
@@ -449,7 +528,7 @@ func (c *checker) sweep(axes []SweepAxis, vs []Variant) {
 			continue
 		}
 		if slices.Contains(experimentFields, segs[0]) {
-			c.errorf(path, true, "variants, sweep, seed, replications, duration and timeline define the experiment; sweep a scenario field such as a rate or a policy setting", "a sweep cannot set %s", segs[0])
+			c.errorf(path, true, "variants, sweep, seed, replications, precision, duration and timeline define the experiment; sweep a scenario field such as a rate or a policy setting", "a sweep cannot set %s", segs[0])
 			continue
 		}
 		for _, v := range vs {
@@ -470,7 +549,7 @@ func (c *checker) sweep(axes []SweepAxis, vs []Variant) {
 // experimentFields are the top-level fields a variant may not set.
 // The timeline is one of them because every variant's series must share
 // the same windows to be drawn on one axis.
-var experimentFields = []string{"variants", "sweep", "seed", "replications", "duration", "timeline"}
+var experimentFields = []string{"variants", "sweep", "seed", "replications", "precision", "duration", "timeline"}
 
 // load warns about services that the workloads aimed at them would
 // overload with nowhere to stop the queue: such a run measures how long it

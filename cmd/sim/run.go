@@ -218,6 +218,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*quiet {
 		printBrief(stdout, exp)
+		if line := report.PrecisionLine(exp.Precision); line != "" {
+			w := stdout
+			if !exp.Precision.Reached {
+				w = stderr // a limit was hit: say so where warnings go
+			}
+			fmt.Fprintln(w, line)
+		}
 		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, "report.html"))
 	}
 	return nil
@@ -524,6 +531,13 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*quiet {
 		printBrief(stdout, exp)
+		if line := report.PrecisionLine(exp.Precision); line != "" {
+			w := stdout
+			if !exp.Precision.Reached {
+				w = stderr // a limit was hit: say so where warnings go
+			}
+			fmt.Fprintln(w, line)
+		}
 		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, "report.html"))
 	}
 	return nil
