@@ -254,3 +254,33 @@ func TestCrashDuringCalls(t *testing.T) {
 	assert.Equal(t, int64(1), in.Lost())
 	assert.Zero(t, svc.MeasuredHeld())
 }
+
+func TestCrashDuringLocalAuth(t *testing.T) {
+	// The edge's local auth check takes 10ms from 5ms; the instance
+	// crashes at 8ms and restarts at 9ms, and a second request starts
+	// its check at 14ms on a recycled frame. The first check's end at
+	// 15ms belongs to the crashed process: it must be ignored, not settle
+	// the second request's check early (or a released frame).
+	ms := time.Millisecond
+	s := sim.NewScheduler(sim.Config{})
+	st, _ := dist.Constant(5 * ms)
+	cost, _ := dist.Constant(10 * ms)
+	o := &origin{s: s}
+	svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+		Name: "edge", Replicas: 1, Concurrency: 1, QueueBound: Unbounded, ServiceTime: st, Pool: &o.pool,
+		Steps: []Step{{Auth: &Auth{Caller: -1, Cost: cost}}},
+	})
+	require.NoError(t, err)
+	in := svc.Instances()[0]
+	in.Track()
+	at := func(d time.Duration, f func()) { s.Schedule(sim.Time(d), handlerFunc(f), sim.Event{}) }
+	at(0, func() { o.send(in) })
+	at(8*ms, in.Crash)
+	at(9*ms, in.Restart)
+	at(9*ms, func() { o.send(in) })
+	require.NoError(t, s.Run())
+	require.Equal(t, []string{"reset@8ms", "ok@24ms"}, []string{o.ended[0][:len("reset@8ms")], o.ended[1][:len("ok@24ms")]})
+	assert.Len(t, o.ended, 2)
+	assert.Len(t, in.frames, 1)
+	assert.Zero(t, svc.MeasuredHeld())
+}
