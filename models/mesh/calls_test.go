@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/meshsim/meshsim/models/concurrency"
 	"github.com/meshsim/meshsim/sim"
 	"github.com/meshsim/meshsim/sim/dist"
 )
@@ -283,4 +284,36 @@ func TestCrashDuringLocalAuth(t *testing.T) {
 	assert.Len(t, o.ended, 2)
 	assert.Len(t, in.frames, 1)
 	assert.Zero(t, svc.MeasuredHeld())
+}
+
+func TestExpiredInQueueLeavesAdaptiveConcurrency(t *testing.T) {
+	// A deadline-aware handler behind the adaptive concurrency filter
+	// (pinned at 4 while it measures the minRTT): one request in service
+	// for 10ms, three queued behind it whose deadline passes at 1ms. When
+	// the slot frees they are answered DEADLINE_EXCEEDED without service:
+	// each must leave the filter's outstanding count, so that two
+	// requests at 20ms are both forwarded, not refused by a limit held by
+	// nobody.
+	ms := time.Millisecond
+	s := sim.NewScheduler(sim.Config{})
+	st, _ := dist.Constant(10 * ms)
+	o := &origin{s: s}
+	svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+		Name: "api", Replicas: 1, Concurrency: 1, QueueBound: Unbounded, ServiceTime: st, Pool: &o.pool,
+		PropagateDeadline: true, Adaptive: &concurrency.Config{MinConcurrency: 4, MaxLimit: 100},
+	})
+	require.NoError(t, err)
+	in := svc.Instances()[0]
+	o.send(in)
+	for range 3 {
+		r := o.pool.Get()
+		r.Origin, r.Measured, r.Deadline = o, true, sim.Time(ms)
+		in.Arrive(r)
+	}
+	s.Schedule(sim.Time(20*ms), handlerFunc(func() { o.send(in); o.send(in) }), sim.Event{})
+	require.NoError(t, s.RunUntil(sim.Time(time.Second)))
+	require.Len(t, o.ended, 6)
+	for i, want := range []string{"ok@10ms", "timeout@10ms", "timeout@10ms", "timeout@10ms", "ok@30ms", "ok@40ms"} {
+		assert.Equal(t, want, o.ended[i][:len(want)], "request %d", i)
+	}
 }

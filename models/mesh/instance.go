@@ -257,6 +257,9 @@ func (in *Instance) respond(r *Request, o Outcome) {
 			if next.Measured {
 				in.measuredHeld--
 			}
+			if in.adaptive != nil {
+				in.adaptive.Cancel() // it leaves the filter unserved: no latency sample
+			}
 			expired = append(expired, next)
 			continue
 		}
