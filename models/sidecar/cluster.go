@@ -646,7 +646,7 @@ func (c *Cluster) send(r *mesh.Request, pol *Policy) {
 	}
 	cl.hedgeDelay = pol.Hedge.Delay
 	if pol.Hedge.Percentile != nil {
-		cl.hedgeDelay = c.lat.Delay(now)
+		cl.hedgeDelay = c.lat.Delay(now, pol.Hedge.Percentile)
 	}
 	if d := cl.hedgeDelay; d > 0 {
 		cl.hedge = c.s.After(d, c, sim.Event{Kind: evHedge, Ptr: cl})
