@@ -808,6 +808,9 @@ func (c *Cluster) SetCut(cut []bool) {
 	c.cut = cut
 }
 
+// Cut reports whether a partition separates the proxy from host h now.
+func (c *Cluster) Cut(h int) bool { return c.cut != nil && c.cut[h] }
+
 // Limbo returns the measured requests lost in a partition: sent, never
 // to be answered.
 func (c *Cluster) Limbo() int64 { return c.limbo }
