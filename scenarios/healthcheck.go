@@ -19,7 +19,9 @@ import (
 // answered at once, without queueing behind requests (Envoy checks a
 // health endpoint that a server answers on its own), 200 if the instance
 // is up and connection refused if it is down, and the answer takes another
-// delay back. The mTLS cost of requests is not charged to probes.
+// delay back. A probe or answer that finds a partition between the proxy
+// and the instance is lost, as requests are, and the probe times out. The
+// mTLS cost of requests is not charged to probes.
 //
 // The checker covers the hosts the proxy knows (discovery): a host that
 // appears is added, unknown and so not routable until its first probe
@@ -80,6 +82,9 @@ func newProber(s *sim.Scheduler, streams sim.Streams, name string, c *sidecar.Cl
 
 // Probe sends probe id to checker host h. It implements health.Prober.
 func (p *prober) Probe(h int, id health.ProbeID) {
+	if p.c.Cut(p.hostOf[h]) {
+		return // lost in a partition: the checker's timeout ends it
+	}
 	p.s.After(p.wire(p.hostOf[h]), p, sim.Event{Kind: evProbeArrive, Arg: int64(id)<<20 | int64(h)})
 }
 
@@ -96,6 +101,9 @@ func (p *prober) Handle(ev sim.Event) {
 	host := p.hostOf[h]
 	switch ev.Kind {
 	case evProbeArrive:
+		if p.c.Cut(host) {
+			return // the answer is lost in a partition
+		}
 		kind := evProbeOK
 		if p.svc.Instances()[host].State() != mesh.StateUp {
 			kind = evProbeRefused

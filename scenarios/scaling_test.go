@@ -336,3 +336,28 @@ deploys: [{at: 10s, service: api, max_surge: 0, max_unavailable: 1}]
 	assert.Greater(t, long.Fleets[0].Deploys[0].To, 10*time.Second+4*45*time.Second)
 	assert.Less(t, short.Fleets[0].Deploys[0].To, 10*time.Second+4*6*time.Second)
 }
+
+func TestHealthCheckProbesCannotCrossAPartition(t *testing.T) {
+	// Clients in zone a, api[0] in a and api[1] in b; zone b is cut off
+	// from 5.002s to 15.002s. Probes (every 1s at whole seconds, timeout
+	// 500ms, the next an interval after a timeout) from the proxy in a to
+	// api[1] are lost like requests: those at 6, 7.5 and 9s time out, so
+	// it is unhealthy from 9.5s; the probe at 15s is lost too, and the
+	// one at 16.5s, after the partition heals, passes.
+	exp := runYAML(t, `version: 1
+name: hc
+duration: 20s
+workloads: [{name: web, zone: a, arrival: {dist: constant, value: 10ms}, target: api}]
+services:
+  - name: api
+    replicas: 2
+    zones: [a, b]
+    concurrency: 4
+    service_time: {dist: constant, value: 5ms}
+    sidecar: {timeout: 100ms, health_check: {interval: 1s, timeout: 500ms, unhealthy_threshold: 3}}
+failures: [{at: 5002ms, for: 10s, kind: partition, zones: [b]}]
+`)
+	rep := exp.Variants[0].Replications[0]
+	require.Len(t, rep.Sidecars, 1)
+	assert.Equal(t, []results.Ejection{{Host: 1, From: 9500 * time.Millisecond, To: 16500 * time.Millisecond}}, rep.Sidecars[0].Unhealthy)
+}

@@ -133,7 +133,7 @@ func (in *Instance) runStep(f *frame) {
 	if a := st.Auth; a != nil {
 		if a.Caller < 0 { // local check: its cost, then settle
 			f.sending = false
-			in.s.After(a.Cost.Sample(in.authRnd), in, sim.Event{Kind: evAuthDone, Ptr: f})
+			in.s.After(a.Cost.Sample(in.authRnd), in, sim.Event{Kind: evAuthDone, Arg: int64(in.epoch), Ptr: f})
 			return
 		}
 		in.oneCall[0] = a.Caller

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/meshsim/meshsim/models/concurrency"
 	"github.com/meshsim/meshsim/sim"
 	"github.com/meshsim/meshsim/sim/dist"
 )
@@ -253,4 +254,66 @@ func TestCrashDuringCalls(t *testing.T) {
 	assert.Len(t, in.frames, 1, "the frame is back in the pool")
 	assert.Equal(t, int64(1), in.Lost())
 	assert.Zero(t, svc.MeasuredHeld())
+}
+
+func TestCrashDuringLocalAuth(t *testing.T) {
+	// The edge's local auth check takes 10ms from 5ms; the instance
+	// crashes at 8ms and restarts at 9ms, and a second request starts
+	// its check at 14ms on a recycled frame. The first check's end at
+	// 15ms belongs to the crashed process: it must be ignored, not settle
+	// the second request's check early (or a released frame).
+	ms := time.Millisecond
+	s := sim.NewScheduler(sim.Config{})
+	st, _ := dist.Constant(5 * ms)
+	cost, _ := dist.Constant(10 * ms)
+	o := &origin{s: s}
+	svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+		Name: "edge", Replicas: 1, Concurrency: 1, QueueBound: Unbounded, ServiceTime: st, Pool: &o.pool,
+		Steps: []Step{{Auth: &Auth{Caller: -1, Cost: cost}}},
+	})
+	require.NoError(t, err)
+	in := svc.Instances()[0]
+	in.Track()
+	at := func(d time.Duration, f func()) { s.Schedule(sim.Time(d), handlerFunc(f), sim.Event{}) }
+	at(0, func() { o.send(in) })
+	at(8*ms, in.Crash)
+	at(9*ms, in.Restart)
+	at(9*ms, func() { o.send(in) })
+	require.NoError(t, s.Run())
+	require.Equal(t, []string{"reset@8ms", "ok@24ms"}, []string{o.ended[0][:len("reset@8ms")], o.ended[1][:len("ok@24ms")]})
+	assert.Len(t, o.ended, 2)
+	assert.Len(t, in.frames, 1)
+	assert.Zero(t, svc.MeasuredHeld())
+}
+
+func TestExpiredInQueueLeavesAdaptiveConcurrency(t *testing.T) {
+	// A deadline-aware handler behind the adaptive concurrency filter
+	// (pinned at 4 while it measures the minRTT): one request in service
+	// for 10ms, three queued behind it whose deadline passes at 1ms. When
+	// the slot frees they are answered DEADLINE_EXCEEDED without service:
+	// each must leave the filter's outstanding count, so that two
+	// requests at 20ms are both forwarded, not refused by a limit held by
+	// nobody.
+	ms := time.Millisecond
+	s := sim.NewScheduler(sim.Config{})
+	st, _ := dist.Constant(10 * ms)
+	o := &origin{s: s}
+	svc, err := NewService(s, sim.NewStreams(1, 0), ServiceConfig{
+		Name: "api", Replicas: 1, Concurrency: 1, QueueBound: Unbounded, ServiceTime: st, Pool: &o.pool,
+		PropagateDeadline: true, Adaptive: &concurrency.Config{MinConcurrency: 4, MaxLimit: 100},
+	})
+	require.NoError(t, err)
+	in := svc.Instances()[0]
+	o.send(in)
+	for range 3 {
+		r := o.pool.Get()
+		r.Origin, r.Measured, r.Deadline = o, true, sim.Time(ms)
+		in.Arrive(r)
+	}
+	s.Schedule(sim.Time(20*ms), handlerFunc(func() { o.send(in); o.send(in) }), sim.Event{})
+	require.NoError(t, s.RunUntil(sim.Time(time.Second)))
+	require.Len(t, o.ended, 6)
+	for i, want := range []string{"ok@10ms", "timeout@10ms", "timeout@10ms", "timeout@10ms", "ok@30ms", "ok@40ms"} {
+		assert.Equal(t, want, o.ended[i][:len(want)], "request %d", i)
+	}
 }

@@ -16,7 +16,7 @@ const Unbounded = -1
 // Event kinds handled by an Instance.
 const (
 	evFinish     int32 = iota + 1 // a request's service ends; Ptr is the *Request
-	evAuthDone                    // a local auth check ends; Ptr is the *frame
+	evAuthDone                    // a local auth check ends; Ptr is the *frame, Arg the epoch
 	evLateAnswer                  // an answer delayed by a latency failure leaves; Ptr is the *Request, Arg the outcome
 )
 
@@ -201,6 +201,9 @@ func (in *Instance) Handle(ev sim.Event) {
 			return // scheduled by a process that has crashed since
 		}
 	case evAuthDone:
+		if uint32(ev.Arg) != in.epoch {
+			return // its request was lost in a crash, and the frame released
+		}
 		f := ev.Ptr.(*frame)
 		f.stepOK = 1
 		in.settle(f)
@@ -253,6 +256,9 @@ func (in *Instance) respond(r *Request, o Outcome) {
 			}
 			if next.Measured {
 				in.measuredHeld--
+			}
+			if in.adaptive != nil {
+				in.adaptive.Cancel() // it leaves the filter unserved: no latency sample
 			}
 			expired = append(expired, next)
 			continue

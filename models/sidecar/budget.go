@@ -106,7 +106,10 @@ func (t *tokenBudget) TryWithdraw(now sim.Time) bool {
 // call sends a second attempt when the first has not answered within the
 // Percentile of the attempt latencies observed over the last Window, so
 // that about 1 - Percentile/100 of the calls are hedged. Until MinSamples
-// latencies have been seen, no call is hedged.
+// latencies have been seen, no call is hedged. A cluster keeps one window
+// for all its routes and pushed policies: Window and Refresh are those of
+// the first policy that hedged by percentile, Percentile and MinSamples
+// each call's own.
 type PercentileHedge struct {
 	Percentile float64       // e.g. 95; in (0, 100)
 	Window     time.Duration // default 30s (Finagle's history window)
@@ -140,16 +143,33 @@ func (h *PercentileHedge) validate() error {
 const hedgeBuckets = 3
 
 // latencyWindow keeps the attempt latencies of the last window in
-// hedgeBuckets rotating histograms and the delay computed from them.
+// hedgeBuckets rotating histograms, merged at most every Refresh, and the
+// delays computed from them. A cluster has one window, whose length and
+// refresh are those of the first policy that hedged by percentile; the
+// percentile and min_samples are each call's (a route's, or a pushed
+// policy's), so the window keeps the delays of a few at once.
 type latencyWindow struct {
 	cfg      PercentileHedge
 	buckets  [hedgeBuckets]*stats.Histogram
 	merged   *stats.Histogram
 	cur      int
 	curStart sim.Time
-	delay    time.Duration // 0: not enough samples, no hedging
+	cuts     [maxHedgeCuts]hedgeCut // delays computed from merged
+	ncuts    int
 	computed sim.Time
 	fresh    bool
+}
+
+// maxHedgeCuts bounds the delays a window remembers between refreshes;
+// a call whose percentile is not among them computes its own.
+const maxHedgeCuts = 4
+
+// hedgeCut is one delay computed from a window: 0 when fewer than
+// minSamples latencies are known (no hedging).
+type hedgeCut struct {
+	percentile float64
+	minSamples int
+	delay      time.Duration
 }
 
 func newLatencyWindow(cfg PercentileHedge) *latencyWindow {
@@ -178,22 +198,31 @@ func (w *latencyWindow) Observe(d time.Duration, now sim.Time) {
 	w.buckets[w.cur].Record(int64(d))
 }
 
-// Delay returns the hedge delay at now, recomputing it from the window
-// at most every Refresh: O(buckets of the histograms) then, O(1)
-// otherwise. 0 means do not hedge.
-func (w *latencyWindow) Delay(now sim.Time) time.Duration {
-	if w.fresh && now.Sub(w.computed) < w.cfg.Refresh {
-		return w.delay
+// Delay returns the hedge delay at now for h's percentile, merging the
+// window again at most every Refresh: O(buckets of the histograms) then,
+// or for a percentile not among the last few computed; O(1) otherwise.
+// 0 means do not hedge.
+func (w *latencyWindow) Delay(now sim.Time, h *PercentileHedge) time.Duration {
+	if !w.fresh || now.Sub(w.computed) >= w.cfg.Refresh {
+		w.advance(now)
+		w.merged.Reset()
+		for _, b := range w.buckets {
+			w.merged.Merge(b)
+		}
+		w.computed, w.fresh, w.ncuts = now, true, 0
 	}
-	w.advance(now)
-	w.merged.Reset()
-	for _, b := range w.buckets {
-		w.merged.Merge(b)
+	for _, c := range w.cuts[:w.ncuts] {
+		if c.percentile == h.Percentile && c.minSamples == h.MinSamples {
+			return c.delay
+		}
 	}
-	w.delay = 0
-	if w.merged.Count() >= int64(w.cfg.MinSamples) {
-		w.delay = max(time.Duration(w.merged.Quantile(w.cfg.Percentile/100)), 1)
+	var d time.Duration
+	if w.merged.Count() >= int64(h.MinSamples) {
+		d = max(time.Duration(w.merged.Quantile(h.Percentile/100)), 1)
 	}
-	w.computed, w.fresh = now, true
-	return w.delay
+	if w.ncuts < len(w.cuts) {
+		w.cuts[w.ncuts] = hedgeCut{percentile: h.Percentile, minSamples: h.MinSamples, delay: d}
+		w.ncuts++
+	}
+	return d
 }

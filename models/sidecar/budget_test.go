@@ -145,3 +145,48 @@ func (l *latencies) Finish(r *mesh.Request, o mesh.Outcome) {
 	l.n++
 	l.pool.Put(r)
 }
+
+func TestPercentileHedgingTakesTheCallsSettings(t *testing.T) {
+	// As TestPercentileHedging, hedging at the 80th percentile once 100
+	// latencies are known, for 1000 calls; then new calls take a policy
+	// that hedges at the 99th once 10^6 are known (never, here), pushed
+	// as a new policy or given by a route. The latency window is the
+	// cluster's, but the percentile and min_samples are the call's: no
+	// call hedges after the switch.
+	ms := time.Millisecond
+	for _, how := range []string{"push", "route"} {
+		s := sim.NewScheduler(sim.Config{})
+		u := &cycler{s: s, delays: []time.Duration{5 * ms, 6 * ms, 7 * ms, 8 * ms, 9 * ms, 5 * ms, 6 * ms, 7 * ms, 8 * ms, 2 * time.Second}}
+		pool := &mesh.Pool{}
+		p80 := Policy{LB: "round_robin", Hedge: HedgePolicy{Percentile: &PercentileHedge{Percentile: 80}}}
+		c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: []Upstream{u}, Pool: pool, Policy: p80})
+		require.NoError(t, err)
+		never := Policy{LB: "round_robin", Hedge: HedgePolicy{Percentile: &PercentileHedge{Percentile: 99, MinSamples: 1e6}}}
+		var send mesh.Caller = c
+		lat := &latencies{s: s, pool: pool}
+		const calls = 2000
+		lat.took = make([]time.Duration, calls)
+		var before Stats
+		for i := 0; i < calls; i++ {
+			s.Schedule(sim.Time(0).Add(time.Duration(i)*20*ms), sendFunc(func() {
+				if i == calls/2 {
+					before = c.Stats()
+					if how == "push" {
+						require.NoError(t, c.SetPolicy(never))
+					} else {
+						rt, err := c.WithRoute(never)
+						require.NoError(t, err)
+						send = rt
+					}
+				}
+				r := pool.Get()
+				r.Origin, r.Measured, r.Created, r.Key = lat, true, s.Now(), uint64(i)
+				send.Send(r)
+			}), sim.Event{})
+		}
+		require.NoError(t, s.Run())
+		assert.InDelta(t, 0.2*(calls/2-100), before.Hedges, 0.05*calls, how)
+		// A hedge of a call started before the switch may still go out.
+		assert.LessOrEqual(t, c.Stats().Hedges-before.Hedges, int64(1), "%s: hedges after the switch", how)
+	}
+}

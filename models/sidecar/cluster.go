@@ -646,7 +646,7 @@ func (c *Cluster) send(r *mesh.Request, pol *Policy) {
 	}
 	cl.hedgeDelay = pol.Hedge.Delay
 	if pol.Hedge.Percentile != nil {
-		cl.hedgeDelay = c.lat.Delay(now)
+		cl.hedgeDelay = c.lat.Delay(now, pol.Hedge.Percentile)
 	}
 	if d := cl.hedgeDelay; d > 0 {
 		cl.hedge = c.s.After(d, c, sim.Event{Kind: evHedge, Ptr: cl})
@@ -807,6 +807,9 @@ func (c *Cluster) SetCut(cut []bool) {
 	}
 	c.cut = cut
 }
+
+// Cut reports whether a partition separates the proxy from host h now.
+func (c *Cluster) Cut(h int) bool { return c.cut != nil && c.cut[h] }
 
 // Limbo returns the measured requests lost in a partition: sent, never
 // to be answered.

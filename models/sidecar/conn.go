@@ -310,7 +310,8 @@ func (c *Cluster) flush1(p *connPool) {
 }
 
 // connectFailed fails every request waiting on p that no other connection
-// being opened will carry.
+// being opened will carry, and gives the slot under max_connections to a
+// pool waiting for one.
 func (c *Cluster) connectFailed(p *connPool) {
 	p.connecting--
 	c.open--
@@ -329,6 +330,7 @@ func (c *Cluster) connectFailed(p *connPool) {
 		}
 		c.failConnect(r)
 	}
+	c.wakeOthers() // the failed connection's slot is free for a pool waiting at max_connections
 }
 
 // failConnect answers r, which never reached its host, with a connect

@@ -201,3 +201,35 @@ func TestConnectionsAllocateNothing(t *testing.T) {
 		assert.Zero(t, testing.AllocsPerRun(1000, send), "%v", proto)
 	}
 }
+
+func TestConnectFailureWakesPoolsWaitingAtMaxConnections(t *testing.T) {
+	// max_connections 1 over two hosts 1ms away. A request to host 0 at
+	// 0 opens the only connection, but host 0 is across a partition: the
+	// attempt fails at the 50ms connect timeout. A request to host 1 at
+	// 1ms waits for max_connections. When the failed attempt frees its
+	// slot the waiting pool must get it: connected at 52ms, answered at
+	// 64ms, instead of waiting for ever.
+	for _, proto := range []Protocol{HTTP1, HTTP2} {
+		s := sim.NewScheduler(sim.Config{})
+		pool := &mesh.Pool{}
+		u0 := &upstream{s: s, delay: 10 * ms, script: []mesh.Outcome{mesh.OutcomeOK}}
+		u1 := &upstream{s: s, delay: 10 * ms, script: []mesh.Outcome{mesh.OutcomeOK}}
+		c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: []Upstream{u0, u1}, Dynamic: true, Pool: pool,
+			Policy:  Policy{LB: "round_robin", Connections: &Connections{Protocol: proto, MaxConnections: 1, ConnectTimeout: 50 * ms}},
+			Latency: []dist.Dist{constant(t, ms), constant(t, ms)}})
+		require.NoError(t, err)
+		cl := &caller{s: s, pool: pool}
+		c.SetCut([]bool{true, false})
+		c.SetEndpoints([]int{0})
+		cl.send(c)
+		s.Schedule(sim.Time(ms), handlerFunc(func() { c.SetEndpoints([]int{1}); cl.send(c) }), sim.Event{})
+		require.NoError(t, s.RunUntil(sim.Time(time.Second)))
+		assert.Equal(t, []string{"rejected@50ms", "ok@64ms"}, cl.ended, "%v", proto)
+		assert.Zero(t, c.Unanswered(), "%v", proto)
+		assert.Zero(t, c.pendingTotal, "%v", proto)
+	}
+}
+
+type handlerFunc func()
+
+func (f handlerFunc) Handle(sim.Event) { f() }
