@@ -45,7 +45,14 @@ ul.conservation { padding-left: 1.25rem; }
 <figure>
 {{.SVG}}
 </figure>
-{{if .Timelines}}<section>
+{{range .Page.Bars}}<section>
+<h2>{{.Title}}</h2>
+<p class="note">{{.Note}}</p>
+<figure>
+{{.InlineSVG}}
+</figure>
+</section>
+{{end}}{{if .Timelines}}<section>
 <h2>Timelines</h2>
 <p class="note">{{.TimelineNote}}</p>
 {{range .Timelines}}<h3>Workload {{.Workload}}</h3>

@@ -16,6 +16,7 @@ func markdown(p *page, plot string, figs, busFigs []timelineFigure) []byte {
 	b.WriteString(inline(p.Meta) + "\n\n")
 	b.WriteString(inline(p.Note) + "\n\n")
 	b.WriteString("![" + inline(p.Title) + ": latency CDF](" + plot + ")\n")
+	writeBarFigures(&b, p)
 	if len(figs) > 0 {
 		b.WriteString("\n## Timelines\n\n" + timelineNote + "\n")
 		for _, f := range figs {

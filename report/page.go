@@ -21,6 +21,9 @@ type page struct {
 	Paired      table
 	PairedTitle string
 	Source      string // the scenario YAML
+	// Bars are the bar figures (percentiles.go, instances.go), shown
+	// after the latency CDF; Render sets them.
+	Bars []barFigure
 }
 
 type variantView struct {
