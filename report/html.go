@@ -46,7 +46,14 @@ ul.conservation { padding-left: 1.25rem; }
 <figure>
 {{.SVG}}
 </figure>
-{{if .Page.Sweep.Rows}}<section>
+{{range .Page.Bars}}<section>
+<h2>{{.Title}}</h2>
+<p class="note">{{.Note}}</p>
+<figure>
+{{.InlineSVG}}
+</figure>
+</section>
+{{end}}{{if .Page.Sweep.Rows}}<section>
 <h2>Sweep</h2>
 <p class="note">{{.SweepNote}}</p>
 {{range .Sweeps}}<h3>Workload {{.Workload}}</h3>

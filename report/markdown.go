@@ -19,6 +19,7 @@ func markdown(p *page, plot string, sweepFigs, figs, busFigs []timelineFigure) [
 	}
 	b.WriteString(inline(p.Note) + "\n\n")
 	b.WriteString("![" + inline(p.Title) + ": latency CDF](" + plot + ")\n")
+	writeBarFigures(&b, p)
 	if len(p.Sweep.Rows) > 0 {
 		b.WriteString("\n## Sweep\n\n" + sweepNote + "\n")
 		for _, f := range sweepFigs {

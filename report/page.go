@@ -24,6 +24,9 @@ type page struct {
 	// Sweep is the sweep at a glance; its Rows are empty without a sweep.
 	Sweep  table
 	Source string // the scenario YAML
+	// Bars are the bar figures (percentiles.go, instances.go), shown
+	// after the latency CDF; Render sets them.
+	Bars []barFigure
 }
 
 type variantView struct {

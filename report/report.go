@@ -39,6 +39,15 @@ const (
 // summary's tables as CSV: workloads.csv, services.csv, sidecars.csv,
 // timeline.csv and events.csv (csv.go). It does no I/O: the caller writes
 // the files. The same Experiment always gives byte-identical files.
+//
+// Between latency-cdf.png and the sweep figures come the bar figures
+// (percentiles.go, instances.go): percentiles.svg and percentiles.png,
+// always, with one panel per workload that has latency data and, in it,
+// bars of the mean, p50, p90, p99 and p99.9 per variant with 95%
+// confidence whiskers; then instance-load.svg and instance-load.png, with
+// one panel per service that has more than one instance and, in it, each
+// instance's share of the completions per variant against the even share,
+// omitted when no service has more than one instance.
 func Render(e *results.Experiment) ([]File, error) {
 	if e == nil {
 		return nil, fmt.Errorf("report: nil experiment")
@@ -51,6 +60,10 @@ func Render(e *results.Experiment) ([]File, error) {
 	js = append(js, '\n')
 
 	svg, png, err := renderPlots(s)
+	if err != nil {
+		return nil, err
+	}
+	bars, err := renderBarFigures(s) // percentiles.go
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +81,7 @@ func Render(e *results.Experiment) ([]File, error) {
 	}
 
 	p := newPage(e, s)
+	p.Bars = bars
 	html, err := htmlPage(p, svg, sweepFigs, figs, busFigs)
 	if err != nil {
 		return nil, err
@@ -78,6 +92,9 @@ func Render(e *results.Experiment) ([]File, error) {
 		{Name: ReportHTML, Data: html},
 		{Name: LatencyCDFSVG, Data: svg},
 		{Name: LatencyCDFPNG, Data: png},
+	}
+	for _, f := range bars {
+		files = append(files, File{Name: f.name + ".svg", Data: f.svg}, File{Name: f.name + ".png", Data: f.png})
 	}
 	for _, f := range slices.Concat(sweepFigs, figs, busFigs) {
 		files = append(files, File{Name: f.name + ".svg", Data: f.svg}, File{Name: f.name + ".png", Data: f.png})

@@ -213,6 +213,7 @@ func TestRenderFileOrder(t *testing.T) {
 		assert.NotEmpty(t, f.Data, f.Name)
 	}
 	assert.Equal(t, []string{"summary.json", "report.md", "report.html", "latency-cdf.svg", "latency-cdf.png",
+		"percentiles.svg", "percentiles.png", "instance-load.svg", "instance-load.png",
 		"timeline-web.svg", "timeline-web.png", "timeline-batch.svg", "timeline-batch.png",
 		"lag-fulfilment.svg", "lag-fulfilment.png", "lag-emails.svg", "lag-emails.png",
 		"workloads.csv", "services.csv", "sidecars.csv", "timeline.csv", "events.csv"}, names)
@@ -220,7 +221,7 @@ func TestRenderFileOrder(t *testing.T) {
 
 func TestRenderGolden(t *testing.T) {
 	files := render(t, testExperiment())
-	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, "timeline-web.svg", "lag-emails.svg", WorkloadsCSV, TimelineCSV} {
+	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, PercentilesSVG, InstanceLoadSVG, "timeline-web.svg", "lag-emails.svg", WorkloadsCSV, TimelineCSV} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", name+".golden")
 			if *update {
@@ -409,7 +410,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	}
 	assert.True(t, strings.HasPrefix(html, "<!DOCTYPE html>\n"))
 	assert.NotContains(t, html, "<?xml", "the SVG prolog is stripped")
-	assert.Equal(t, 5, strings.Count(html, "<svg"), "the CDF, two timelines and two bus readers' lag")
+	assert.Equal(t, 7, strings.Count(html, "<svg"), "the CDF, percentiles, instance load, two timelines and two bus readers' lag")
 	assert.Contains(t, html, "seed 42 · version v0.1.0-test")
 	assert.Contains(t, html, "<td>latency</td><td>no completed requests</td>")
 	assert.Contains(t, html, "<pre>version: 1\n")
@@ -636,7 +637,7 @@ func TestNoTimelineWithoutSeries(t *testing.T) {
 	}
 	files, err := Render(e)
 	require.NoError(t, err)
-	require.Len(t, files, 14, "the bus readers' figures and the CSV tables remain")
+	require.Len(t, files, 18, "the bar figures, the bus readers' figures and the CSV tables remain")
 	for _, f := range files {
 		assert.NotContains(t, f.Name, "timeline-")
 	}

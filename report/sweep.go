@@ -17,7 +17,7 @@ func SweepFile(workload string) string { return "sweep-" + workload }
 
 // sweepNote explains the sweep figures.
 const sweepNote = "Each statistic against the sweep's first field, one line per variant (and per value of " +
-	"any other swept field): means across replications, with the 95% confidence interval as whiskers when " +
+	"any other swept field): means across replications, with the 95% confidence interval as sweepWhiskers when " +
 	"there are at least two replications."
 
 // sweepStat is one panel of a sweep figure: how to read a statistic and
@@ -173,7 +173,7 @@ func sweeps(s *results.Summary) ([]timeline, error) {
 			}
 			if ax.numeric {
 				p.X.Tick.Marker = plainTicks{}
-				// Keep the first and last points and their whiskers off the
+				// Keep the first and last points and their sweepWhiskers off the
 				// frame.
 				pad := max((p.X.Max-p.X.Min)*0.04, 1e-9)
 				p.X.Min, p.X.Max = p.X.Min-pad, p.X.Max+pad
@@ -197,17 +197,17 @@ func sweeps(s *results.Summary) ([]timeline, error) {
 	return out, nil
 }
 
-// whiskers are points with asymmetric y errors, for plotter.YErrorBars.
-type whiskers struct {
+// sweepWhiskers are points with asymmetric y errors, for plotter.YErrorBars.
+type sweepWhiskers struct {
 	plotter.XYs
 	lo, hi []float64 // distances below and above each point
 }
 
 // YError implements plotter.YErrorer.
-func (w whiskers) YError(i int) (float64, float64) { return w.lo[i], w.hi[i] }
+func (w sweepWhiskers) YError(i int) (float64, float64) { return w.lo[i], w.hi[i] }
 
 // addSweepCurve draws one curve of one panel: its points joined by a line,
-// with whiskers where the summary has an interval; legend names it if
+// with sweepWhiskers where the summary has an interval; legend names it if
 // label.
 func addSweepCurve(p *plot.Plot, s *results.Summary, ax *sweepAxis, c sweepCurve, workload string, st sweepStat, ci int, label bool) error {
 	clr := palette[ci%len(palette)]
@@ -238,11 +238,11 @@ func addSweepCurve(p *plot.Plot, s *results.Summary, ax *sweepAxis, c sweepCurve
 }
 
 // curvePoints returns the points of one curve for one statistic, in the
-// axis' unit, and the whiskers of those with an interval. A point whose
+// axis' unit, and the sweepWhiskers of those with an interval. A point whose
 // workload has no such statistic is left out. O(points x workloads).
-func curvePoints(s *results.Summary, ax *sweepAxis, c sweepCurve, workload string, st sweepStat) (plotter.XYs, whiskers) {
+func curvePoints(s *results.Summary, ax *sweepAxis, c sweepCurve, workload string, st sweepStat) (plotter.XYs, sweepWhiskers) {
 	var pts plotter.XYs
-	var w whiskers
+	var w sweepWhiskers
 	for _, vi := range c.variants {
 		v := &s.Variants[vi]
 		for k := range v.Workloads {

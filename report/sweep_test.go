@@ -49,8 +49,9 @@ func TestSweepFiguresAndTable(t *testing.T) {
 		names = append(names, f.Name)
 	}
 	assert.Equal(t, []string{"summary.json", "report.md", "report.html", "latency-cdf.svg", "latency-cdf.png",
+		"percentiles.svg", "percentiles.png", "instance-load.svg", "instance-load.png",
 		"sweep-web.svg", "sweep-web.png", "sweep-batch.svg", "sweep-batch.png",
-		"timeline-web.svg", "timeline-web.png", "timeline-batch.svg", "timeline-batch.png"}, names[:13])
+		"timeline-web.svg", "timeline-web.png", "timeline-batch.svg", "timeline-batch.png"}, names[:17])
 
 	m := render(t, e)
 	md := string(m[ReportMarkdown])
@@ -81,7 +82,7 @@ func TestSweepLayout(t *testing.T) {
 	assert.Equal(t, "rate (/s)", ax.label)
 	assert.Equal(t, []sweepCurve{{name: "round-robin", variants: []int{0, 1}}, {name: "p2c", variants: []int{2, 3}}}, curves)
 
-	// p99 of web, in ms, at x = the rate, with whiskers from the intervals.
+	// p99 of web, in ms, at x = the rate, with sweepWhiskers from the intervals.
 	pts, w := curvePoints(s, ax, curves[1], "web", sweepStats[0])
 	require.Len(t, pts, 2)
 	for k, vi := range []int{2, 3} {
@@ -105,7 +106,7 @@ func TestSweepLayout(t *testing.T) {
 	assert.Equal(t, []string{"low", "high"}, []string{ticks[0].Label, ticks[1].Label})
 	assert.Equal(t, 1.0, ax.x(s.Variants[1].Sweep[0]))
 
-	// One replication: points without whiskers.
+	// One replication: points without sweepWhiskers.
 	e := sweepExperiment("100/s", "300/s")
 	for i := range e.Variants {
 		e.Variants[i].Replications = e.Variants[i].Replications[:1]

@@ -54,9 +54,10 @@ output, whatever -workers is.
 const runUsage = `Usage: sim run FILE|NAME [flags]
 
 Simulates every variant of the scenario for every replication and writes
-summary.json, report.md, report.html, latency-cdf.{svg,png}, for each
-workload timeline-<workload>.{svg,png}, for each bus reader
-lag-<reader>.{svg,png}, and the tables as CSV (workloads, services,
+summary.json, report.md, report.html, latency-cdf.{svg,png},
+percentiles.{svg,png}, instance-load.{svg,png} (when a service has more
+than one instance), for each workload timeline-<workload>.{svg,png}, for
+each bus reader lag-<reader>.{svg,png}, and the tables as CSV (workloads, services,
 sidecars, timeline, events) to -out.
 
 Flags:

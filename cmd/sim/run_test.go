@@ -104,7 +104,8 @@ func TestRunWritesEveryOutput(t *testing.T) {
 	dir := t.TempDir()
 	code, _, stderr := invoke("run", writeScenario(t, tiny), "-out", dir)
 	require.Equal(t, 0, code, stderr)
-	for _, name := range []string{"summary.json", "report.md", "report.html", "latency-cdf.svg", "latency-cdf.png", "timeline-web.svg", "timeline-web.png"} {
+	for _, name := range []string{"summary.json", "report.md", "report.html", "latency-cdf.svg", "latency-cdf.png",
+		"percentiles.svg", "percentiles.png", "instance-load.svg", "instance-load.png", "timeline-web.svg", "timeline-web.png"} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		require.NoError(t, err, name)
 		assert.Positive(t, st.Size(), name)
@@ -133,7 +134,7 @@ func TestOutputsAreByteIdentical(t *testing.T) {
 	prev := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(prev)
 	base := runOnce("-workers", "1")
-	require.Len(t, base, 12) // 7 documents and figures, 5 CSV tables
+	require.Len(t, base, 16) // 11 documents and figures, 5 CSV tables
 	again := runOnce("-workers", "1")
 	parallel := runOnce("-workers", "2")
 	runtime.GOMAXPROCS(1)
