@@ -364,12 +364,21 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 // percentiles, always, then the load per instance when some service has
 // more than one instance. A gonum/plot panic becomes an error, as in
 // renderPlots.
+// maxBarVariants is the most variants the bar figures are drawn for: one
+// colour each, and a legend that still leaves the bars room.
+const maxBarVariants = 6
+
 func renderBarFigures(s *results.Summary) (figs []barFigure, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			figs, err = nil, fmt.Errorf("report: bar plot: %v", r)
 		}
 	}()
+	if len(s.Variants) > maxBarVariants {
+		// Bars of more variants than colours (a sweep, typically) cannot
+		// be told apart; the sweep figures and the tables show the same.
+		return nil, nil
+	}
 	pct, err := percentilePlots(s)
 	if err != nil {
 		return nil, err

@@ -47,7 +47,8 @@ const (
 // confidence whiskers; then instance-load.svg and instance-load.png, with
 // one panel per service that has more than one instance and, in it, each
 // instance's share of the completions per variant against the even share,
-// omitted when no service has more than one instance.
+// omitted when no service has more than one instance. Neither is drawn
+// for more than six variants (as a sweep usually has).
 func Render(e *results.Experiment) ([]File, error) {
 	if e == nil {
 		return nil, fmt.Errorf("report: nil experiment")

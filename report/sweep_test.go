@@ -53,6 +53,13 @@ func TestSweepFiguresAndTable(t *testing.T) {
 		"sweep-web.svg", "sweep-web.png", "sweep-batch.svg", "sweep-batch.png",
 		"timeline-web.svg", "timeline-web.png", "timeline-batch.svg", "timeline-batch.png"}, names[:17])
 
+	// Seven variants or more: no bar figures.
+	files, err = Render(sweepExperiment("100/s", "300/s", "a", "b"))
+	require.NoError(t, err)
+	for _, f := range files {
+		assert.NotContains(t, []string{"percentiles.svg", "instance-load.svg"}, f.Name)
+	}
+
 	m := render(t, e)
 	md := string(m[ReportMarkdown])
 	assert.Contains(t, md, "## Sweep\n")
