@@ -43,7 +43,11 @@ ul.conservation { padding-left: 1.25rem; }
 {{end}}</header>
 {{if .Page.Description}}<p class="description">{{.Page.Description}}</p>
 {{end}}<p class="note">{{.Page.Note}}</p>
-<figure>
+{{if .Page.SLO.Rows}}<section>
+<h2>{{.Page.SLOTitle}}</h2>
+<p class="note">{{.SLONote}}</p>
+{{template "table" .Page.SLO}}</section>
+{{end}}<figure>
 {{.SVG}}
 </figure>
 {{range .Page.Bars}}<section>
@@ -187,7 +191,8 @@ func htmlPage(p *page, svg []byte, sweepFigs, figs, busFigs []timelineFigure) ([
 		BusFiguresNote string
 		Sweeps         []timelineView
 		SweepNote      string
-	}{p, inlined, pairedNote, tls, timelineNote, busNote, bus, busFiguresNote, sweeps, sweepNote}
+		SLONote        string
+	}{p, inlined, pairedNote, tls, timelineNote, busNote, bus, busFiguresNote, sweeps, sweepNote, sloNote}
 	if err := htmlTemplate.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("report: html: %w", err)
 	}

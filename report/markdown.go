@@ -18,6 +18,11 @@ func markdown(p *page, plot string, sweepFigs, figs, busFigs []timelineFigure) [
 		b.WriteString("**" + inline(p.Precision) + "**\n\n")
 	}
 	b.WriteString(inline(p.Note) + "\n\n")
+	if len(p.SLO.Rows) > 0 {
+		b.WriteString("## " + inline(p.SLOTitle) + "\n\n" + sloNote + "\n\n")
+		writeTable(&b, p.SLO)
+		b.WriteString("\n")
+	}
 	b.WriteString("![" + inline(p.Title) + ": latency CDF](" + plot + ")\n")
 	writeBarFigures(&b, p)
 	if len(p.Sweep.Rows) > 0 {

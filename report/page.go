@@ -21,6 +21,10 @@ type page struct {
 	// Rows are empty with a single variant.
 	Paired      table
 	PairedTitle string
+	// SLO judges each variant against the scenario's objective; its Rows
+	// are empty without one.
+	SLO      table
+	SLOTitle string
 	// Sweep is the sweep at a glance; its Rows are empty without a sweep.
 	Sweep  table
 	Source string // the scenario YAML
@@ -68,6 +72,10 @@ func newPage(e *results.Experiment, s *results.Summary) *page {
 		Precision: PrecisionLine(e.Precision),
 	}
 	p.Sweep = sweepTable(s)
+	p.SLO = sloTable(s.SLO)
+	if s.SLO != nil {
+		p.SLOTitle = sloTitle(s.SLO)
+	}
 	for i := range s.Variants {
 		p.Variants = append(p.Variants, newVariantView(&e.Variants[i], &s.Variants[i], e.Duration))
 	}

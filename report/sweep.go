@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -17,20 +18,21 @@ func SweepFile(workload string) string { return "sweep-" + workload }
 
 // sweepNote explains the sweep figures.
 const sweepNote = "Each statistic against the sweep's first field, one line per variant (and per value of " +
-	"any other swept field): means across replications, with the 95% confidence interval as sweepWhiskers when " +
+	"any other swept field): means across replications, with the 95% confidence interval as whiskers when " +
 	"there are at least two replications."
 
 // sweepStat is one panel of a sweep figure: how to read a statistic and
 // its interval (in the summary's unit) from a workload, and the scale to
 // the axis' unit.
 type sweepStat struct {
-	label string
-	scale float64
-	value func(w *results.WorkloadSummary) (y float64, ci *results.Interval, ok bool)
+	metric string // as an SLO names it
+	label  string
+	scale  float64
+	value  func(w *results.WorkloadSummary) (y float64, ci *results.Interval, ok bool)
 }
 
 var sweepStats = []sweepStat{
-	{"p99 latency (ms)", 1000, func(w *results.WorkloadSummary) (float64, *results.Interval, bool) {
+	{"p99", "p99 latency (ms)", 1000, func(w *results.WorkloadSummary) (float64, *results.Interval, bool) {
 		if w.LatencyS == nil {
 			return 0, nil, false
 		}
@@ -39,7 +41,7 @@ var sweepStats = []sweepStat{
 		}
 		return w.LatencyS.P99, &w.LatencyS.CI95.P99, true
 	}},
-	{"mean latency (ms)", 1000, func(w *results.WorkloadSummary) (float64, *results.Interval, bool) {
+	{"mean", "mean latency (ms)", 1000, func(w *results.WorkloadSummary) (float64, *results.Interval, bool) {
 		if w.LatencyS == nil {
 			return 0, nil, false
 		}
@@ -48,10 +50,10 @@ var sweepStats = []sweepStat{
 		}
 		return w.LatencyS.Mean, &w.LatencyS.CI95.Mean, true
 	}},
-	{"throughput (ok/s)", 1, func(w *results.WorkloadSummary) (float64, *results.Interval, bool) {
+	{"throughput", "throughput (ok/s)", 1, func(w *results.WorkloadSummary) (float64, *results.Interval, bool) {
 		return estimateValue(w.ThroughputPerS)
 	}},
-	{"error rate (%)", 100, func(w *results.WorkloadSummary) (float64, *results.Interval, bool) {
+	{"error_rate", "error rate (%)", 100, func(w *results.WorkloadSummary) (float64, *results.Interval, bool) {
 		return estimateValue(w.ErrorRate)
 	}},
 }
@@ -171,6 +173,14 @@ func sweeps(s *results.Summary) ([]timeline, error) {
 					return nil, fmt.Errorf("report: sweep of %s/%s: %w", c.name, name, err)
 				}
 			}
+			lines := 0
+			if si == 0 {
+				lines = len(curves)
+			}
+			if bound, ok := sloBound(s, name, st.metric); ok {
+				addSLOLine(p, bound*st.scale)
+				lines++
+			}
 			if ax.numeric {
 				p.X.Tick.Marker = plainTicks{}
 				// Keep the first and last points and their sweepWhiskers off the
@@ -182,9 +192,8 @@ func sweeps(s *results.Summary) ([]timeline, error) {
 				p.X.Min, p.X.Max = -0.5, float64(len(ax.values))-0.5
 			}
 			tl.panels = append(tl.panels, p)
-			tl.lines = append(tl.lines, 0)
+			tl.lines = append(tl.lines, lines)
 		}
-		tl.lines[0] = len(curves)
 		for _, p := range tl.panels[:len(tl.panels)-1] {
 			p.X.Tick.Marker = unlabelled{p.X.Tick.Marker}
 		}
@@ -300,4 +309,28 @@ func sweepTable(s *results.Summary) table {
 		}
 	}
 	return t
+}
+
+// sloBound returns the summary's SLO bound on metric for workload, if it
+// has one.
+func sloBound(s *results.Summary, workload, metric string) (float64, bool) {
+	if s.SLO == nil || (s.SLO.Workload != "" && s.SLO.Workload != workload) {
+		return 0, false
+	}
+	for _, o := range s.SLO.Objectives {
+		if o.Metric == metric {
+			return o.Max, true
+		}
+	}
+	return 0, false
+}
+
+// addSLOLine draws an SLO bound across a panel as a dashed black line,
+// and widens the panel's y range to show it.
+func addSLOLine(p *plot.Plot, y float64) {
+	f := plotter.NewFunction(func(float64) float64 { return y })
+	f.LineStyle = draw.LineStyle{Color: color.Black, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}
+	p.Add(f)
+	p.Y.Max = max(p.Y.Max, y)
+	p.Legend.Add("SLO", f)
 }

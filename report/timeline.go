@@ -95,15 +95,16 @@ func failureEvents(s *results.Summary) []results.FailureEvent {
 // panelSpec is one panel of a workload's figure: its axis label, and how
 // to read its values (nil for a window without data) from a variant.
 type panelSpec struct {
+	metric string // as an SLO names it, "" for none
 	label  string
 	scale  float64 // from the summary's unit to the axis'
 	values func(w *results.WorkloadTimeline) []*float64
 }
 
 var workloadPanels = []panelSpec{
-	{"p99 latency (ms)", 1000, func(w *results.WorkloadTimeline) []*float64 { return w.P99S }},
-	{"throughput (ok/s)", 1, func(w *results.WorkloadTimeline) []*float64 { return pointers(w.ThroughputPerS) }},
-	{"error rate (%)", 100, func(w *results.WorkloadTimeline) []*float64 { return w.ErrorRate }},
+	{"p99", "p99 latency (ms)", 1000, func(w *results.WorkloadTimeline) []*float64 { return w.P99S }},
+	{"", "throughput (ok/s)", 1, func(w *results.WorkloadTimeline) []*float64 { return pointers(w.ThroughputPerS) }},
+	{"error_rate", "error rate (%)", 100, func(w *results.WorkloadTimeline) []*float64 { return w.ErrorRate }},
 }
 
 // workloadTimeline builds the panels of one workload: p99 latency,
@@ -132,8 +133,13 @@ func workloadTimeline(s *results.Summary, name string, events []results.FailureE
 				}
 			}
 		}
+		lines := 0
+		if bound, ok := sloBound(s, name, spec.metric); ok {
+			addSLOLine(p, bound*spec.scale)
+			lines = 1
+		}
 		tl.panels = append(tl.panels, p)
-		tl.lines = append(tl.lines, 0)
+		tl.lines = append(tl.lines, lines)
 	}
 	variants := 0
 	for _, v := range s.Variants {
@@ -147,7 +153,7 @@ func workloadTimeline(s *results.Summary, name string, events []results.FailureE
 			labels = append(labels, text)
 		}
 	}
-	tl.lines[0] = max(variants, len(labels))
+	tl.lines[0] = max(variants+tl.lines[0], len(labels))
 	if ejections {
 		p := newPanel(s, "ejected hosts", events, false)
 		var sidecars [][2]string

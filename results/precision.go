@@ -56,49 +56,7 @@ func (c PrecisionCheck) ratio() float64 {
 // data, or for an unknown metric. O(replications x histogram buckets).
 func MetricEstimate(v *Variant, workload, metric string, measuredS float64) *Estimate {
 	ws := summarizeWorkload(v, workload, measuredS)
-	switch metric {
-	case "throughput":
-		return ws.ThroughputPerS
-	case "error_rate":
-		return ws.ErrorRate
-	}
-	l := ws.LatencyS
-	if l == nil {
-		return nil
-	}
-	e := &Estimate{}
-	var ci *Interval
-	switch metric {
-	case "mean":
-		e.Mean = l.Mean
-		if l.CI95 != nil {
-			ci = &l.CI95.Mean
-		}
-	case "p50":
-		e.Mean = l.P50
-		if l.CI95 != nil {
-			ci = &l.CI95.P50
-		}
-	case "p90":
-		e.Mean = l.P90
-		if l.CI95 != nil {
-			ci = &l.CI95.P90
-		}
-	case "p99":
-		e.Mean = l.P99
-		if l.CI95 != nil {
-			ci = &l.CI95.P99
-		}
-	case "p999":
-		e.Mean = l.P999
-		if l.CI95 != nil {
-			ci = &l.CI95.P999
-		}
-	default:
-		return nil
-	}
-	e.CI95 = ci
-	return e
+	return workloadMetric(&ws, metric)
 }
 
 // CheckPrecision estimates the metric of workload ("" for every workload

@@ -22,6 +22,9 @@ type Experiment struct {
 	// Precision is how precision-based stopping went; nil for a run with
 	// a fixed replication count.
 	Precision *Precision
+	// SLO is the objective the report judges the variants against; nil
+	// without one.
+	SLO *SLO
 }
 
 // Variant is one policy configuration of the scenario, at one point of

@@ -28,8 +28,11 @@ type Summary struct {
 	Replications int     `json:"replications"`
 	// Precision is how precision-based stopping went: omitted for a run
 	// with a fixed replication count.
-	Precision *Precision       `json:"precision,omitempty"`
-	Variants  []VariantSummary `json:"variants"` // in scenario order
+	Precision *Precision `json:"precision,omitempty"`
+	// SLO is the service level objective and every variant's verdict:
+	// omitted without one.
+	SLO      *SLOSummary      `json:"slo,omitempty"`
+	Variants []VariantSummary `json:"variants"` // in scenario order
 	// Comparisons are the paired differences of each variant against the
 	// first, per workload. Omitted with a single variant.
 	Comparisons []ComparisonSummary `json:"comparisons,omitempty"`
@@ -210,6 +213,7 @@ func Summarize(e *Experiment) *Summary {
 		s.Variants = append(s.Variants, summarizeVariant(&e.Variants[i], measuredS))
 	}
 	s.Comparisons = summarizeComparisons(e, s)
+	s.SLO = judgeSLO(e, s)
 	return s
 }
 

@@ -51,7 +51,7 @@ colour: blue
 workloads: [{name: web, arrival: {rate: 100/s}, target: checkout}]
 services: [{name: checkout, service_time: {dist: constant, value: 1ms}}]
 `,
-		want: `bad.yaml:3:1: colour: unknown field "colour"; valid fields: bus, config_pushes, control_plane, deploys, description, duration, failures, limits, name, network, precision, random_failures, replications, seed, services, sweep, timeline, variants, version, warmup, workloads`,
+		want: `bad.yaml:3:1: colour: unknown field "colour"; valid fields: bus, config_pushes, control_plane, deploys, description, duration, failures, limits, name, network, precision, random_failures, replications, report, seed, services, sweep, timeline, variants, version, warmup, workloads`,
 	},
 	{
 		name: "unknown nested field",
@@ -416,7 +416,7 @@ variants:
     set:
       seed: 7
 `,
-		want: `bad.yaml:8:7: variants[0].set.seed: a variant cannot set seed; variants, sweep, seed, replications, precision, duration and timeline define the experiment, not a policy`,
+		want: `bad.yaml:8:7: variants[0].set.seed: a variant cannot set seed; variants, sweep, seed, replications, precision, duration, timeline and report define the experiment, not a policy`,
 	},
 	{
 		name: "variant setting an invalid value",

@@ -521,6 +521,17 @@ func TestLoadSweepShowsTheEffect(t *testing.T) {
 	}
 	assert.Greater(t, p99["random"][3]/p99["random"][0], 5.0, "random's p99 grows steeply near capacity")
 	assert.Greater(t, p99["random"][3]/p99["least-request"][3], 3.0, "least request keeps the tail at 95% load")
+	// The SLO (p99 <= 100 ms) holds for least request at every load, and
+	// random breaks it near capacity.
+	verdicts := map[string]string{}
+	for _, r := range s.SLO.Results {
+		verdicts[r.Variant] = r.Verdict
+	}
+	for _, rate := range []string{"1000/s", "1400/s", "1700/s", "1900/s"} {
+		assert.NotEqual(t, results.VerdictViolated, verdicts["least-request rate="+rate], rate)
+	}
+	assert.Equal(t, results.VerdictMet, verdicts["random rate=1000/s"])
+	assert.Equal(t, results.VerdictViolated, verdicts["random rate=1900/s"])
 	for _, c := range s.Comparisons {
 		assert.Equal(t, "random "+c.Variant[len(c.Variant)-len("rate=1000/s"):], c.Baseline, "paired at the same load")
 		if c.Variant == "least-request rate=1700/s" || c.Variant == "least-request rate=1900/s" {

@@ -101,7 +101,7 @@ func TestErrorListCap(t *testing.T) {
 	require.ErrorAs(t, err, &list)
 	require.Len(t, list, maxErrors)
 	assert.Equal(t, "many.yaml:1:1: workloads: missing required field", list[0].Error())
-	assert.Equal(t, `many.yaml:3:1: field0: unknown field "field0"; valid fields: bus, config_pushes, control_plane, deploys, description, duration, failures, limits, name, network, precision, random_failures, replications, seed, services, sweep, timeline, variants, version, warmup, workloads`, list[2].Error())
+	assert.Equal(t, `many.yaml:3:1: field0: unknown field "field0"; valid fields: bus, config_pushes, control_plane, deploys, description, duration, failures, limits, name, network, precision, random_failures, replications, report, seed, services, sweep, timeline, variants, version, warmup, workloads`, list[2].Error())
 	// 2 missing lists and 30 unknown fields: 19 shown, 13 more, the first
 	// of which is field17 on line 20.
 	assert.Equal(t, "many.yaml:20:1: too many errors (13 more not shown)", list[maxErrors-1].Error())

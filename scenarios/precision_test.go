@@ -112,7 +112,7 @@ func TestPrecisionErrors(t *testing.T) {
 		{"bound below the start", "replications: 10\nprecision: {half_width: 5%, max_replications: 4}\n",
 			"p.yaml:14:47: precision.max_replications: must be between replications (10) and 10000, got 4"},
 		{"a variant cannot set it", "  - {name: x, set: {precision.half_width: 5%}}\n",
-			"p.yaml:13:21: variants[2].set.precision.half_width: a variant cannot set precision; variants, sweep, seed, replications, precision, duration and timeline define the experiment, not a policy"},
+			"p.yaml:13:21: variants[2].set.precision.half_width: a variant cannot set precision; variants, sweep, seed, replications, precision, duration, timeline and report define the experiment, not a policy"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -88,6 +88,7 @@ func Run(ctx context.Context, doc *Document, opts Options) (*results.Experiment,
 		Duration:     time.Duration(sc.Duration),
 		Warmup:       time.Duration(sc.Warmup),
 		Replications: reps,
+		SLO:          resultSLO(sc.Report.SLO),
 	}
 	if opts.Shards > 1 && (opts.Shard < 0 || opts.Shard >= opts.Shards) {
 		return nil, fmt.Errorf("scenario: shard %d of %d: shards are numbered 0 to %d", opts.Shard, opts.Shards, opts.Shards-1)
@@ -457,4 +458,25 @@ func (p *progress) set(i int, f float64) {
 	p.total += f - p.frac[i]
 	p.frac[i] = f
 	p.fn(min(p.total/p.denom, 1))
+}
+
+// resultSLO converts the scenario's SLO for the results: bounds in seconds
+// and fractions, in the order mean, p50, p90, p99, p999, error_rate.
+func resultSLO(o *SLO) *results.SLO {
+	if o == nil {
+		return nil
+	}
+	out := &results.SLO{Workload: o.Workload}
+	for _, b := range []struct {
+		metric string
+		d      *Duration
+	}{{"mean", o.Mean}, {"p50", o.P50}, {"p90", o.P90}, {"p99", o.P99}, {"p999", o.P999}} {
+		if b.d != nil {
+			out.Objectives = append(out.Objectives, results.Objective{Metric: b.metric, Max: time.Duration(*b.d).Seconds()})
+		}
+	}
+	if o.ErrorRate != "" {
+		out.Objectives = append(out.Objectives, results.Objective{Metric: "error_rate", Max: o.ErrorRateFraction})
+	}
+	return out
 }

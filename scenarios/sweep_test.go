@@ -133,7 +133,7 @@ func TestSweepErrors(t *testing.T) {
 		{
 			name: "an experiment field",
 			tail: "sweep: {duration: [1m, 2m]}\n",
-			want: "s.yaml:7:9: sweep.duration: a sweep cannot set duration; variants, sweep, seed, replications, precision, duration and timeline define the experiment; sweep a scenario field such as a rate or a policy setting",
+			want: "s.yaml:7:9: sweep.duration: a sweep cannot set duration; variants, sweep, seed, replications, precision, duration, timeline and report define the experiment; sweep a scenario field such as a rate or a policy setting",
 		},
 		{
 			name: "a path a variant sets too",

@@ -41,6 +41,8 @@ type Scenario struct {
 	Deploys  []Deploy `yaml:"deploys"`
 	Network  Network  `yaml:"network"`
 	Timeline Timeline `yaml:"timeline"`
+	// Report sets what the report judges the variants against.
+	Report Report `yaml:"report"`
 	// Bus is the event bus: brokers, topics, queues and their consumers.
 	Bus      Bus       `yaml:"bus"`
 	Variants []Variant `yaml:"variants"`
@@ -82,6 +84,36 @@ type Precision struct {
 	// validation.
 	Relative float64 `yaml:"-"`
 	Absolute float64 `yaml:"-"`
+}
+
+// Report configures the report's judgement of the results.
+//
+//	report: {slo: {p99: 250ms, error_rate: 0.1%}}
+type Report struct {
+	// SLO is a service level objective every variant is judged against.
+	SLO *SLO `yaml:"slo"`
+}
+
+// SLO is a service level objective: upper bounds on a workload's latency
+// statistics and error rate. Each variant's estimate is judged met when
+// its whole 95% interval is within the bound, violated when the whole
+// interval is beyond it, and uncertain otherwise (more replications would
+// tell). At least one bound is required.
+type SLO struct {
+	// Workload is the workload judged; default every workload.
+	Workload string `yaml:"workload"`
+	// Mean, P50, P90, P99 and P999 bound the latency of ok requests.
+	Mean *Duration `yaml:"mean"`
+	P50  *Duration `yaml:"p50"`
+	P90  *Duration `yaml:"p90"`
+	P99  *Duration `yaml:"p99"`
+	P999 *Duration `yaml:"p999"`
+	// ErrorRate bounds the share of finished requests that were not ok,
+	// as a percentage ("0.1%").
+	ErrorRate string `yaml:"error_rate"`
+
+	// ErrorRateFraction is ErrorRate as a fraction, set by validation.
+	ErrorRateFraction float64 `yaml:"-"`
 }
 
 // Limits bounds every replication (TIGER_STYLE: limits on everything).

@@ -206,6 +206,7 @@ func (c *checker) check(s *Scenario) {
 		c.errorf("replications", false, "", "must be between 1 and %d, got %d", maxReplications, s.Replications)
 	}
 	c.precision(s)
+	c.slo(s)
 	if s.Limits.MaxEvents <= 0 {
 		c.errorf("limits.max_events", false, "", "must be positive, got %d", s.Limits.MaxEvents)
 	}
@@ -442,7 +443,7 @@ func (c *checker) variants(vs []Variant) {
 				continue
 			}
 			if slices.Contains(experimentFields, segs[0]) {
-				c.errorf(path, true, "variants, sweep, seed, replications, precision, duration and timeline define the experiment, not a policy", "a variant cannot set %s", segs[0])
+				c.errorf(path, true, "variants, sweep, seed, replications, precision, duration, timeline and report define the experiment, not a policy", "a variant cannot set %s", segs[0])
 			}
 		}
 	}
@@ -511,6 +512,51 @@ func (c *checker) precision(s *Scenario) {
 	}
 }
 
+// slo checks the report's service level objective.
+func (c *checker) slo(s *Scenario) {
+	o := s.Report.SLO
+	if o == nil {
+		return
+	}
+	if o.Workload != "" {
+		var names []string
+		for _, w := range s.Workloads {
+			names = append(names, w.Name)
+		}
+		if !slices.Contains(names, o.Workload) {
+			c.errorLazy("report.slo.workload", func() string { return didYouMean(o.Workload, names) }, "unknown workload %q", o.Workload)
+		}
+	}
+	bounds := 0
+	for _, d := range []*Duration{o.Mean, o.P50, o.P90, o.P99, o.P999} {
+		if d != nil {
+			bounds++
+		}
+	}
+	for _, f := range []struct {
+		name string
+		d    *Duration
+	}{{"mean", o.Mean}, {"p50", o.P50}, {"p90", o.P90}, {"p99", o.P99}, {"p999", o.P999}} {
+		if f.d != nil && *f.d <= 0 {
+			c.errorf("report.slo."+f.name, false, "", "must be positive, got %s", fmtDur(*f.d))
+		}
+	}
+	if c.pos.present("report.slo.error_rate") {
+		bounds++
+		hw := strings.TrimSpace(o.ErrorRate)
+		num, ok := strings.CutSuffix(hw, "%")
+		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if !ok || err != nil || !(f >= 0 && f < 100) {
+			c.errorf("report.slo.error_rate", false, "write a percentage, e.g. 0.1%", "error_rate must be a percentage between 0 and 100, got %q", o.ErrorRate)
+		} else {
+			o.ErrorRateFraction = f / 100
+		}
+	}
+	if bounds == 0 {
+		c.errorf("report.slo", true, "e.g. slo: {p99: 250ms, error_rate: 0.1%}", "an SLO needs at least one bound: mean, p50, p90, p99, p999 or error_rate")
+	}
+}
+
 // MaxSweepPoints bounds the points of a sweep's grid (the product of its
 // lists' lengths), so that a typo cannot multiply the work without end.
 const MaxSweepPoints = 1000
@@ -528,7 +574,7 @@ func (c *checker) sweep(axes []SweepAxis, vs []Variant) {
 			continue
 		}
 		if slices.Contains(experimentFields, segs[0]) {
-			c.errorf(path, true, "variants, sweep, seed, replications, precision, duration and timeline define the experiment; sweep a scenario field such as a rate or a policy setting", "a sweep cannot set %s", segs[0])
+			c.errorf(path, true, "variants, sweep, seed, replications, precision, duration, timeline and report define the experiment; sweep a scenario field such as a rate or a policy setting", "a sweep cannot set %s", segs[0])
 			continue
 		}
 		for _, v := range vs {
@@ -549,7 +595,7 @@ func (c *checker) sweep(axes []SweepAxis, vs []Variant) {
 // experimentFields are the top-level fields a variant may not set.
 // The timeline is one of them because every variant's series must share
 // the same windows to be drawn on one axis.
-var experimentFields = []string{"variants", "sweep", "seed", "replications", "precision", "duration", "timeline"}
+var experimentFields = []string{"variants", "sweep", "seed", "replications", "precision", "duration", "timeline", "report"}
 
 // load warns about services that the workloads aimed at them would
 // overload with nowhere to stop the queue: such a run measures how long it

@@ -114,9 +114,9 @@ variants:
 		{
 			name:     "variants defining the experiment",
 			variants: "  - {name: a, set: {duration: 2m, replications: 3, variants: []}}\n",
-			want: `v.yaml:8:21: variants[0].set.duration: a variant cannot set duration; variants, sweep, seed, replications, precision, duration and timeline define the experiment, not a policy
-v.yaml:8:35: variants[0].set.replications: a variant cannot set replications; variants, sweep, seed, replications, precision, duration and timeline define the experiment, not a policy
-v.yaml:8:52: variants[0].set.variants: a variant cannot set variants; variants, sweep, seed, replications, precision, duration and timeline define the experiment, not a policy`,
+			want: `v.yaml:8:21: variants[0].set.duration: a variant cannot set duration; variants, sweep, seed, replications, precision, duration, timeline and report define the experiment, not a policy
+v.yaml:8:35: variants[0].set.replications: a variant cannot set replications; variants, sweep, seed, replications, precision, duration, timeline and report define the experiment, not a policy
+v.yaml:8:52: variants[0].set.variants: a variant cannot set variants; variants, sweep, seed, replications, precision, duration, timeline and report define the experiment, not a policy`,
 		},
 		{
 			name:     "set is not a mapping",

@@ -236,7 +236,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 func printBrief(w io.Writer, exp *results.Experiment) {
 	s := results.Summarize(exp)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "variant\tworkload\trequests\tok\tthroughput/s\tp50\tp99\t")
+	slo := ""
+	if s.SLO != nil {
+		slo = "slo\t"
+	}
+	fmt.Fprintln(tw, "variant\tworkload\trequests\tok\tthroughput/s\tp50\tp99\t"+slo)
 	for _, v := range s.Variants {
 		for _, wl := range v.Workloads {
 			tp, p50, p99 := "-", "-", "-"
@@ -246,7 +250,15 @@ func printBrief(w io.Writer, exp *results.Experiment) {
 			if l := wl.LatencyS; l != nil {
 				p50, p99 = fmtLatency(l.P50), fmtLatency(l.P99)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", v.Name, wl.Name, wl.Requests, wl.Outcomes.OK, tp, p50, p99)
+			verdict := ""
+			if s.SLO != nil {
+				verdict = report.SLOVerdict(s.SLO, v.Name, wl.Name)
+				if verdict == "" {
+					verdict = "-"
+				}
+				verdict += "\t"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", v.Name, wl.Name, wl.Requests, wl.Outcomes.OK, tp, p50, p99, verdict)
 		}
 	}
 	tw.Flush()
