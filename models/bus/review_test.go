@@ -1,0 +1,31 @@
+package bus
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshsim/meshsim/sim"
+)
+
+func TestBlockAfterWaitingForALeaderLongerThanMaxBlock(t *testing.T) {
+	// One broker, one partition of capacity 1 with the block policy; the
+	// group never commits, so the first message fills it. The broker is
+	// down from 1 ms to 3 s: the second message, published at 2 ms, waits
+	// for a leader (delivery_timeout 10 s), then finds the partition full
+	// and waits for room, max_block (1 s) after its publish, long past:
+	// it is refused at once (block_timeout) rather than scheduling its
+	// deadline in the past.
+	r := newClusterRig(t, 1, 1, 0, TopicConfig{Capacity: 1, Overflow: OverflowBlock},
+		ProducerConfig{MaxBlock: time.Second, DeliveryTimeout: 10 * time.Second},
+		GroupConfig{ProcessingTime: constant(t, time.Hour), Commit: CommitAfterProcessing})
+	r.feed(2*time.Millisecond, 2, 0)
+	r.at(time.Millisecond, func() { r.topic.Cluster().Broker(0).Down() })
+	r.at(3*time.Second, func() { r.topic.Cluster().Broker(0).Up() })
+	require.NotPanics(t, func() { require.NoError(t, r.s.RunUntil(sim.Time(5*time.Second))) })
+	c := r.check(t)
+	assert.Equal(t, int64(1), c.DroppedBy[DropBlockTimeout])
+	assert.Equal(t, int64(1), c.ByState[StatePending])
+}
