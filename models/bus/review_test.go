@@ -29,3 +29,15 @@ func TestBlockAfterWaitingForALeaderLongerThanMaxBlock(t *testing.T) {
 	assert.Equal(t, int64(1), c.DroppedBy[DropBlockTimeout])
 	assert.Equal(t, int64(1), c.ByState[StatePending])
 }
+
+func TestQueueHeldCountsReplicatingMessages(t *testing.T) {
+	// A quorum queue's message is pending while it replicates (10 ms):
+	// the queue holds it, so the ledger checks against the walk mid-way.
+	r := newQueueRig(t, 1, QueueConfig{ReplicationDelay: constant(t, 10*time.Millisecond)}, ProducerConfig{},
+		QueueConsumerConfig{ProcessingTime: constant(t, time.Millisecond)})
+	r.feed(time.Millisecond, 3, 0)
+	require.NoError(t, r.s.RunUntil(sim.Time(5*time.Millisecond)))
+	assert.Equal(t, int64(3), r.check(t).ByState[StatePending])
+	require.NoError(t, r.s.RunUntil(sim.Time(time.Second)))
+	assert.Equal(t, int64(3), r.check(t).ByState[StateConsumed])
+}
