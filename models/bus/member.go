@@ -456,6 +456,10 @@ func (m *Member) rejoin() {
 	m.alive, m.inGroup = true, true
 	m.epoch++
 	m.owned = m.owned[:0]
+	// An assignment handed to the old incarnation (it joined a round and
+	// crashed before the sync) belongs to a finished generation: the new
+	// member gets its part from the round it joins.
+	m.pending, m.hasPending = m.pending[:0], false
 	m.joinedGen = 0
 	m.needsRejoin = true
 	m.lastHeartbeat = now

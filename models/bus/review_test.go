@@ -1,12 +1,14 @@
 package bus
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/meshsim/meshsim/models/bus/assign"
 	"github.com/meshsim/meshsim/sim"
 )
 
@@ -40,4 +42,69 @@ func TestQueueHeldCountsReplicatingMessages(t *testing.T) {
 	assert.Equal(t, int64(3), r.check(t).ByState[StatePending])
 	require.NoError(t, r.s.RunUntil(sim.Time(time.Second)))
 	assert.Equal(t, int64(3), r.check(t).ByState[StateConsumed])
+}
+
+// requireOwnership checks that every partition has exactly one live owner
+// in g, and that its cursor names that owner.
+func requireOwnership(t *testing.T, g *Group) {
+	t.Helper()
+	for p := range g.topic.Partitions() {
+		var owners []string
+		var owner *Member
+		for _, m := range g.members {
+			if m.alive && slices.Contains(m.owned, int32(p)) {
+				owners = append(owners, m.name)
+				owner = m
+			}
+		}
+		require.Len(t, owners, 1, "partition %d owned by %v", p, owners)
+		require.Same(t, owner, g.topic.parts[p].cur[g.idx].owner, "partition %d: cursor owner", p)
+	}
+}
+
+func TestRestartDoesNotApplyAnAssignmentFromBeforeTheCrash(t *testing.T) {
+	// Member 0 joins a rebalance round (member 2's session expired) and
+	// crashes before the round's assignment (sync_delay 1 s) arrives; the
+	// coordinator still hands it a part. Its session expires, member 1
+	// takes both partitions, and member 0 restarts as a new member: it must
+	// not apply the stale part of the round it crashed in, which would
+	// make it and member 1 own a partition at once.
+	for _, st := range []assign.Strategy{assign.Range, assign.CooperativeSticky} {
+		t.Run(st.String(), func(t *testing.T) {
+			r := newLogRig(t, 1, TopicConfig{Partitions: 2}, ProducerConfig{},
+				GroupConfig{Consumers: 3, Strategy: st, ProcessingTime: constant(t, 100*time.Microsecond),
+					SessionTimeout: 2 * time.Second, HeartbeatInterval: 300 * time.Millisecond, SyncDelay: time.Second,
+					Commit: CommitAfterProcessing})
+			r.feed(time.Millisecond, 20000, 10)
+			g := r.group
+			r.at(100*time.Millisecond, func() { g.Member(2).Crash() })
+			r.at(2500*time.Millisecond, func() {
+				require.True(t, g.Rebalancing())
+				require.Equal(t, g.Generation(), g.Member(0).joinedGen, "member 0 joined the round")
+				g.Member(0).Crash()
+			})
+			r.at(8*time.Second, func() {
+				require.True(t, g.Member(0).hasPending, "the round's sync handed the crashed member its part")
+				require.Equal(t, []int32{0, 1}, g.Member(1).Owned())
+				g.Member(0).Restart()
+			})
+			for at := 8 * time.Second; at < 30*time.Second; at += 10 * time.Millisecond {
+				r.at(at, func() {
+					for p := range 2 {
+						n := 0
+						for _, m := range g.members {
+							if m.alive && slices.Contains(m.owned, int32(p)) {
+								n++
+							}
+						}
+						assert.LessOrEqual(t, n, 1, "at %v partition %d has %d owners", r.s.Now(), p, n)
+					}
+				})
+			}
+			require.NoError(t, r.s.RunUntil(sim.Time(30*time.Second)))
+			requireOwnership(t, g)
+			c := r.check(t)
+			assert.Zero(t, c.ByState[StatePending])
+		})
+	}
 }
