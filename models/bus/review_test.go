@@ -108,3 +108,21 @@ func TestRestartDoesNotApplyAnAssignmentFromBeforeTheCrash(t *testing.T) {
 		})
 	}
 }
+
+func TestRetentionMakesRoomForABlockedProducer(t *testing.T) {
+	// A partition of capacity 5 with the block policy; the group's member
+	// never finishes its first batch (nothing is committed), so only
+	// retention (1 s) frees room. One message every 100 ms: the sixth, at
+	// 500 ms, waits for room, which retention makes at 1 s. The producer
+	// must learn of it then, not at the sixth message's max_block (30 s),
+	// when it would be refused although the partition had room for 29 s.
+	r := newLogRig(t, 1, TopicConfig{Capacity: 5, Overflow: OverflowBlock, Retention: time.Second},
+		ProducerConfig{MaxBlock: 30 * time.Second},
+		GroupConfig{ProcessingTime: constant(t, time.Hour), MaxPollRecords: 1, Commit: CommitAfterProcessing})
+	r.feed(100*time.Millisecond, 50, 0)
+	require.NoError(t, r.s.RunUntil(sim.Time(20*time.Second)))
+	c := r.check(t)
+	assert.Zero(t, c.DroppedBy[DropBlockTimeout])
+	assert.Zero(t, r.prod.Held(), "nothing waits in the producer")
+	assert.Equal(t, int64(50), r.prod.Stats().Acked)
+}
