@@ -402,6 +402,9 @@ func (m *Member) truncated(p int32, start int64) {
 // last commit are processed twice. O(batch + partitions owned).
 func (m *Member) Crash() {
 	if !m.alive {
+		// Restarted while the old session was still open: the process
+		// that waited to join crashed too, so it does not join.
+		m.restartPending = false
 		return
 	}
 	g := m.g

@@ -126,3 +126,22 @@ func TestRetentionMakesRoomForABlockedProducer(t *testing.T) {
 	assert.Zero(t, r.prod.Held(), "nothing waits in the producer")
 	assert.Equal(t, int64(50), r.prod.Stats().Acked)
 }
+
+func TestCrashWhileARestartWaitsForTheSessionStaysDown(t *testing.T) {
+	// Member 0 crashes at 1 s and restarts at 2 s, before its session
+	// (10 s) expired: it will join at the expiry. It crashes again at 3 s,
+	// for good. That crash cancels the restart: member 0 stays down, and
+	// member 1 ends up with both partitions.
+	r := newLogRig(t, 1, TopicConfig{Partitions: 2}, ProducerConfig{},
+		GroupConfig{Consumers: 2, ProcessingTime: constant(t, time.Millisecond), SessionTimeout: 10 * time.Second,
+			HeartbeatInterval: time.Second})
+	r.feed(10*time.Millisecond, 3000, 10)
+	m0 := r.group.Member(0)
+	r.at(time.Second, m0.Crash)
+	r.at(2*time.Second, m0.Restart)
+	r.at(3*time.Second, m0.Crash)
+	require.NoError(t, r.s.RunUntil(sim.Time(time.Minute)))
+	assert.False(t, m0.Alive())
+	assert.Equal(t, []int32{0, 1}, r.group.Member(1).Owned())
+	r.check(t)
+}
