@@ -36,3 +36,15 @@ failures:
 		assert.Positive(t, r.Ledger.Consumed, r.Name)
 	}
 }
+
+func TestMaxDeliveryAttemptsNeedsADeadLetterTopic(t *testing.T) {
+	// Pub/Sub has no delivery limit without a dead-letter policy; a
+	// max_delivery_attempts alone used to drop messages after that many
+	// deliveries. It is refused instead.
+	src := "version: 1\nduration: 1s\nworkloads: [{name: w, arrival: {rate: 1/s}, publish: e}]\n" +
+		"bus: {pubsub: [{name: e, subscriptions: [{name: s, max_delivery_attempts: 5}]}], " +
+		"queue_consumers: [{name: c, queue: s, processing_time: {dist: constant, value: 1ms}}]}\n"
+	_, err := Parse("s.yaml", []byte(src))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "max_delivery_attempts")
+}
