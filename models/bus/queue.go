@@ -277,15 +277,19 @@ func (q *Queue) popReady() *Message {
 			continue
 		}
 		q.readyLive--
-		if len(q.waiters) > 0 {
-			for i, w := range q.waiters {
-				w.wake()
-				q.waiters[i] = nil
-			}
-			q.waiters = q.waiters[:0]
-		}
+		q.wakeWaiters()
 		return m
 	}
+}
+
+// wakeWaiters tells the producers waiting for room that there may be
+// some.
+func (q *Queue) wakeWaiters() {
+	for i, w := range q.waiters {
+		w.wake()
+		q.waiters[i] = nil
+	}
+	q.waiters = q.waiters[:0]
 }
 
 // dispatch delivers ready messages to consumers with room, in turn.
@@ -430,8 +434,9 @@ func (q *Queue) ack(m *Message, receipt uint32) {
 	q.st.Acks++
 	if m.inReady {
 		// Timed out but not redelivered yet: the receipt is still the
-		// latest, so the delete succeeds (SQS).
+		// latest, so the delete succeeds (SQS), and makes room.
 		q.readyLive--
+		q.wakeWaiters()
 	} else {
 		q.leaveFlight(m)
 	}

@@ -145,3 +145,22 @@ func TestCrashWhileARestartWaitsForTheSessionStaysDown(t *testing.T) {
 	assert.Equal(t, []int32{0, 1}, r.group.Member(1).Owned())
 	r.check(t)
 }
+
+func TestAckOfATimedOutMessageMakesRoomForABlockedProducer(t *testing.T) {
+	// A queue of capacity 1 with the block policy, visibility 1 s, one
+	// consumer with prefetch 1 processing 1.5 s. The first message times
+	// out at 1 s and is ready again (the queue is full), the consumer has
+	// no room to take it; the second, published at 1.2 s, waits for room.
+	// The consumer acks the first at 1.5 s (its receipt is still the
+	// latest): the queue is empty, and the producer must learn of it then,
+	// not refuse the second at its max_block (10 s).
+	r := newQueueRig(t, 1, QueueConfig{Capacity: 1, Overflow: OverflowBlock, VisibilityTimeout: time.Second},
+		ProducerConfig{MaxBlock: 10 * time.Second},
+		QueueConsumerConfig{Prefetch: 1, ProcessingTime: constant(t, 1500*time.Millisecond)})
+	r.prod.Publish(NullKey, 1)
+	r.s.Schedule(sim.Time(1200*time.Millisecond), at{func() { r.prod.Publish(NullKey, 2) }}, sim.Event{})
+	require.NoError(t, r.s.RunUntil(sim.Time(20*time.Second)))
+	c := r.check(t)
+	assert.Zero(t, c.DroppedBy[DropBlockTimeout])
+	assert.Equal(t, int64(2), c.ByState[StateConsumed])
+}
