@@ -211,7 +211,9 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 			if w.cp != nil {
 				var names []string
 				for _, t := range targets[i] {
-					names = append(names, t.to)
+					if t.publish == "" { // a publish goes to the bus, not to a service to watch
+						names = append(names, t.to)
+					}
 				}
 				if err := w.cp.subscribe(in.Name(), streams, clusters, probers, names); err != nil {
 					return nil, err

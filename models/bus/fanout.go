@@ -74,6 +74,10 @@ func (c SubscriptionConfig) Validate() error {
 		return errField(o, c.Name, "minimum_backoff", "must be in [0, %v], got %v", MaxAckDeadline, c.MinimumBackoff)
 	case c.MaximumBackoff < 0 || c.MaximumBackoff > MaxAckDeadline || (c.RetryPolicy && f.MaximumBackoff < f.MinimumBackoff):
 		return errField(o, c.Name, "maximum_backoff", "must be in [minimum_backoff, %v], got %v", MaxAckDeadline, c.MaximumBackoff)
+	case !c.DeadLetter && c.MaxDeliveryAttempts != 0:
+		// The limit belongs to the dead-letter policy: without one,
+		// Pub/Sub redelivers without end.
+		return errField(o, c.Name, "max_delivery_attempts", "applies with dead_letter only, got %d", c.MaxDeliveryAttempts)
 	case c.DeadLetter && (f.MaxDeliveryAttempts < 5 || f.MaxDeliveryAttempts > 100):
 		return errField(o, c.Name, "max_delivery_attempts", "must be in [5, 100], got %d", c.MaxDeliveryAttempts)
 	case c.Retention < 0 || c.Retention > 7*24*time.Hour:

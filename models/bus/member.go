@@ -402,6 +402,9 @@ func (m *Member) truncated(p int32, start int64) {
 // last commit are processed twice. O(batch + partitions owned).
 func (m *Member) Crash() {
 	if !m.alive {
+		// Restarted while the old session was still open: the process
+		// that waited to join crashed too, so it does not join.
+		m.restartPending = false
 		return
 	}
 	g := m.g
@@ -456,6 +459,10 @@ func (m *Member) rejoin() {
 	m.alive, m.inGroup = true, true
 	m.epoch++
 	m.owned = m.owned[:0]
+	// An assignment handed to the old incarnation (it joined a round and
+	// crashed before the sync) belongs to a finished generation: the new
+	// member gets its part from the round it joins.
+	m.pending, m.hasPending = m.pending[:0], false
 	m.joinedGen = 0
 	m.needsRejoin = true
 	m.lastHeartbeat = now

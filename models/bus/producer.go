@@ -562,13 +562,15 @@ func (ln *lane) block(why offerResult) {
 }
 
 // armExpire schedules the head's max_block or delivery_timeout deadline.
+// A head that waited for a leader past its max_block before it found the
+// partition full has its deadline behind it: it expires now.
 func (ln *lane) armExpire() {
 	p := ln.p
 	p.s.Cancel(ln.expireTimer)
 	if ln.acc.len() == 0 {
 		return
 	}
-	ln.expireTimer = p.s.Schedule(ln.deadline(ln.acc.at(0)), ln, sim.Event{Kind: evExpire})
+	ln.expireTimer = p.s.Schedule(max(ln.deadline(ln.acc.at(0)), p.s.Now()), ln, sim.Event{Kind: evExpire})
 }
 
 // deadline returns when m, waiting in the lane, is given up on: max_block

@@ -57,6 +57,7 @@ type Queue struct {
 	backingOff int
 
 	ready     ring[*Message] // may hold acked messages (gone), skipped when popped
+	repl      ring[*Message] // accepted, replicating: visible in this order (visibleAt only grows)
 	readyLive int
 	inflight  []*Message
 	end       int64
@@ -116,10 +117,15 @@ func (q *Queue) Stats() QueueStats {
 	return st
 }
 
-// Held counts the pending messages in the queue (ready and in flight) by
-// walking them. O(messages held).
+// Held counts the pending messages in the queue (replicating, ready and
+// in flight) by walking them. O(messages held).
 func (q *Queue) Held() int64 {
 	var n int64
+	for i := 0; i < q.repl.len(); i++ {
+		if q.repl.at(i).state == StatePending {
+			n++
+		}
+	}
 	for i := 0; i < q.ready.len(); i++ {
 		if m := q.ready.at(i); !m.gone && m.state == StatePending {
 			n++
@@ -180,6 +186,7 @@ func (q *Queue) offer(m *Message) offerResult {
 	}
 	at := max(now.Add(q.cfg.ReplicationDelay.Sample(q.rnd)), q.visibleAt)
 	q.visibleAt = at
+	q.repl.push(m)
 	q.s.Schedule(at, q, sim.Event{Kind: evQueueVisible, Ptr: m})
 	return offerAccepted
 }
@@ -270,15 +277,19 @@ func (q *Queue) popReady() *Message {
 			continue
 		}
 		q.readyLive--
-		if len(q.waiters) > 0 {
-			for i, w := range q.waiters {
-				w.wake()
-				q.waiters[i] = nil
-			}
-			q.waiters = q.waiters[:0]
-		}
+		q.wakeWaiters()
 		return m
 	}
+}
+
+// wakeWaiters tells the producers waiting for room that there may be
+// some.
+func (q *Queue) wakeWaiters() {
+	for i, w := range q.waiters {
+		w.wake()
+		q.waiters[i] = nil
+	}
+	q.waiters = q.waiters[:0]
 }
 
 // dispatch delivers ready messages to consumers with room, in turn.
@@ -319,6 +330,9 @@ func (q *Queue) Handle(ev sim.Event) {
 	m := ev.Ptr.(*Message)
 	switch ev.Kind {
 	case evQueueVisible:
+		if q.repl.pop() != m {
+			panic(fmt.Sprintf("bus: queue %s: message %d visible out of order (seq %d)", q.cfg.Name, m.ID, q.s.Fired()))
+		}
 		q.visible(m)
 	case evQueueRetry:
 		if m.receipt != uint32(ev.Arg) || m.gone || !m.backoff {
@@ -420,8 +434,9 @@ func (q *Queue) ack(m *Message, receipt uint32) {
 	q.st.Acks++
 	if m.inReady {
 		// Timed out but not redelivered yet: the receipt is still the
-		// latest, so the delete succeeds (SQS).
+		// latest, so the delete succeeds (SQS), and makes room.
 		q.readyLive--
+		q.wakeWaiters()
 	} else {
 		q.leaveFlight(m)
 	}

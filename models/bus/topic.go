@@ -518,6 +518,7 @@ func (p *Partition) removeHead(policy bool, r DropReason) {
 				c.owner.truncated(p.index, p.start)
 			}
 		}
+		p.wakeWaiters() // room for a producer blocked on a full partition
 	}
 	t.pool.release(m)
 }
