@@ -48,3 +48,16 @@ func TestMaxDeliveryAttemptsNeedsADeadLetterTopic(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "max_delivery_attempts")
 }
+
+func TestBackoffBoundsNeedARetryPolicy(t *testing.T) {
+	// Without retry_policy Pub/Sub redelivers at once, so backoff bounds
+	// alone would be silently ignored: they are refused instead.
+	for _, field := range []string{"minimum_backoff", "maximum_backoff"} {
+		src := "version: 1\nduration: 1s\nworkloads: [{name: w, arrival: {rate: 1/s}, publish: e}]\n" +
+			"bus: {pubsub: [{name: e, subscriptions: [{name: s, " + field + ": 1s}]}], " +
+			"queue_consumers: [{name: c, queue: s, processing_time: {dist: constant, value: 1ms}}]}\n"
+		_, err := Parse("s.yaml", []byte(src))
+		require.Error(t, err, field)
+		assert.Contains(t, err.Error(), "subscriptions[0]."+field+": "+field+" applies with retry_policy: true only, got 1s")
+	}
+}

@@ -74,6 +74,12 @@ func (c SubscriptionConfig) Validate() error {
 		return errField(o, c.Name, "minimum_backoff", "must be in [0, %v], got %v", MaxAckDeadline, c.MinimumBackoff)
 	case c.MaximumBackoff < 0 || c.MaximumBackoff > MaxAckDeadline || (c.RetryPolicy && f.MaximumBackoff < f.MinimumBackoff):
 		return errField(o, c.Name, "maximum_backoff", "must be in [minimum_backoff, %v], got %v", MaxAckDeadline, c.MaximumBackoff)
+	case !c.RetryPolicy && c.MinimumBackoff != 0:
+		// Without a retry policy Pub/Sub redelivers at once: the bounds
+		// would be ignored.
+		return errField(o, c.Name, "minimum_backoff", "applies with retry_policy: true only, got %v", c.MinimumBackoff)
+	case !c.RetryPolicy && c.MaximumBackoff != 0:
+		return errField(o, c.Name, "maximum_backoff", "applies with retry_policy: true only, got %v", c.MaximumBackoff)
 	case !c.DeadLetter && c.MaxDeliveryAttempts != 0:
 		// The limit belongs to the dead-letter policy: without one,
 		// Pub/Sub redelivers without end.
