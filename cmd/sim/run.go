@@ -53,12 +53,19 @@ output, whatever -workers is.
 
 const runUsage = `Usage: sim run FILE|NAME [flags]
 
-Simulates every variant of the scenario for every replication and writes
-summary.json, report.md, report.html, latency-cdf.{svg,png},
-percentiles.{svg,png}, instance-load.{svg,png} (when a service has more
-than one instance), for each workload timeline-<workload>.{svg,png}, for
-each bus reader lag-<reader>.{svg,png}, and the tables as CSV (workloads, services,
+Simulates every variant of the scenario (at every point of its sweep:, if
+it has one) for every replication and writes summary.json, report.md,
+report.html, latency-cdf.{svg,png}, percentiles.{svg,png} and
+instance-load.{svg,png} (up to six variants; the latter when a service has
+more than one instance), with a sweep sweep-<workload>.{svg,png}, for each
+workload timeline-<workload>.{svg,png}, for each bus reader
+lag-<reader>.{svg,png}, and the tables as CSV (workloads, services,
 sidecars, timeline, events) to -out.
+
+With precision: in the scenario, replications run in rounds until the
+chosen statistic is known to the asked half-width (or max_replications);
+-replications turns that off. With report: {slo: ...}, each variant is
+judged met, violated or uncertain, in a column of the summary printed here.
 
 Flags:
 `
