@@ -65,6 +65,7 @@ func latencyCDF(s *results.Summary) (*plot.Plot, error) {
 	p.Legend.XOffs, p.Legend.YOffs = vg.Points(4), -vg.Points(4)
 	p.Add(plotter.NewGrid())
 	lines := 0
+	colours, styles := cdfStyles(s)
 	for vi, v := range s.Variants {
 		for wi, w := range v.Workloads {
 			if w.Pooled == nil || w.Pooled.Count() == 0 {
@@ -74,8 +75,8 @@ func latencyCDF(s *results.Summary) (*plot.Plot, error) {
 			if err != nil {
 				return nil, fmt.Errorf("report: latency CDF of %s/%s: %w", v.Name, w.Name, err)
 			}
-			l.Color = palette[vi%len(palette)]
-			l.Dashes = dashes[wi%len(dashes)]
+			l.Color = palette[colours[vi]%len(palette)]
+			l.Dashes = dashes[(styles[vi]+wi)%len(dashes)]
 			l.Width = vg.Points(1.5)
 			p.Add(l)
 			p.Legend.Add(v.Name+" / "+w.Name, l)
@@ -93,6 +94,35 @@ func latencyCDF(s *results.Summary) (*plot.Plot, error) {
 		p.X.Min, p.X.Max = p.X.Min/2, p.X.Max*2
 	}
 	return p, nil
+}
+
+// cdfStyles returns each variant's colour and dash pattern index in the
+// CDF: without a sweep, the variant's own colour and the solid line (the
+// workloads then take the dash patterns); with one, the colour of its base
+// variant (as in the sweep figures) and a dash pattern per sweep point.
+func cdfStyles(s *results.Summary) (colours, styles []int) {
+	colours, styles = make([]int, len(s.Variants)), make([]int, len(s.Variants))
+	var bases []string
+	var points [][]results.PointSummary
+	for i, v := range s.Variants {
+		if v.Sweep == nil {
+			colours[i] = i
+			continue
+		}
+		if !contains(bases, v.Base) {
+			bases = append(bases, v.Base)
+		}
+		colours[i] = index(bases, v.Base)
+		k := 0
+		for k < len(points) && !samePoint(points[k], v.Sweep) {
+			k++
+		}
+		if k == len(points) {
+			points = append(points, v.Sweep)
+		}
+		styles[i] = k
+	}
+	return colours, styles
 }
 
 // cdfPoints turns h (nanoseconds) into the points of its CDF in

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/meshsim/meshsim/results"
 )
@@ -31,7 +33,11 @@ const (
 // workload of a run of the scenarios package), timeline-<workload>.svg and
 // timeline-<workload>.png, in that order, workloads in order of first
 // appearance over the variants, then, for each bus reader (consumer group,
-// queue, subscription), lag-<reader>.svg and lag-<reader>.png. A timeline
+// queue, subscription), lag-<reader>.svg and lag-<reader>.png. With a
+// sweep, the timeline and lag figures are drawn per sweep point k (from
+// 1), as timeline-<workload>-<k> and lag-<reader>-<k>, points in order,
+// each with one line per variant; a sweep of more than 20 points gets
+// none (timeline.csv has the series). A timeline
 // figure stacks panels that share the time axis: p99 latency, throughput,
 // error rate and, when a sidecar has outlier detection, ejected hosts; a
 // reader's figure its consumer lag and, for a read model, its staleness;
@@ -140,21 +146,85 @@ func renderBusFigures(s *results.Summary) (figs []timelineFigure, err error) {
 			figs, err = nil, fmt.Errorf("report: bus plot: %v", r)
 		}
 	}()
-	tls, names, err := busFigures(s)
-	if err != nil {
-		return nil, err
-	}
-	for i, tl := range tls {
-		f := timelineFigure{workload: tl.workload, name: names[i]}
-		if f.svg, err = renderTimelineSVG(tl); err != nil {
+	for _, part := range pointParts(s) {
+		tls, names, err := busFigures(part.s)
+		if err != nil {
 			return nil, err
 		}
-		if f.png, err = renderTimelinePNG(tl); err != nil {
-			return nil, err
+		for i, tl := range tls {
+			f := timelineFigure{workload: tl.workload + part.label, name: names[i] + part.suffix}
+			if f.svg, err = renderTimelineSVG(tl); err != nil {
+				return nil, err
+			}
+			if f.png, err = renderTimelinePNG(tl); err != nil {
+				return nil, err
+			}
+			figs = append(figs, f)
 		}
-		figs = append(figs, f)
 	}
 	return figs, nil
+}
+
+// maxTimelinePoints bounds the sweep points that get timeline and lag
+// figures of their own; a larger sweep gets none (timeline.csv has the
+// series).
+const maxTimelinePoints = 20
+
+// pointPart is the part of a summary that one set of timeline figures
+// shows.
+type pointPart struct {
+	s      *results.Summary
+	suffix string // appended to file names: "" without a sweep, "-k" at point k (from 1)
+	label  string // appended to headings: "" without a sweep, " at rate=400/s"
+}
+
+// pointParts splits a summary with a sweep into one part per sweep point,
+// in order of first appearance, each with the variants at that point
+// under their base names (so a figure has one line per policy in the
+// sweep figures' colours) and the point in its title; a summary without a
+// sweep is its only part. O(variants x points).
+func pointParts(s *results.Summary) []pointPart {
+	if len(s.Variants) == 0 || s.Variants[0].Sweep == nil {
+		return []pointPart{{s: s}}
+	}
+	var points [][]results.PointSummary
+	var groups [][]int
+	for i, v := range s.Variants {
+		k := 0
+		for k < len(points) && !samePoint(points[k], v.Sweep) {
+			k++
+		}
+		if k == len(points) {
+			points, groups = append(points, v.Sweep), append(groups, nil)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	if len(points) > maxTimelinePoints {
+		return nil
+	}
+	parts := make([]pointPart, len(points))
+	for k, pt := range points {
+		labels := make([]string, len(pt))
+		for j, p := range pt {
+			labels[j] = p.Label + "=" + p.Value
+		}
+		label := strings.Join(labels, " ")
+		sub := *s
+		sub.Scenario = s.Scenario + " at " + label
+		sub.Variants = nil
+		for _, i := range groups[k] {
+			v := s.Variants[i]
+			v.Name = v.Base
+			sub.Variants = append(sub.Variants, v)
+		}
+		parts[k] = pointPart{s: &sub, suffix: "-" + strconv.Itoa(k+1), label: " at " + label}
+	}
+	return parts
+}
+
+// samePoint reports whether two variants are at the same sweep point.
+func samePoint(a, b []results.PointSummary) bool {
+	return slices.EqualFunc(a, b, func(x, y results.PointSummary) bool { return x.Path == y.Path && x.Value == y.Value })
 }
 
 // timelineFigure is one workload's rendered timeline.
@@ -172,19 +242,21 @@ func renderTimelines(s *results.Summary) (figs []timelineFigure, err error) {
 			figs, err = nil, fmt.Errorf("report: timeline plot: %v", r)
 		}
 	}()
-	tls, err := timelines(s)
-	if err != nil {
-		return nil, err
-	}
-	for _, tl := range tls {
-		f := timelineFigure{workload: tl.workload, name: TimelineFile(tl.workload)}
-		if f.svg, err = renderTimelineSVG(tl); err != nil {
+	for _, part := range pointParts(s) {
+		tls, err := timelines(part.s)
+		if err != nil {
 			return nil, err
 		}
-		if f.png, err = renderTimelinePNG(tl); err != nil {
-			return nil, err
+		for _, tl := range tls {
+			f := timelineFigure{workload: tl.workload + part.label, name: TimelineFile(tl.workload) + part.suffix}
+			if f.svg, err = renderTimelineSVG(tl); err != nil {
+				return nil, err
+			}
+			if f.png, err = renderTimelinePNG(tl); err != nil {
+				return nil, err
+			}
+			figs = append(figs, f)
 		}
-		figs = append(figs, f)
 	}
 	return figs, nil
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -51,7 +52,17 @@ func TestSweepFiguresAndTable(t *testing.T) {
 	assert.Equal(t, []string{"summary.json", "report.md", "report.html", "latency-cdf.svg", "latency-cdf.png",
 		"percentiles.svg", "percentiles.png", "instance-load.svg", "instance-load.png",
 		"sweep-web.svg", "sweep-web.png", "sweep-batch.svg", "sweep-batch.png",
-		"timeline-web.svg", "timeline-web.png", "timeline-batch.svg", "timeline-batch.png"}, names[:17])
+		"timeline-web-1.svg", "timeline-web-1.png", "timeline-batch-1.svg", "timeline-batch-1.png",
+		"timeline-web-2.svg", "timeline-web-2.png", "timeline-batch-2.svg", "timeline-batch-2.png"}, names[:21])
+
+	// More than 20 points: no timeline figures.
+	var many []string
+	for i := range 21 {
+		many = append(many, "v"+strconv.Itoa(i))
+	}
+	figs, err := renderTimelines(results.Summarize(sweepExperiment(many...)))
+	require.NoError(t, err)
+	assert.Empty(t, figs)
 
 	// Seven variants or more: no bar figures.
 	files, err = Render(sweepExperiment("100/s", "300/s", "a", "b"))
@@ -72,6 +83,11 @@ func TestSweepFiguresAndTable(t *testing.T) {
 	assert.Contains(t, md, "| p2c rate=300/s | round-robin rate=300/s | web |")
 	assert.NotContains(t, md, "| round-robin rate=300/s | round-robin rate=100/s |")
 	assert.Contains(t, string(m[ReportHTML]), "<h2>Sweep</h2>")
+	// One timeline per point, a line per policy named by its base name.
+	assert.Contains(t, md, "![slow-pod: web at rate=300/s over time](timeline-web-2.svg)")
+	assert.Contains(t, string(m["timeline-web-2.svg"]), "slow-pod at rate=300/s: web over time")
+	assert.Contains(t, string(m["timeline-web-2.svg"]), ">p2c<")
+	assert.NotContains(t, string(m["timeline-web-2.svg"]), "p2c rate=")
 	assert.True(t, strings.HasPrefix(string(m["sweep-web.svg"]), "<?xml"))
 	assert.Contains(t, string(m[SummaryJSON]), `"base": "p2c"`)
 
