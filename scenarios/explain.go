@@ -57,6 +57,33 @@ func (d *Document) Explain() (string, error) {
 		}
 		fmt.Fprintf(&b, "random failure: %s of every instance of %s, time to failure %s, time to repair %s\n", rf.Kind, rf.Target, up, down)
 	}
+	if pr := sc.Precision; pr != nil {
+		of := pr.Metric
+		if pr.Workload != "" {
+			of += " of " + pr.Workload
+		}
+		fmt.Fprintf(&b, "precision: {%s, half_width: %s, max_replications: %d} (replications run in rounds from %d until every variant's 95%% interval is that narrow)\n",
+			of, strings.TrimSpace(pr.HalfWidth), pr.MaxReplications, sc.Replications)
+	}
+	if o := sc.Report.SLO; o != nil {
+		var bounds []string
+		for _, bd := range []struct {
+			name string
+			d    *Duration
+		}{{"mean", o.Mean}, {"p50", o.P50}, {"p90", o.P90}, {"p99", o.P99}, {"p999", o.P999}} {
+			if bd.d != nil {
+				bounds = append(bounds, fmt.Sprintf("%s <= %v", bd.name, time.Duration(*bd.d)))
+			}
+		}
+		if o.ErrorRate != "" {
+			bounds = append(bounds, "error_rate <= "+strings.TrimSpace(o.ErrorRate))
+		}
+		who := "every workload"
+		if o.Workload != "" {
+			who = "workload " + o.Workload
+		}
+		fmt.Fprintf(&b, "slo: %s, for %s\n", strings.Join(bounds, ", "), who)
+	}
 	if len(sc.Sweep) > 0 {
 		b.WriteString("sweep:")
 		for _, a := range sc.Sweep {

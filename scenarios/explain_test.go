@@ -28,3 +28,17 @@ func TestExplainGolden(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(want), got)
 }
+
+func TestExplainExperimentSettings(t *testing.T) {
+	doc, err := Parse("s.yaml", []byte(sweepHead+`precision: {metric: p99, workload: web, half_width: 5%}
+report: {slo: {p99: 250ms, error_rate: 0.1%}}
+sweep: {workloads.web.arrival.rate: [100/s, 200/s]}
+`))
+	require.NoError(t, err)
+	text, err := doc.Explain()
+	require.NoError(t, err)
+	assert.Contains(t, text, "precision: {p99 of web, half_width: 5%, max_replications: 100} (replications run in rounds from 5 until every variant's 95% interval is that narrow)\n")
+	assert.Contains(t, text, "slo: p99 <= 250ms, error_rate <= 0.1%, for every workload\n")
+	assert.Contains(t, text, "sweep: {workloads.web.arrival.rate: [100/s, 200/s]} (2 points per variant, the last path varying fastest)\n")
+	assert.Contains(t, text, "variant rate=200/s:\n  workload web: exponential(mean=5ms) inter-arrival times (200/s), to api\n")
+}
