@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -142,6 +143,9 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary, duration tim
 	}
 	for _, svc := range vs.Services {
 		vv.Services.Rows = append(vv.Services.Rows, serviceRow(&svc))
+		if line := littlesLaw(&svc); line != "" {
+			vv.Conservation = append(vv.Conservation, line)
+		}
 	}
 	vv.Sidecars.Header = []string{"caller → service", "requests", "attempts", "attempts per request",
 		"retries", "retry overflows", "breaker overflows", "per-try timeouts", "route timeouts", "ejections", "hedges (won)", "connections (failed)", "instance share"}
@@ -289,6 +293,21 @@ func conservation(w *results.WorkloadSummary) string {
 	}
 	return "Conservation (" + w.Name + "): requests " + count(w.Requests) + rel +
 		"sum of outcomes " + count(sum) + ", " + verdict + "."
+}
+
+// littlesLaw compares the two sides of L = λW for a service; "" without
+// the check.
+func littlesLaw(s *results.ServiceSummary) string {
+	c := s.LittlesLaw
+	if c == nil {
+		return ""
+	}
+	gap := "equal"
+	if c.LambdaW > 0 {
+		gap = sig(math.Abs(c.L-c.LambdaW)/c.LambdaW*100, 2) + "% apart"
+	}
+	return "Little's law (" + s.Name + "): L = " + sig3(c.L) + " requests at the instances, λW = " + sig3(c.LambdaW) +
+		" (" + gap + "; requests that straddle the window's edges or leave unfinished, expired or lost, make a gap)."
 }
 
 // plural formats "n thing" or "n things".

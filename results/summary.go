@@ -134,6 +134,21 @@ type ServiceSummary struct {
 	// InstanceShare is each instance's share of the completions, pooled
 	// over replications, in instance order. Omitted when there were none.
 	InstanceShare []float64 `json:"instance_share,omitempty"`
+	// LittlesLaw checks the service's books against L = λW; omitted when
+	// the service completed nothing.
+	LittlesLaw *LittleCheck `json:"littles_law,omitempty"`
+}
+
+// LittleCheck compares the two sides of Little's law for a service over
+// the measured window, each the mean across replications: L, the
+// time-weighted mean number of requests at its instances (waiting plus in
+// service: queue length plus busy slots), and λW, its completion rate
+// times the mean time a request spends at an instance. They agree up to
+// the requests that straddle the window's edges, so a gap of more than a
+// few percent in a long run means the books are wrong.
+type LittleCheck struct {
+	L       float64 `json:"l"`
+	LambdaW float64 `json:"lambda_w"`
 }
 
 // Estimate is a mean across replications with its 95% confidence interval.
@@ -242,7 +257,7 @@ func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
 		vs.Workloads = append(vs.Workloads, summarizeWorkload(v, name, measuredS))
 	}
 	for _, name := range serviceNames(v) {
-		vs.Services = append(vs.Services, summarizeService(v, name))
+		vs.Services = append(vs.Services, summarizeService(v, name, measuredS))
 	}
 	vs.Timeline = summarizeTimeline(v)
 	vs.Autoscalers, vs.Deploys = summarizeFleets(v)
@@ -277,9 +292,9 @@ func summarizeWorkload(v *Variant, name string, measuredS float64) WorkloadSumma
 	return ws
 }
 
-func summarizeService(v *Variant, name string) ServiceSummary {
+func summarizeService(v *Variant, name string, measuredS float64) ServiceSummary {
 	ss := ServiceSummary{Name: name}
-	var util, queue, running []float64
+	var util, queue, running, little, lambdaW []float64
 	varies := false
 	var hists []*stats.Histogram
 	var perInstance []int64
@@ -299,6 +314,14 @@ func summarizeService(v *Variant, name string) ServiceSummary {
 		varies = varies || (svc.Running != 0 && svc.Running != float64(svc.Instances)) // 0: not recorded (a Replication made in Go)
 		queue = append(queue, svc.QueueLengthMean)
 		hists = append(hists, svc.Latency)
+		if svc.Latency != nil && svc.Latency.Count() > 0 && measuredS > 0 {
+			up := svc.Running
+			if up == 0 {
+				up = float64(svc.Instances) // not recorded: every instance up
+			}
+			little = append(little, svc.QueueLengthMean+svc.Utilisation*up*float64(svc.Concurrency))
+			lambdaW = append(lambdaW, float64(svc.Completed)/measuredS*nsToSeconds(svc.Latency.Mean()))
+		}
 		for j, n := range svc.InstanceCompleted {
 			if j == len(perInstance) {
 				perInstance = append(perInstance, 0)
@@ -316,6 +339,9 @@ func summarizeService(v *Variant, name string) ServiceSummary {
 		ss.RunningInstances = estimate(running)
 	}
 	ss.LatencyS = summarizeLatency(hists)
+	if l, lw := estimate(little), estimate(lambdaW); l != nil && lw != nil {
+		ss.LittlesLaw = &LittleCheck{L: l.Mean, LambdaW: lw.Mean}
+	}
 	var total int64
 	for _, n := range perInstance {
 		total += n

@@ -539,3 +539,20 @@ func TestLoadSweepShowsTheEffect(t *testing.T) {
 		}
 	}
 }
+
+// TestLittlesLawHolds checks the books of shipped scenarios whose
+// requests all finish (no deadlines, no crashes) against L = λW: the time
+// -weighted number of requests at a service's instances against its
+// completion rate times their mean time there.
+func TestLittlesLawHolds(t *testing.T) {
+	for _, name := range []string{"mm1", "mmc", "quickstart", "retry-storm"} {
+		exp := runShipped(t, name, 2)
+		for _, v := range results.Summarize(exp).Variants {
+			for _, svc := range v.Services {
+				c := svc.LittlesLaw
+				require.NotNil(t, c, "%s %s %s", name, v.Name, svc.Name)
+				assert.InEpsilon(t, c.LambdaW, c.L, 0.005, "%s %s %s: L %v, λW %v", name, v.Name, svc.Name, c.L, c.LambdaW)
+			}
+		}
+	}
+}
