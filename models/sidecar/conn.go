@@ -44,7 +44,8 @@ type Connections struct {
 	IdleTimeout time.Duration
 	// MaxConnections caps the connections open from the proxy to the
 	// service (Envoy's max_connections circuit breaker, default 1024);
-	// over it, requests wait for one to be released.
+	// over it, requests wait for one to be released, except that a pool
+	// with no connection at all opens one anyway, as Envoy's does.
 	MaxConnections int
 	// MaxPendingRequests caps the requests waiting for a connection
 	// (Envoy's max_pending_requests, default 1024); over it a request is
@@ -128,7 +129,11 @@ type ConnStats struct {
 	ConnectFailures int64 // connection attempts that failed
 	Closed          int64 // connections closed: idle timeout, or a reset request on HTTP/1
 	PendingOverflow int64 // requests refused because too many were waiting
-	MaxOpen         int   // the most connections open at once
+	// Overflow counts the times a pool wanted a connection at the
+	// max_connections limit (Envoy's upstream_cx_overflow), whether it
+	// then waited or, having none, opened one anyway.
+	Overflow int64
+	MaxOpen  int // the most connections open at once
 }
 
 // pool returns worker's pool towards host h.
@@ -214,9 +219,10 @@ func (c *Cluster) connect(worker, h int, r *mesh.Request) {
 	}
 }
 
-// open1 starts opening one connection of p, if max_connections allows.
-// The set-up takes a TCP round trip, and with mTLS a TLS round trip plus
-// the handshake's cost; it fails with the ConnectFailure probability.
+// open1 starts opening one connection of p, if max_connections allows
+// or p has no connection at all. The set-up takes a TCP round trip, and
+// with mTLS a TLS round trip plus the handshake's cost; it fails with the
+// ConnectFailure probability.
 func (c *Cluster) open1(p *connPool) {
 	if c.open >= c.conns.MaxConnections {
 		// Close the connections that have idled out in any pool first.
@@ -228,7 +234,19 @@ func (c *Cluster) open1(p *connPool) {
 			c.expire(&c.pools[i], now)
 		}
 		if c.open >= c.conns.MaxConnections {
-			return // the requests wait for a connection to be closed
+			c.connStats.Overflow++
+			if p.connecting > 0 || p.ready > 0 || len(p.idle) > 0 || p.streams > 0 {
+				return // the requests wait for a connection of p, or for a slot
+			}
+			// The limit is held by other pools and p has no connection:
+			// open one anyway, over the limit, or p's requests could wait
+			// for ever behind idle connections to other hosts. This is
+			// Envoy's ConnPoolImplBase::tryCreateNewConnection
+			// (source/common/conn_pool/conn_pool_base.cc): "If we are at
+			// the connection circuit-breaker limit due to other upstreams
+			// having too many open connections, and this upstream has no
+			// connections, always create one", after counting
+			// upstream_cx_overflow.
 		}
 	}
 	c.open++
@@ -386,7 +404,9 @@ func (c *Cluster) released(p *connPool, reset bool) {
 }
 
 // wakeOthers opens a connection for a pool that is waiting for
-// max_connections to allow one, in pool order, when a slot is free.
+// max_connections to allow one, in pool order, when a slot is free. Only
+// an HTTP/1 pool that has connections waits so: one with none opens one
+// over the limit (open1).
 func (c *Cluster) wakeOthers() {
 	if c.pendingTotal == 0 {
 		return

@@ -203,29 +203,60 @@ func TestConnectionsAllocateNothing(t *testing.T) {
 }
 
 func TestConnectFailureWakesPoolsWaitingAtMaxConnections(t *testing.T) {
-	// max_connections 1 over two hosts 1ms away. A request to host 0 at
-	// 0 opens the only connection, but host 0 is across a partition: the
+	// HTTP/1, max_connections 2 over two hosts 1ms away. At 0 a request
+	// to host 1 opens a connection and holds it for 100ms, and a request
+	// to host 0 opens the second, but host 0 is across a partition: the
 	// attempt fails at the 50ms connect timeout. A request to host 1 at
-	// 1ms waits for max_connections. When the failed attempt frees its
-	// slot the waiting pool must get it: connected at 52ms, answered at
-	// 64ms, instead of waiting for ever.
+	// 1ms needs a second connection there and waits for max_connections.
+	// When the failed attempt frees its slot the waiting pool must get it:
+	// connected at 52ms, answered at 64ms, instead of waiting for the
+	// first connection of host 1 (104ms).
+	s := sim.NewScheduler(sim.Config{})
+	pool := &mesh.Pool{}
+	u0 := &upstream{s: s, delay: 10 * ms, script: []mesh.Outcome{mesh.OutcomeOK}}
+	u1 := &upstream{s: s, delays: []time.Duration{100 * ms, 10 * ms}, script: []mesh.Outcome{mesh.OutcomeOK}}
+	c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: []Upstream{u0, u1}, Dynamic: true, Pool: pool,
+		Policy:  Policy{LB: "round_robin", Connections: &Connections{Protocol: HTTP1, MaxConnections: 2, ConnectTimeout: 50 * ms}},
+		Latency: []dist.Dist{constant(t, ms), constant(t, ms)}})
+	require.NoError(t, err)
+	cl := &caller{s: s, pool: pool}
+	c.SetCut([]bool{true, false})
+	to := func(h int) { c.SetEndpoints([]int{h}); cl.send(c) }
+	to(1)
+	to(0)
+	s.Schedule(sim.Time(ms), handlerFunc(func() { to(1) }), sim.Event{})
+	require.NoError(t, s.RunUntil(sim.Time(time.Second)))
+	assert.Equal(t, []string{"rejected@50ms", "ok@64ms", "ok@104ms"}, cl.ended)
+	assert.Zero(t, c.Unanswered())
+	assert.Zero(t, c.pendingTotal)
+}
+
+func TestPoolWithoutConnectionsOpensOneAtMaxConnections(t *testing.T) {
+	// max_connections 1 over two hosts 1ms away (10ms of service). A
+	// request to host 0 at 0 opens the only connection, which stays open
+	// and idle. A request to host 1 at 20ms finds the limit reached by
+	// another pool: Envoy's pool with no connection opens one anyway
+	// (ConnPoolImplBase::tryCreateNewConnection), counting an overflow,
+	// instead of waiting for the idle one to time out an hour later.
 	for _, proto := range []Protocol{HTTP1, HTTP2} {
 		s := sim.NewScheduler(sim.Config{})
 		pool := &mesh.Pool{}
 		u0 := &upstream{s: s, delay: 10 * ms, script: []mesh.Outcome{mesh.OutcomeOK}}
 		u1 := &upstream{s: s, delay: 10 * ms, script: []mesh.Outcome{mesh.OutcomeOK}}
 		c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: []Upstream{u0, u1}, Dynamic: true, Pool: pool,
-			Policy:  Policy{LB: "round_robin", Connections: &Connections{Protocol: proto, MaxConnections: 1, ConnectTimeout: 50 * ms}},
+			Policy:  Policy{LB: "round_robin", Connections: &Connections{Protocol: proto, MaxConnections: 1}},
 			Latency: []dist.Dist{constant(t, ms), constant(t, ms)}})
 		require.NoError(t, err)
 		cl := &caller{s: s, pool: pool}
-		c.SetCut([]bool{true, false})
 		c.SetEndpoints([]int{0})
 		cl.send(c)
-		s.Schedule(sim.Time(ms), handlerFunc(func() { c.SetEndpoints([]int{1}); cl.send(c) }), sim.Event{})
+		s.Schedule(sim.Time(20*ms), handlerFunc(func() { c.SetEndpoints([]int{1}); cl.send(c) }), sim.Event{})
 		require.NoError(t, s.RunUntil(sim.Time(time.Second)))
-		assert.Equal(t, []string{"rejected@50ms", "ok@64ms"}, cl.ended, "%v", proto)
-		assert.Zero(t, c.Unanswered(), "%v", proto)
+		assert.Equal(t, []string{"ok@14ms", "ok@34ms"}, cl.ended, "%v", proto)
+		st := c.ConnStats()
+		assert.Equal(t, int64(2), st.Opened, "%v", proto)
+		assert.Equal(t, int64(1), st.Overflow, "%v: upstream_cx_overflow", proto)
+		assert.Equal(t, 2, st.MaxOpen, "%v: one over max_connections", proto)
 		assert.Zero(t, c.pendingTotal, "%v", proto)
 	}
 }
