@@ -114,11 +114,23 @@ type connPool struct {
 	idleSince    sim.Time   // HTTP/2: when streams last fell to 0
 	idle         []sim.Time // HTTP/1: idle connections, by when they became idle
 	pending      []*mesh.Request
+	// gen is the generation of the pool's connections: a crash of the
+	// host closes them all and starts a new one. A stream and a
+	// connection being opened carry the generation they belong to, so
+	// that the end of a stream on a closed connection changes nothing
+	// and a handshake with the dead process fails.
+	gen uint32
+}
+
+// process is the optional capability of an Upstream whose process can be
+// down (mesh.Instance): connections to it are then refused.
+type process interface {
+	State() mesh.State
 }
 
 // Event kinds of connections.
 const (
-	evConnected     int32 = iota + 100 // Ptr is the *connPool: a connection opened
+	evConnected     int32 = iota + 100 // Ptr is the *connPool, Arg its generation: a connection opened
 	evConnectFailed                    // Ptr is the *connPool: opening one failed
 )
 
@@ -127,7 +139,7 @@ const (
 type ConnStats struct {
 	Opened          int64 // connections opened (handshakes completed)
 	ConnectFailures int64 // connection attempts that failed
-	Closed          int64 // connections closed: idle timeout, or a reset request on HTTP/1
+	Closed          int64 // connections closed: idle timeout, a reset request on HTTP/1, or the host's crash
 	PendingOverflow int64 // requests refused because too many were waiting
 	// Overflow counts the times a pool wanted a connection at the
 	// max_connections limit (Envoy's upstream_cx_overflow), whether it
@@ -196,13 +208,13 @@ func (c *Cluster) connect(worker, h int, r *mesh.Request) {
 	switch {
 	case c.conns.Protocol == HTTP2 && p.ready > 0:
 		p.streams++
-		c.markStream(r)
+		c.markStream(p, r)
 		c.transmit(h, r)
 		return
 	case c.conns.Protocol == HTTP1 && len(p.idle) > 0:
 		p.idle = p.idle[:len(p.idle)-1]
 		p.streams++
-		c.markStream(r)
+		c.markStream(p, r)
 		c.transmit(h, r)
 		return
 	}
@@ -256,6 +268,7 @@ func (c *Cluster) open1(p *connPool) {
 	if c.latency != nil {
 		d = 2 * c.latency[p.host].Sample(c.connRnd) // SYN, SYN-ACK; the request follows the ACK
 	}
+	rtt := d
 	if m := c.conns.MTLS; m != nil {
 		if c.latency != nil {
 			d += 2 * c.latency[p.host].Sample(c.connRnd) // ClientHello .. server Finished
@@ -266,17 +279,30 @@ func (c *Cluster) open1(p *connPool) {
 	if c.conns.ConnectFailure > 0 && c.connRnd.Bernoulli(c.conns.ConnectFailure) {
 		kind = evConnectFailed
 	}
+	if pr := c.hosts[p.host].proc; pr != nil && pr.State() == mesh.StateDown {
+		// The host's process is gone and its port closed: the SYN is
+		// answered by a RST, a connect failure after one round trip.
+		// (The draws above are made all the same, so that a crash does
+		// not shift the stream.)
+		kind, d = evConnectFailed, rtt
+	}
 	if c.cut != nil && c.cut[p.host] {
 		// Across a partition the SYN goes unanswered: the attempt fails
 		// at the connect timeout.
 		kind, d = evConnectFailed, c.conns.ConnectTimeout
 	}
-	c.s.After(d, c, sim.Event{Kind: kind, Ptr: p})
+	c.s.After(d, c, sim.Event{Kind: kind, Arg: int64(p.gen), Ptr: p})
 }
 
 // connected handles a connection of p that opened: HTTP/2 sends every
-// waiting request over it, HTTP/1 the first waiting one.
-func (c *Cluster) connected(p *connPool) {
+// waiting request over it, HTTP/1 the first waiting one. A connection
+// of an older generation was being opened to a process that has crashed
+// since: it fails.
+func (c *Cluster) connected(p *connPool, gen uint32) {
+	if gen != p.gen {
+		c.connectFailed(p)
+		return
+	}
 	p.connecting--
 	c.connStats.Opened++
 	now := c.s.Now()
@@ -323,7 +349,7 @@ func (c *Cluster) flush1(p *connPool) {
 		return
 	}
 	p.streams++
-	c.markStream(r)
+	c.markStream(p, r)
 	c.transmit(p.host, r)
 }
 
@@ -363,26 +389,31 @@ func (c *Cluster) failConnect(r *mesh.Request) {
 	c.Finish(r, mesh.OutcomeReset)
 }
 
-// markStream records that r has its connection and is being sent. For
+// markStream records that r has a connection of p and is being sent. For
 // an attempt it starts the per-try timeout: Envoy arms it when the
 // connection pool is ready (UpstreamRequest::onPoolReady), so waiting for
 // a connection counts against the route timeout only.
-func (c *Cluster) markStream(r *mesh.Request) {
+func (c *Cluster) markStream(p *connPool, r *mesh.Request) {
 	if a, ok := r.Origin.(*attempt); ok {
-		a.stream = true
+		a.stream, a.conn = true, p.gen
 		if d := a.call.pol.PerTryTimeout; d > 0 {
 			a.perTry = c.s.After(d, c, sim.Event{Kind: evPerTryTimeout, Ptr: a})
 		}
 		return
 	}
-	r.Hop.Stream = true
+	r.Hop.Stream, r.Hop.Conn = true, p.gen
 }
 
-// released ends a request's use of a connection of p: its answer came
-// back (reset false), or the proxy reset it (a timeout: reset true).
-// HTTP/1 closes a reset connection and otherwise gives it to the next
-// waiting request or keeps it idle; HTTP/2 only counts the stream.
-func (c *Cluster) released(p *connPool, reset bool) {
+// released ends a request's use of a connection of p of generation gen:
+// its answer came back (reset false), or the proxy reset it (a timeout:
+// reset true). HTTP/1 closes a reset connection and otherwise gives it to
+// the next waiting request or keeps it idle; HTTP/2 only counts the
+// stream. A connection of an older generation was closed when its host
+// crashed, and its streams with it: nothing is left to release.
+func (c *Cluster) released(p *connPool, reset bool, gen uint32) {
+	if gen != p.gen {
+		return
+	}
 	now := c.s.Now()
 	if c.conns.Protocol == HTTP2 {
 		p.streams--
@@ -401,6 +432,40 @@ func (c *Cluster) released(p *connPool, reset bool) {
 		return
 	}
 	c.handOut(p)
+}
+
+// HostCrashed tells the proxy that host h's process has died (a crash, or
+// a pod stopped): the kernel closed its sockets, so every connection of
+// every worker to h closes now, idle or carrying streams, and counts as
+// closed. The streams on them are lost with the host, which answers their
+// requests reset; connections being opened to it fail; new ones are
+// refused while its process is down (an Upstream with a State method);
+// after a restart the proxy opens fresh ones, handshakes included.
+// Requests waiting for a connection to h stay queued: a pool left with
+// none opens one, which fails while h is down. The proxy learns of the
+// crash at once, not one network delay later as a RST would tell it.
+// O(pools).
+func (c *Cluster) HostCrashed(h int) {
+	if c.conns == nil {
+		return
+	}
+	for w := range c.policy.Workers {
+		p := c.pool(w, h)
+		n := p.ready + len(p.idle)
+		if c.conns.Protocol == HTTP1 {
+			n += p.streams // one connection per stream
+		}
+		for ; n > 0; n-- {
+			c.closeConn()
+		}
+		p.ready, p.streams, p.idle = 0, 0, p.idle[:0]
+		p.gen++
+		if (c.conns.Protocol == HTTP2 && p.connecting == 0 && len(p.pending) > 0) ||
+			(c.conns.Protocol == HTTP1 && p.connecting < len(p.pending)) {
+			c.open1(p)
+		}
+	}
+	c.wakeOthers()
 }
 
 // wakeOthers opens a connection for a pool that is waiting for
