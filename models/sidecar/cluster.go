@@ -590,6 +590,7 @@ type attempt struct {
 	conn          uint32 // the generation of that connection (connPool.gen)
 	connectFailed bool   // its connection could not be opened
 	counted       bool   // still counted in the active and retry counters
+	queued        bool   // waiting in a pool's queue for a connection
 	abandoned     bool   // the call no longer waits for it
 }
 
@@ -1228,7 +1229,9 @@ func (cl *call) drop(a *attempt) {
 
 // abandon stops waiting for a: Envoy resets the upstream stream, so the
 // proxy stops counting it, but the upstream keeps working and its answer
-// is discarded when it comes.
+// is discarded when it comes. An attempt still waiting for a connection
+// never left the proxy: it leaves the queue and is released at once
+// (dequeue).
 func (c *Cluster) abandon(a *attempt) {
 	c.s.Cancel(a.perTry)
 	if a.stream {
@@ -1238,6 +1241,9 @@ func (c *Cluster) abandon(a *attempt) {
 	a.abandoned = true
 	c.uncount(a)
 	a.call.drop(a)
+	if a.queued {
+		c.dequeue(a) // it never left the proxy: nothing more will come of it
+	}
 }
 
 func (c *Cluster) uncount(a *attempt) {

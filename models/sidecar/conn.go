@@ -223,6 +223,9 @@ func (c *Cluster) connect(worker, h int, r *mesh.Request) {
 	if r.Measured {
 		c.transitMeasure++ // waiting in the proxy: neither at the host nor answered
 	}
+	if a, ok := r.Origin.(*attempt); ok {
+		a.queued = true
+	}
 	// HTTP/2 opens one connection for all waiting requests; HTTP/1 one
 	// per waiting request, within max_connections.
 	if (c.conns.Protocol == HTTP2 && p.connecting == 0) ||
@@ -328,7 +331,7 @@ func (c *Cluster) handOut(p *connPool) {
 }
 
 // flush1 sends the first waiting request of p over a connection it just
-// got, or drops it if its attempt was abandoned while it waited.
+// got. (An abandoned attempt has left the queue already: dequeue.)
 func (c *Cluster) flush1(p *connPool) {
 	r := p.pending[0]
 	copy(p.pending, p.pending[1:])
@@ -338,19 +341,43 @@ func (c *Cluster) flush1(p *connPool) {
 	if r.Measured {
 		c.transitMeasure--
 	}
-	if a, ok := r.Origin.(*attempt); ok && a.abandoned {
-		// Nobody waits for it any more: it never leaves the proxy, and the
-		// connection it would have used stays free.
-		c.answer(a, r, mesh.OutcomeReset)
-		c.reqs.Put(r)
-		if c.conns.Protocol == HTTP1 {
-			c.handOut(p) // the connection it was to take is still free
-		}
-		return
-	}
 	p.streams++
 	c.markStream(p, r)
 	c.transmit(p.host, r)
+}
+
+// dequeue removes attempt a, which its call has abandoned, from the queue
+// of requests waiting for a connection, at once: Envoy's router cancels
+// the pending stream when it resets the upstream request
+// (UpstreamRequest::resetStream calls cancelAnyPendingStream, and
+// ConnPoolImplBase::onPendingStreamCancel takes it off the list), so it
+// stops counting against max_pending_requests and holds its call no
+// longer. A connection being opened for it is left to open (the Default
+// cancel policy), and then waits idle or serves the next request. The
+// attempt is released; the caller releases the call (maybeRelease). The
+// queue keeps its order. O(requests waiting in the pool).
+func (c *Cluster) dequeue(a *attempt) {
+	p := c.pool(a.call.worker, a.host)
+	i := 0
+	for i < len(p.pending) && p.pending[i].Origin != mesh.Origin(a) {
+		i++
+	}
+	if i == len(p.pending) {
+		panic(fmt.Sprintf("sidecar: cluster %s: a queued attempt is not in its pool's queue", c.name))
+	}
+	r := p.pending[i]
+	n := len(p.pending) - 1
+	copy(p.pending[i:], p.pending[i+1:])
+	p.pending[n] = nil
+	p.pending = p.pending[:n]
+	c.pendingTotal--
+	if r.Measured {
+		c.transitMeasure--
+		c.unansweredMeasured-- // it never left the proxy
+	}
+	a.call.refs--
+	c.putAttempt(a)
+	c.reqs.Put(r)
 }
 
 // connectFailed fails every request waiting on p that no other connection
@@ -395,7 +422,7 @@ func (c *Cluster) failConnect(r *mesh.Request) {
 // a connection counts against the route timeout only.
 func (c *Cluster) markStream(p *connPool, r *mesh.Request) {
 	if a, ok := r.Origin.(*attempt); ok {
-		a.stream, a.conn = true, p.gen
+		a.stream, a.conn, a.queued = true, p.gen, false
 		if d := a.call.pol.PerTryTimeout; d > 0 {
 			a.perTry = c.s.After(d, c, sim.Event{Kind: evPerTryTimeout, Ptr: a})
 		}

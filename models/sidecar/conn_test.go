@@ -383,3 +383,39 @@ func TestCrashFailsTheConnectionsBeingOpened(t *testing.T) {
 		assert.Equal(t, 1, c.open, "%v", proto)
 	}
 }
+
+func TestAbandonedAttemptLeavesThePendingQueue(t *testing.T) {
+	// One host 20ms away (10ms of service), max_pending_requests 1. A
+	// request at 0 with a 10ms deadline waits for the connection (due at
+	// 40ms) and its call times out at 10ms: Envoy cancels the pending
+	// stream (UpstreamRequest::resetStream, cancelAnyPendingStream), so
+	// the queue is empty at once and the call is free. A request at 20ms
+	// is then queued rather than refused as a pending overflow, and takes
+	// the connection at 40ms (answered at 90ms).
+	for _, proto := range []Protocol{HTTP1, HTTP2} {
+		s := sim.NewScheduler(sim.Config{})
+		u := &upstream{s: s, delay: 10 * ms, script: []mesh.Outcome{mesh.OutcomeOK}}
+		pool := &mesh.Pool{}
+		c, err := NewCluster(s, sim.NewStreams(1, 0), Config{Name: "web->api", Upstreams: []Upstream{u}, Pool: pool,
+			Policy:  Policy{LB: "round_robin", Connections: &Connections{Protocol: proto, MaxPendingRequests: 1}},
+			Latency: []dist.Dist{constant(t, 20*ms)}})
+		require.NoError(t, err)
+		cl := &caller{s: s, pool: pool}
+		r := pool.Get()
+		r.Origin, r.Measured, r.Deadline = cl, true, sim.Time(10*ms)
+		c.Send(r)
+		s.Schedule(sim.Time(15*ms), handlerFunc(func() {
+			assert.Zero(t, c.pendingTotal, "%v: the abandoned attempt left the queue", proto)
+			assert.Zero(t, c.InTransit(), "%v", proto)
+			assert.Zero(t, c.Unanswered(), "%v", proto)
+			assert.Len(t, c.calls, 1, "%v: the call is free", proto)
+		}), sim.Event{})
+		s.Schedule(sim.Time(20*ms), handlerFunc(func() { cl.send(c) }), sim.Event{})
+		require.NoError(t, s.Run())
+		assert.Equal(t, []string{"timeout@10ms", "ok@90ms"}, cl.ended, "%v", proto)
+		assert.Zero(t, c.ConnStats().PendingOverflow, "%v", proto)
+		assert.Zero(t, c.pendingTotal, "%v", proto)
+		assert.Zero(t, c.Unanswered(), "%v", proto)
+		assert.Len(t, u.arrived, 1, "%v: only the second request reached the host", proto)
+	}
+}
