@@ -520,8 +520,22 @@ func newCluster(s *sim.Scheduler, streams sim.Streams, caller string, svc *mesh.
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %s: %w", caller, err)
 	}
+	if policy.Connections != nil {
+		for i, in := range svc.Instances() {
+			in.WatchCrash(crashLink{c: c, host: i})
+		}
+	}
 	return c, nil
 }
+
+// crashLink tells a proxy's cluster that one of its hosts crashed, so
+// that it closes its connections to it.
+type crashLink struct {
+	c    *sidecar.Cluster
+	host int
+}
+
+func (l crashLink) Crashed(*mesh.Instance) { l.c.HostCrashed(l.host) }
 
 // network holds the built latency distributions; nil means no delay.
 type network struct{ same, cross dist.Dist }

@@ -208,3 +208,47 @@ network: {same_zone: {dist: constant, value: 1ms}, cross_zone: {dist: constant, 
 	assert.Positive(t, o[3], "without failover round robin uses b from the start")
 	assert.InDelta(t, 1.0/6, share(off)[3], 0.05)
 }
+
+func TestCrashClosesConnections(t *testing.T) {
+	// TestCrashAndDiscoveryLag's run with connection pools: requests every
+	// 10ms, round robin over 3 instances (60ms each, so an instance serves
+	// 2 at a time); api[1] crashes at 5.002s holding two requests,
+	// restarts at 15s and is back in the proxy's endpoints at 18s. The
+	// crash closes the proxy's connections to api[1]. While it is down
+	// its port is closed, so the connections the proxy tries to open to
+	// it (until it learns of the crash at 7.002s) are refused; after the
+	// restart the proxy opens new ones. Over HTTP/2 that is one connection
+	// per instance and one more to api[1]; over HTTP/1, 2 per instance,
+	// one more to each of the two others while they take api[1]'s share
+	// (3 requests at a time each), and two new ones to api[1]. The
+	// requests end as they do without pools: the two held ones reset, and
+	// the others sent to api[1] during the lag refused (503).
+	const base = `version: 1
+name: crash
+duration: 30s
+workloads: [{name: web, arrival: {dist: constant, value: 10ms}, target: api}]
+services:
+  - {name: api, replicas: 3, concurrency: 4, readiness_delay: 1s, service_time: {dist: constant, value: 60ms},
+     sidecar: {connection_pool: {protocol: PROTO}}}
+FAILURES
+control_plane: {discovery: {delay: {dist: constant, value: 2s}}}
+`
+	crash := "failures: [{at: 5002ms, for: 10s, kind: crash, target: \"api[1]\"}]"
+	for _, tc := range []struct {
+		proto        string
+		calm, opened int64
+	}{
+		{"http2", 3, 3 + 1},
+		{"http1", 6, 6 + 2 + 2},
+	} {
+		text := replace(base, "PROTO", tc.proto)
+		calm := runYAML(t, replace(text, "FAILURES", "")).Variants[0].Replications[0]
+		rep := runYAML(t, replace(text, "FAILURES", crash)).Variants[0].Replications[0]
+		assert.Equal(t, tc.calm, calm.Sidecars[0].ConnectionsOpened, tc.proto)
+		assert.Zero(t, calm.Sidecars[0].ConnectFailures, tc.proto)
+		assert.Equal(t, tc.opened, rep.Sidecars[0].ConnectionsOpened, "%s: reconnected after the restart", tc.proto)
+		assert.InDelta(t, 67, rep.Sidecars[0].ConnectFailures, 1, "%s: connections to the crashed instance are refused", tc.proto)
+		assert.Equal(t, int64(2), rep.Services[0].Lost, tc.proto)
+		assert.InDelta(t, 69, rep.Workloads[0].Outcomes.Rejected, 1, tc.proto)
+	}
+}

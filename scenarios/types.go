@@ -568,8 +568,9 @@ type CircuitBreakers struct {
 	MaxRequests int `yaml:"max_requests"` // requests in flight; default 1024
 	MaxRetries  int `yaml:"max_retries"`  // retries in flight; default 3
 	// MaxConnections and MaxPendingRequests apply with a connection pool
-	// (connection_pool or mtls): connections open, and requests waiting
-	// for one; default 1024 each.
+	// (connection_pool or mtls): connections open (a pool with none to
+	// its instance opens one even at the limit, as Envoy's does), and
+	// requests waiting for one; default 1024 each.
 	MaxConnections     int `yaml:"max_connections"`
 	MaxPendingRequests int `yaml:"max_pending_requests"`
 }

@@ -111,13 +111,14 @@ type Instance struct {
 	// Process state (lifecycle.go): a crash bumps epoch, so that
 	// completions scheduled before it are ignored; a tracked instance
 	// keeps the requests it has started in serving (Request.slot is the
-	// index), so that a crash can end them.
-	state   State
-	epoch   uint32
-	tracked bool
-	serving []*Request
-	dying   []*Request
-	lost    int64
+	// index), so that a crash can end them, and tells crashWatchers.
+	state         State
+	epoch         uint32
+	tracked       bool
+	serving       []*Request
+	dying         []*Request
+	lost          int64
+	crashWatchers []CrashWatcher
 
 	// Network faults a failure sets (lifecycle.go): a share of arriving
 	// requests lost (never answered; limbo counts the measured ones), and

@@ -38,12 +38,14 @@ func (in *Instance) State() State { return in.state }
 // in service or waiting on their handler's calls when it went down.
 func (in *Instance) Lost() int64 { return in.lost }
 
-// Crash takes the instance down at once, as a killed process: every
-// request it holds (queued, in service, or waiting on the handler's calls)
-// is lost, its connection reset, and answered OutcomeReset, which the
-// caller's proxy may retry; requests that reach it while it is down are
-// refused. Work it had scheduled is dropped. The instance must be tracked
-// (Track). O(requests held).
+// Crash takes the instance down at once, as a killed process: the
+// crash watchers are told first, in the order they were added (the
+// kernel closes the process's connections); then every request it holds
+// (queued, in service, or waiting on the handler's calls) is lost, its
+// stream reset, and answered OutcomeReset, which the caller's proxy may
+// retry; requests that reach it while it is down are refused. Work it had
+// scheduled is dropped. The instance must be tracked (Track).
+// O(requests held + watchers).
 func (in *Instance) Crash() {
 	if !in.tracked {
 		panic(fmt.Sprintf("mesh: instance %s crashed without Track", in.name))
@@ -85,10 +87,26 @@ func (in *Instance) Crash() {
 		}
 	}
 	in.dying = held[:0]
+	for _, w := range in.crashWatchers {
+		w.Crashed(in)
+	}
 	for _, r := range held {
 		r.Origin.Finish(r, OutcomeReset)
 	}
 }
+
+// CrashWatcher learns when an instance it watches crashes (or is
+// stopped, which Crash also does): a proxy closes its connections to it.
+type CrashWatcher interface {
+	// Crashed runs synchronously inside Crash, once the instance is down
+	// and before the requests it held are answered. It must not send the
+	// instance requests.
+	Crashed(in *Instance)
+}
+
+// WatchCrash adds w to the watchers told of the instance's crashes. It
+// is called while the run is built.
+func (in *Instance) WatchCrash(w CrashWatcher) { in.crashWatchers = append(in.crashWatchers, w) }
 
 // Restart brings a crashed instance back up, empty, with its queue and
 // slots free. Whether callers learn of it is the registry's business.

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -260,6 +261,40 @@ func TestCrashLosesExactlyTheRequestsHeld(t *testing.T) {
 	assert.Zero(t, svc.MeasuredHeld())
 	assert.Equal(t, 0, in.busy)
 	assert.Empty(t, in.serving)
+}
+
+// crashSpy logs, when told of a crash, its name, the instance's state
+// and the number of requests already answered.
+type crashSpy struct {
+	name string
+	o    *origin
+	log  *[]string
+}
+
+func (w crashSpy) Crashed(in *Instance) {
+	*w.log = append(*w.log, fmt.Sprintf("%s: %s %v after %d answers", w.name, in.Name(), in.State(), len(w.o.ended)))
+}
+
+func TestCrashTellsItsWatchersFirst(t *testing.T) {
+	// A crash tells the watchers, in the order they were added, once the
+	// instance is down and before the two requests it holds are reset.
+	s := sim.NewScheduler(sim.Config{})
+	svc := newService(t, s, 1, 2, Unbounded, 10*time.Millisecond)
+	in := svc.Instances()[0]
+	in.Track()
+	o := &origin{s: s}
+	var log []string
+	in.WatchCrash(crashSpy{"w1", o, &log})
+	in.WatchCrash(crashSpy{"w2", o, &log})
+	s.Schedule(0, handlerFunc(func() { o.send(in); o.send(in) }), sim.Event{})
+	s.Schedule(sim.Time(time.Millisecond), handlerFunc(func() {
+		in.Crash()
+		log = append(log, fmt.Sprintf("crash returned after %d answers", len(o.ended)))
+		in.Crash() // already down: nobody is told again
+	}), sim.Event{})
+	require.NoError(t, s.Run())
+	name := in.Name()
+	assert.Equal(t, []string{"w1: " + name + " down after 0 answers", "w2: " + name + " down after 0 answers", "crash returned after 2 answers"}, log)
 }
 
 type handlerFunc func()

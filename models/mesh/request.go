@@ -95,6 +95,7 @@ type Hop struct {
 	Worker int32  // the balancer (proxy worker)
 	Picker int32  // the picker the balancer used
 	Epoch  uint32 // the picker generation Local refers to
+	Conn   uint32 // the generation of the pooled connection the stream is on
 	Sent   sim.Time
 	Stream bool // holds a stream of a pooled connection
 }

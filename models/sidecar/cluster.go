@@ -143,6 +143,7 @@ type Cluster struct {
 // own active count, not the endpoint's global load.
 type host struct {
 	up     Upstream
+	proc   process // up's process state, if it has one
 	active int
 	joined sim.Time
 	// present: the proxy knows the host (discovery); checked: active
@@ -223,7 +224,8 @@ func NewCluster(s *sim.Scheduler, streams sim.Streams, cfg Config) (*Cluster, er
 		c.tlsRnd = streams.Get(cfg.Name, "tls")
 	}
 	for _, up := range cfg.Upstreams {
-		c.hosts = append(c.hosts, &host{up: up, present: true, checked: true})
+		proc, _ := up.(process)
+		c.hosts = append(c.hosts, &host{up: up, proc: proc, present: true, checked: true})
 	}
 	c.stats.HostAttempts = make([]int64, len(c.hosts))
 	if c.conns != nil {
@@ -584,10 +586,12 @@ type attempt struct {
 	retry         bool
 	started       sim.Time
 	perTry        sim.Timer
-	stream        bool // holds a stream of a pooled connection
-	connectFailed bool // its connection could not be opened
-	counted       bool // still counted in the active and retry counters
-	abandoned     bool // the call no longer waits for it
+	stream        bool   // holds a stream of a pooled connection
+	conn          uint32 // the generation of that connection (connPool.gen)
+	connectFailed bool   // its connection could not be opened
+	counted       bool   // still counted in the active and retry counters
+	queued        bool   // waiting in a pool's queue for a connection
+	abandoned     bool   // the call no longer waits for it
 }
 
 // Send runs r through the proxy with the cluster's own route settings:
@@ -890,7 +894,7 @@ func (c *Cluster) Finish(r *mesh.Request, o mesh.Outcome) {
 	c.active--
 	c.hosts[hop.Host].active--
 	if hop.Stream {
-		c.released(c.pool(int(hop.Worker), int(hop.Host)), false)
+		c.released(c.pool(int(hop.Worker), int(hop.Host)), false, hop.Conn)
 	}
 	if ob := c.obs[hop.Picker]; ob != nil && hop.Epoch == c.epoch {
 		now := c.s.Now()
@@ -1038,7 +1042,7 @@ func (c *Cluster) answer(a *attempt, r *mesh.Request, o mesh.Outcome) {
 	c.s.Cancel(a.perTry)
 	if a.stream {
 		a.stream = false
-		c.released(c.pool(cl.worker, a.host), false)
+		c.released(c.pool(cl.worker, a.host), false, a.conn)
 	}
 	cl.drop(a)
 	if ob := c.obs[a.picker]; ob != nil && a.epoch == c.epoch {
@@ -1186,7 +1190,7 @@ func (c *Cluster) Handle(ev sim.Event) {
 			c.start(cl, false)
 		}
 	case evConnected:
-		c.connected(ev.Ptr.(*connPool))
+		c.connected(ev.Ptr.(*connPool), uint32(ev.Arg))
 	case evConnectFailed:
 		c.connectFailed(ev.Ptr.(*connPool))
 	default:
@@ -1225,16 +1229,21 @@ func (cl *call) drop(a *attempt) {
 
 // abandon stops waiting for a: Envoy resets the upstream stream, so the
 // proxy stops counting it, but the upstream keeps working and its answer
-// is discarded when it comes.
+// is discarded when it comes. An attempt still waiting for a connection
+// never left the proxy: it leaves the queue and is released at once
+// (dequeue).
 func (c *Cluster) abandon(a *attempt) {
 	c.s.Cancel(a.perTry)
 	if a.stream {
 		a.stream = false
-		c.released(c.pool(a.call.worker, a.host), true)
+		c.released(c.pool(a.call.worker, a.host), true, a.conn)
 	}
 	a.abandoned = true
 	c.uncount(a)
 	a.call.drop(a)
+	if a.queued {
+		c.dequeue(a) // it never left the proxy: nothing more will come of it
+	}
 }
 
 func (c *Cluster) uncount(a *attempt) {

@@ -44,7 +44,8 @@ type Connections struct {
 	IdleTimeout time.Duration
 	// MaxConnections caps the connections open from the proxy to the
 	// service (Envoy's max_connections circuit breaker, default 1024);
-	// over it, requests wait for one to be released.
+	// over it, requests wait for one to be released, except that a pool
+	// with no connection at all opens one anyway, as Envoy's does.
 	MaxConnections int
 	// MaxPendingRequests caps the requests waiting for a connection
 	// (Envoy's max_pending_requests, default 1024); over it a request is
@@ -113,11 +114,23 @@ type connPool struct {
 	idleSince    sim.Time   // HTTP/2: when streams last fell to 0
 	idle         []sim.Time // HTTP/1: idle connections, by when they became idle
 	pending      []*mesh.Request
+	// gen is the generation of the pool's connections: a crash of the
+	// host closes them all and starts a new one. A stream and a
+	// connection being opened carry the generation they belong to, so
+	// that the end of a stream on a closed connection changes nothing
+	// and a handshake with the dead process fails.
+	gen uint32
+}
+
+// process is the optional capability of an Upstream whose process can be
+// down (mesh.Instance): connections to it are then refused.
+type process interface {
+	State() mesh.State
 }
 
 // Event kinds of connections.
 const (
-	evConnected     int32 = iota + 100 // Ptr is the *connPool: a connection opened
+	evConnected     int32 = iota + 100 // Ptr is the *connPool, Arg its generation: a connection opened
 	evConnectFailed                    // Ptr is the *connPool: opening one failed
 )
 
@@ -126,9 +139,13 @@ const (
 type ConnStats struct {
 	Opened          int64 // connections opened (handshakes completed)
 	ConnectFailures int64 // connection attempts that failed
-	Closed          int64 // connections closed: idle timeout, or a reset request on HTTP/1
+	Closed          int64 // connections closed: idle timeout, a reset request on HTTP/1, or the host's crash
 	PendingOverflow int64 // requests refused because too many were waiting
-	MaxOpen         int   // the most connections open at once
+	// Overflow counts the times a pool wanted a connection at the
+	// max_connections limit (Envoy's upstream_cx_overflow), whether it
+	// then waited or, having none, opened one anyway.
+	Overflow int64
+	MaxOpen  int // the most connections open at once
 }
 
 // pool returns worker's pool towards host h.
@@ -191,13 +208,13 @@ func (c *Cluster) connect(worker, h int, r *mesh.Request) {
 	switch {
 	case c.conns.Protocol == HTTP2 && p.ready > 0:
 		p.streams++
-		c.markStream(r)
+		c.markStream(p, r)
 		c.transmit(h, r)
 		return
 	case c.conns.Protocol == HTTP1 && len(p.idle) > 0:
 		p.idle = p.idle[:len(p.idle)-1]
 		p.streams++
-		c.markStream(r)
+		c.markStream(p, r)
 		c.transmit(h, r)
 		return
 	}
@@ -205,6 +222,9 @@ func (c *Cluster) connect(worker, h int, r *mesh.Request) {
 	c.pendingTotal++
 	if r.Measured {
 		c.transitMeasure++ // waiting in the proxy: neither at the host nor answered
+	}
+	if a, ok := r.Origin.(*attempt); ok {
+		a.queued = true
 	}
 	// HTTP/2 opens one connection for all waiting requests; HTTP/1 one
 	// per waiting request, within max_connections.
@@ -214,9 +234,10 @@ func (c *Cluster) connect(worker, h int, r *mesh.Request) {
 	}
 }
 
-// open1 starts opening one connection of p, if max_connections allows.
-// The set-up takes a TCP round trip, and with mTLS a TLS round trip plus
-// the handshake's cost; it fails with the ConnectFailure probability.
+// open1 starts opening one connection of p, if max_connections allows
+// or p has no connection at all. The set-up takes a TCP round trip, and
+// with mTLS a TLS round trip plus the handshake's cost; it fails with the
+// ConnectFailure probability.
 func (c *Cluster) open1(p *connPool) {
 	if c.open >= c.conns.MaxConnections {
 		// Close the connections that have idled out in any pool first.
@@ -228,7 +249,19 @@ func (c *Cluster) open1(p *connPool) {
 			c.expire(&c.pools[i], now)
 		}
 		if c.open >= c.conns.MaxConnections {
-			return // the requests wait for a connection to be closed
+			c.connStats.Overflow++
+			if p.connecting > 0 || p.ready > 0 || len(p.idle) > 0 || p.streams > 0 {
+				return // the requests wait for a connection of p, or for a slot
+			}
+			// The limit is held by other pools and p has no connection:
+			// open one anyway, over the limit, or p's requests could wait
+			// for ever behind idle connections to other hosts. This is
+			// Envoy's ConnPoolImplBase::tryCreateNewConnection
+			// (source/common/conn_pool/conn_pool_base.cc): "If we are at
+			// the connection circuit-breaker limit due to other upstreams
+			// having too many open connections, and this upstream has no
+			// connections, always create one", after counting
+			// upstream_cx_overflow.
 		}
 	}
 	c.open++
@@ -238,6 +271,7 @@ func (c *Cluster) open1(p *connPool) {
 	if c.latency != nil {
 		d = 2 * c.latency[p.host].Sample(c.connRnd) // SYN, SYN-ACK; the request follows the ACK
 	}
+	rtt := d
 	if m := c.conns.MTLS; m != nil {
 		if c.latency != nil {
 			d += 2 * c.latency[p.host].Sample(c.connRnd) // ClientHello .. server Finished
@@ -248,17 +282,30 @@ func (c *Cluster) open1(p *connPool) {
 	if c.conns.ConnectFailure > 0 && c.connRnd.Bernoulli(c.conns.ConnectFailure) {
 		kind = evConnectFailed
 	}
+	if pr := c.hosts[p.host].proc; pr != nil && pr.State() == mesh.StateDown {
+		// The host's process is gone and its port closed: the SYN is
+		// answered by a RST, a connect failure after one round trip.
+		// (The draws above are made all the same, so that a crash does
+		// not shift the stream.)
+		kind, d = evConnectFailed, rtt
+	}
 	if c.cut != nil && c.cut[p.host] {
 		// Across a partition the SYN goes unanswered: the attempt fails
 		// at the connect timeout.
 		kind, d = evConnectFailed, c.conns.ConnectTimeout
 	}
-	c.s.After(d, c, sim.Event{Kind: kind, Ptr: p})
+	c.s.After(d, c, sim.Event{Kind: kind, Arg: int64(p.gen), Ptr: p})
 }
 
 // connected handles a connection of p that opened: HTTP/2 sends every
-// waiting request over it, HTTP/1 the first waiting one.
-func (c *Cluster) connected(p *connPool) {
+// waiting request over it, HTTP/1 the first waiting one. A connection
+// of an older generation was being opened to a process that has crashed
+// since: it fails.
+func (c *Cluster) connected(p *connPool, gen uint32) {
+	if gen != p.gen {
+		c.connectFailed(p)
+		return
+	}
 	p.connecting--
 	c.connStats.Opened++
 	now := c.s.Now()
@@ -284,7 +331,7 @@ func (c *Cluster) handOut(p *connPool) {
 }
 
 // flush1 sends the first waiting request of p over a connection it just
-// got, or drops it if its attempt was abandoned while it waited.
+// got. (An abandoned attempt has left the queue already: dequeue.)
 func (c *Cluster) flush1(p *connPool) {
 	r := p.pending[0]
 	copy(p.pending, p.pending[1:])
@@ -294,19 +341,43 @@ func (c *Cluster) flush1(p *connPool) {
 	if r.Measured {
 		c.transitMeasure--
 	}
-	if a, ok := r.Origin.(*attempt); ok && a.abandoned {
-		// Nobody waits for it any more: it never leaves the proxy, and the
-		// connection it would have used stays free.
-		c.answer(a, r, mesh.OutcomeReset)
-		c.reqs.Put(r)
-		if c.conns.Protocol == HTTP1 {
-			c.handOut(p) // the connection it was to take is still free
-		}
-		return
-	}
 	p.streams++
-	c.markStream(r)
+	c.markStream(p, r)
 	c.transmit(p.host, r)
+}
+
+// dequeue removes attempt a, which its call has abandoned, from the queue
+// of requests waiting for a connection, at once: Envoy's router cancels
+// the pending stream when it resets the upstream request
+// (UpstreamRequest::resetStream calls cancelAnyPendingStream, and
+// ConnPoolImplBase::onPendingStreamCancel takes it off the list), so it
+// stops counting against max_pending_requests and holds its call no
+// longer. A connection being opened for it is left to open (the Default
+// cancel policy), and then waits idle or serves the next request. The
+// attempt is released; the caller releases the call (maybeRelease). The
+// queue keeps its order. O(requests waiting in the pool).
+func (c *Cluster) dequeue(a *attempt) {
+	p := c.pool(a.call.worker, a.host)
+	i := 0
+	for i < len(p.pending) && p.pending[i].Origin != mesh.Origin(a) {
+		i++
+	}
+	if i == len(p.pending) {
+		panic(fmt.Sprintf("sidecar: cluster %s: a queued attempt is not in its pool's queue", c.name))
+	}
+	r := p.pending[i]
+	n := len(p.pending) - 1
+	copy(p.pending[i:], p.pending[i+1:])
+	p.pending[n] = nil
+	p.pending = p.pending[:n]
+	c.pendingTotal--
+	if r.Measured {
+		c.transitMeasure--
+		c.unansweredMeasured-- // it never left the proxy
+	}
+	a.call.refs--
+	c.putAttempt(a)
+	c.reqs.Put(r)
 }
 
 // connectFailed fails every request waiting on p that no other connection
@@ -345,26 +416,31 @@ func (c *Cluster) failConnect(r *mesh.Request) {
 	c.Finish(r, mesh.OutcomeReset)
 }
 
-// markStream records that r has its connection and is being sent. For
+// markStream records that r has a connection of p and is being sent. For
 // an attempt it starts the per-try timeout: Envoy arms it when the
 // connection pool is ready (UpstreamRequest::onPoolReady), so waiting for
 // a connection counts against the route timeout only.
-func (c *Cluster) markStream(r *mesh.Request) {
+func (c *Cluster) markStream(p *connPool, r *mesh.Request) {
 	if a, ok := r.Origin.(*attempt); ok {
-		a.stream = true
+		a.stream, a.conn, a.queued = true, p.gen, false
 		if d := a.call.pol.PerTryTimeout; d > 0 {
 			a.perTry = c.s.After(d, c, sim.Event{Kind: evPerTryTimeout, Ptr: a})
 		}
 		return
 	}
-	r.Hop.Stream = true
+	r.Hop.Stream, r.Hop.Conn = true, p.gen
 }
 
-// released ends a request's use of a connection of p: its answer came
-// back (reset false), or the proxy reset it (a timeout: reset true).
-// HTTP/1 closes a reset connection and otherwise gives it to the next
-// waiting request or keeps it idle; HTTP/2 only counts the stream.
-func (c *Cluster) released(p *connPool, reset bool) {
+// released ends a request's use of a connection of p of generation gen:
+// its answer came back (reset false), or the proxy reset it (a timeout:
+// reset true). HTTP/1 closes a reset connection and otherwise gives it to
+// the next waiting request or keeps it idle; HTTP/2 only counts the
+// stream. A connection of an older generation was closed when its host
+// crashed, and its streams with it: nothing is left to release.
+func (c *Cluster) released(p *connPool, reset bool, gen uint32) {
+	if gen != p.gen {
+		return
+	}
 	now := c.s.Now()
 	if c.conns.Protocol == HTTP2 {
 		p.streams--
@@ -385,8 +461,44 @@ func (c *Cluster) released(p *connPool, reset bool) {
 	c.handOut(p)
 }
 
+// HostCrashed tells the proxy that host h's process has died (a crash, or
+// a pod stopped): the kernel closed its sockets, so every connection of
+// every worker to h closes now, idle or carrying streams, and counts as
+// closed. The streams on them are lost with the host, which answers their
+// requests reset; connections being opened to it fail; new ones are
+// refused while its process is down (an Upstream with a State method);
+// after a restart the proxy opens fresh ones, handshakes included.
+// Requests waiting for a connection to h stay queued: a pool left with
+// none opens one, which fails while h is down. The proxy learns of the
+// crash at once, not one network delay later as a RST would tell it.
+// O(pools).
+func (c *Cluster) HostCrashed(h int) {
+	if c.conns == nil {
+		return
+	}
+	for w := range c.policy.Workers {
+		p := c.pool(w, h)
+		n := p.ready + len(p.idle)
+		if c.conns.Protocol == HTTP1 {
+			n += p.streams // one connection per stream
+		}
+		for ; n > 0; n-- {
+			c.closeConn()
+		}
+		p.ready, p.streams, p.idle = 0, 0, p.idle[:0]
+		p.gen++
+		if (c.conns.Protocol == HTTP2 && p.connecting == 0 && len(p.pending) > 0) ||
+			(c.conns.Protocol == HTTP1 && p.connecting < len(p.pending)) {
+			c.open1(p)
+		}
+	}
+	c.wakeOthers()
+}
+
 // wakeOthers opens a connection for a pool that is waiting for
-// max_connections to allow one, in pool order, when a slot is free.
+// max_connections to allow one, in pool order, when a slot is free. Only
+// an HTTP/1 pool that has connections waits so: one with none opens one
+// over the limit (open1).
 func (c *Cluster) wakeOthers() {
 	if c.pendingTotal == 0 {
 		return
