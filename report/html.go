@@ -40,6 +40,8 @@ ul.conservation { padding-left: 1.25rem; }
 <h1>{{.Page.Title}}</h1>
 <p class="meta">{{.Page.Meta}}</p>
 {{if .Page.Precision}}<p class="meta"><strong>{{.Page.Precision}}</strong></p>
+{{end}}{{if .Page.WarmupWarn}}<p class="meta"><strong>{{.Page.Warmup}}</strong></p>
+{{else if .Page.Warmup}}<p class="meta">{{.Page.Warmup}}</p>
 {{end}}</header>
 {{if .Page.Description}}<p class="description">{{.Page.Description}}</p>
 {{end}}<p class="note">{{.Page.Note}}</p>

@@ -17,6 +17,11 @@ func markdown(p *page, plot string, sweepFigs, figs, busFigs []timelineFigure) [
 	if p.Precision != "" {
 		b.WriteString("**" + inline(p.Precision) + "**\n\n")
 	}
+	if p.WarmupWarn {
+		b.WriteString("**" + inline(p.Warmup) + "**\n\n")
+	} else if p.Warmup != "" {
+		b.WriteString(inline(p.Warmup) + "\n\n")
+	}
 	b.WriteString(inline(p.Note) + "\n\n")
 	if len(p.SLO.Rows) > 0 {
 		b.WriteString("## " + inline(p.SLOTitle) + "\n\n" + sloNote + "\n\n")

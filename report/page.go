@@ -16,6 +16,8 @@ type page struct {
 	Description string
 	Meta        string // seed, version, duration, warm-up, replications
 	Precision   string // how precision-based stopping went; "" without it
+	Warmup      string // what the warm-up check found (WarmupLine); "" when no workload was checked
+	WarmupWarn  bool   // Warmup is a warning
 	Note        string // how to read the numbers
 	Variants    []variantView
 	// Paired holds the paired differences against the first variant; its
@@ -72,6 +74,7 @@ func newPage(e *results.Experiment, s *results.Summary) *page {
 		Source:    e.Source,
 		Precision: PrecisionLine(e.Precision),
 	}
+	p.Warmup, p.WarmupWarn = WarmupLine(s)
 	p.Sweep = sweepTable(s)
 	p.SLO = sloTable(s.SLO)
 	if s.SLO != nil {

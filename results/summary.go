@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/meshsim/meshsim/sim/stats"
 )
@@ -100,6 +101,9 @@ type WorkloadSummary struct {
 	// request to its last effect across the bus. Nil when the scenario
 	// has no bus or no trace finished.
 	EndToEndS *Latency `json:"end_to_end_s,omitempty"`
+	// WarmupCheck is MSER-5's check of the warm-up on the per-window mean
+	// latency (DetectWarmup). Nil when the series has too few windows.
+	WarmupCheck *WarmupCheckSummary `json:"warmup_check,omitempty"`
 
 	// Pooled is the merge of the replications' latency histograms (in
 	// nanoseconds), in replication order, kept for plots. It is not part of
@@ -223,16 +227,15 @@ func Summarize(e *Experiment) *Summary {
 		Variants:     make([]VariantSummary, 0, len(e.Variants)),
 		Precision:    e.Precision,
 	}
-	measuredS := e.Measured().Seconds()
 	for i := range e.Variants {
-		s.Variants = append(s.Variants, summarizeVariant(&e.Variants[i], measuredS))
+		s.Variants = append(s.Variants, summarizeVariant(&e.Variants[i], e.Measured().Seconds(), e.Warmup))
 	}
 	s.Comparisons = summarizeComparisons(e, s)
 	s.SLO = judgeSLO(e, s)
 	return s
 }
 
-func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
+func summarizeVariant(v *Variant, measuredS float64, warmup time.Duration) VariantSummary {
 	vs := VariantSummary{
 		Name:      v.Name,
 		Sidecars:  summarizeSidecars(v),
@@ -260,6 +263,7 @@ func summarizeVariant(v *Variant, measuredS float64) VariantSummary {
 		vs.Services = append(vs.Services, summarizeService(v, name, measuredS))
 	}
 	vs.Timeline = summarizeTimeline(v)
+	summarizeWarmup(v, &vs, warmup)
 	vs.Autoscalers, vs.Deploys = summarizeFleets(v)
 	return vs
 }

@@ -225,23 +225,33 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if !*quiet {
-		printBrief(stdout, exp)
-		if line := report.PrecisionLine(exp.Precision); line != "" {
-			w := stdout
-			if !exp.Precision.Reached {
-				w = stderr // a limit was hit: say so where warnings go
-			}
-			fmt.Fprintln(w, line)
-		}
+		printSummary(stdout, stderr, exp)
 		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, "report.html"))
 	}
 	return nil
 }
 
+// printSummary prints the brief on stdout, then how precision-based
+// stopping went (on stderr when it hit max_replications) and, on stderr,
+// the report's warning when the warm-up looks too short.
+func printSummary(stdout, stderr io.Writer, exp *results.Experiment) {
+	s := results.Summarize(exp)
+	printBrief(stdout, s)
+	if line := report.PrecisionLine(exp.Precision); line != "" {
+		w := stdout
+		if !exp.Precision.Reached {
+			w = stderr // a limit was hit: say so where warnings go
+		}
+		fmt.Fprintln(w, line)
+	}
+	if line, warn := report.WarmupLine(s); warn {
+		fmt.Fprintln(stderr, line)
+	}
+}
+
 // printBrief prints one line per variant and workload: enough to see the
 // answer without opening the report.
-func printBrief(w io.Writer, exp *results.Experiment) {
-	s := results.Summarize(exp)
+func printBrief(w io.Writer, s *results.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	slo := ""
 	if s.SLO != nil {
@@ -550,14 +560,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if !*quiet {
-		printBrief(stdout, exp)
-		if line := report.PrecisionLine(exp.Precision); line != "" {
-			w := stdout
-			if !exp.Precision.Reached {
-				w = stderr // a limit was hit: say so where warnings go
-			}
-			fmt.Fprintln(w, line)
-		}
+		printSummary(stdout, stderr, exp)
 		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, "report.html"))
 	}
 	return nil

@@ -34,6 +34,20 @@ variants:
   - {name: random, set: {services.api.sidecar.lb.policy: random}}
 `
 
+// buildUp starts an overloaded service empty: its queue of 300 fills in
+// about 15 s (20 requests/s more than it serves), and only then does the
+// latency settle, near 3 s. Its warm-up of 0 is too short.
+const buildUp = `version: 1
+name: build-up
+seed: 3
+duration: 60s
+warmup: 0s
+replications: 3
+workloads: [{name: web, arrival: {rate: 120/s}, target: api}]
+services:
+  - {name: api, replicas: 1, concurrency: 1, queue: 300, service_time: {dist: exponential, mean: 10ms}}
+`
+
 func writeScenario(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "tiny.yaml")
@@ -44,6 +58,8 @@ func writeScenario(t *testing.T, body string) string {
 func TestCommandLine(t *testing.T) {
 	file := writeScenario(t, tiny)
 	bad := writeScenario(t, strings.Replace(tiny, "replicas: 2", "replica: 2", 1))
+	buildUp := writeScenario(t, buildUp)
+	const warmupWarning = "warm-up looks too short: web's latency settles at ~"
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -51,6 +67,8 @@ func TestCommandLine(t *testing.T) {
 		stdout   []string // substrings
 		stderr   []string
 		noStdout bool
+		noStderr bool
+		without  string // in neither stdout nor stderr
 	}{
 		{name: "no command", args: nil, code: 2, stderr: []string{"sim: no command given", "Usage:"}},
 		{name: "unknown command", args: []string{"rnu"}, code: 2, stderr: []string{`sim: unknown command "rnu"`, "Run 'sim help' for usage."}},
@@ -83,6 +101,10 @@ func TestCommandLine(t *testing.T) {
 		{name: "help schema", args: []string{"help", "schema"}, code: 0, stdout: []string{"Usage: sim schema [-o FILE]"}},
 		{name: "help lists schema", args: []string{"help"}, code: 0, stdout: []string{"sim schema [-o FILE]"}},
 		{name: "run quiet", args: []string{"run", "-quiet", file, "-out", t.TempDir()}, code: 0, noStdout: true},
+		{name: "run warns of a short warm-up", args: []string{"run", buildUp, "-out", t.TempDir()}, code: 0,
+			stdout: []string{"report.html"}, stderr: []string{warmupWarning, "in variant baseline (MSER-5 on the per-window means), later than warmup 0s"}},
+		{name: "run quiet does not warn", args: []string{"run", buildUp, "-quiet", "-out", t.TempDir()}, code: 0, noStdout: true, noStderr: true},
+		{name: "run with a long enough warm-up", args: []string{"run", file, "-out", t.TempDir()}, code: 0, without: "warm-up"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := invoke(tc.args...)
@@ -95,6 +117,12 @@ func TestCommandLine(t *testing.T) {
 			}
 			if tc.noStdout {
 				assert.Empty(t, stdout)
+			}
+			if tc.noStderr {
+				assert.Empty(t, stderr)
+			}
+			if tc.without != "" {
+				assert.NotContains(t, stdout+stderr, tc.without)
 			}
 		})
 	}
