@@ -29,6 +29,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &a [*a]\nversion: *a\n"))
 	f.Add([]byte("services: &s [{<<: *s}]\n"))
 	f.Add([]byte("version: 1\nvariants: [{name: a, set: {services.x.y: *q}}]\n"))
+	f.Add([]byte(sweepHead + "precision: {metric: p99, workload: web, half_width: 5%}\nreport: {slo: {p99: 1s, error_rate: 1%}}\n" +
+		"variants: [{name: a, set: {}}]\nsweep: {workloads.web.arrival.rate: [1/s, 2/s], services.api.replicas: [1, 2]}\n"))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse("fuzz.yaml", data)
