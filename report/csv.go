@@ -126,16 +126,27 @@ func serviceRowsCSV(s *results.Summary) [][]string {
 func sidecarRowsCSV(s *results.Summary) [][]string {
 	rows := [][]string{{"variant", "caller", "service", "calls", "attempts", "amplification", "retries", "retry_overflows",
 		"overflows", "per_try_timeouts", "route_timeouts", "deadline_exceeded", "ejections", "hedges", "hedge_wins",
-		"connections_opened", "connect_failures"}}
+		"connections_opened", "connect_failures", "connections_closed", "connection_overflows", "pending_overflows",
+		"max_open_connections"}}
 	for _, v := range s.Variants {
 		for _, sc := range v.Sidecars {
 			rows = append(rows, []string{v.Name, sc.Caller, sc.Service, csvInt(sc.Calls), csvInt(sc.Attempts), csvOpt(sc.Amplification),
 				csvInt(sc.Retries), csvInt(sc.RetryOverflows), csvInt(sc.Overflows), csvInt(sc.PerTryTimeouts), csvInt(sc.RouteTimeouts),
 				csvInt(sc.DeadlineExceeded), csvInt(sc.Ejections), csvInt(sc.Hedges), csvInt(sc.HedgeWins),
-				csvInt(sc.ConnectionsOpened), csvInt(sc.ConnectFailures)})
+				csvInt(sc.ConnectionsOpened), csvInt(sc.ConnectFailures), csvInt(sc.ConnectionsClosed),
+				csvInt(sc.ConnectionOverflows), csvInt(sc.PendingOverflows), csvMaxOpen(sc.MaxOpenConnections)})
 		}
 	}
 	return rows
+}
+
+// csvMaxOpen is a proxy's most open connections, empty without
+// connection pools (as summary.json omits it).
+func csvMaxOpen(n *int) string {
+	if n == nil {
+		return ""
+	}
+	return strconv.Itoa(*n)
 }
 
 // timelineRowsCSV is one row per (variant, workload, window).

@@ -110,7 +110,8 @@ ul.conservation { padding-left: 1.25rem; }
 {{range .Sidecars.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table></div>
-{{end}}{{if .ControlPlane.Rows}}<h3>Control plane</h3>
+{{end}}{{if .Connections.Rows}}<h3>Connections</h3>
+{{template "table" .Connections}}{{end}}{{if .ControlPlane.Rows}}<h3>Control plane</h3>
 {{template "table" .ControlPlane}}{{end}}{{if .Conservation}}<ul class="conservation">
 {{range .Conservation}}<li>{{.}}</li>
 {{end}}</ul>

@@ -74,6 +74,10 @@ func markdown(p *page, plot string, sweepFigs, figs, busFigs []timelineFigure) [
 			b.WriteString("\n### Sidecars\n\n")
 			writeTable(&b, v.Sidecars)
 		}
+		if len(v.Connections.Rows) > 0 {
+			b.WriteString("\n### Connections\n\n")
+			writeTable(&b, v.Connections)
+		}
 		if len(v.ControlPlane.Rows) > 0 {
 			b.WriteString("\n### Control plane\n\n")
 			writeTable(&b, v.ControlPlane)

@@ -42,6 +42,7 @@ type variantView struct {
 	Workloads    []workloadView
 	Services     table
 	Sidecars     table    // empty Rows when no proxy recorded anything
+	Connections  table    // proxies with connection pools; empty Rows when none has them
 	ControlPlane table    // autoscalers and deploys; empty Rows when none
 	Conservation []string // one line per workload
 	Bus          *busView // nil without a bus
@@ -151,7 +152,7 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary, duration tim
 		}
 	}
 	vv.Sidecars.Header = []string{"caller → service", "requests", "attempts", "attempts per request",
-		"retries", "retry overflows", "breaker overflows", "per-try timeouts", "route timeouts", "ejections", "hedges (won)", "connections (failed)", "instance share"}
+		"retries", "retry overflows", "breaker overflows", "per-try timeouts", "route timeouts", "ejections", "hedges (won)", "instance share"}
 	for _, sc := range vs.Sidecars {
 		amp := "-"
 		if sc.Amplification != nil {
@@ -169,12 +170,33 @@ func newVariantView(v *results.Variant, vs *results.VariantSummary, duration tim
 			sc.Caller + " → " + sc.Service, count(sc.Calls), count(sc.Attempts), amp,
 			count(sc.Retries), count(sc.RetryOverflows), count(sc.Overflows),
 			count(sc.PerTryTimeouts), count(sc.RouteTimeouts), count(sc.Ejections),
-			count(sc.Hedges) + " (" + count(sc.HedgeWins) + ")",
-			count(sc.ConnectionsOpened) + " (" + count(sc.ConnectFailures) + ")", share,
+			count(sc.Hedges) + " (" + count(sc.HedgeWins) + ")", share,
 		})
 	}
+	vv.Connections = connectionsTable(vs)
 	vv.ControlPlane = controlPlaneTable(vs)
 	return vv
+}
+
+// connectionsTable lists what the connection pools of the proxies that
+// have them did, in the order of the sidecars table: a table of its own,
+// so that the sidecars table keeps no columns of zeros for proxies
+// without pools (the default).
+func connectionsTable(vs *results.VariantSummary) table {
+	t := table{Header: []string{"caller → service", "opened (failed)", "closed", "most open",
+		"max_connections overflows", "pending overflows"}}
+	for _, sc := range vs.Sidecars {
+		if sc.MaxOpenConnections == nil { // no connection pools
+			continue
+		}
+		t.Rows = append(t.Rows, []string{
+			sc.Caller + " → " + sc.Service,
+			count(sc.ConnectionsOpened) + " (" + count(sc.ConnectFailures) + ")",
+			count(sc.ConnectionsClosed), count(int64(*sc.MaxOpenConnections)),
+			count(sc.ConnectionOverflows), count(sc.PendingOverflows),
+		})
+	}
+	return t
 }
 
 // controlPlaneTable lists a variant's autoscalers (how often they scaled,

@@ -221,7 +221,7 @@ func TestRenderFileOrder(t *testing.T) {
 
 func TestRenderGolden(t *testing.T) {
 	files := render(t, testExperiment())
-	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, PercentilesSVG, InstanceLoadSVG, "timeline-web.svg", "lag-emails.svg", WorkloadsCSV, TimelineCSV} {
+	for _, name := range []string{SummaryJSON, ReportMarkdown, ReportHTML, LatencyCDFSVG, PercentilesSVG, InstanceLoadSVG, "timeline-web.svg", "lag-emails.svg", WorkloadsCSV, SidecarsCSV, TimelineCSV} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", name+".golden")
 			if *update {
@@ -573,7 +573,36 @@ func TestSidecarsTable(t *testing.T) {
 	assert.Contains(t, md, "### Sidecars")
 	// Sums over the three replications: calls 1006+1007+1008, attempts
 	// 1100+1101+1102.
-	assert.Contains(t, md, "| web → checkout | 3021 | 3303 | 1.09 | 282 | 9 | 0 | 120 | 6 | 0 | 0 (0) | 0 (0) | 36.3% / 36.3% / 27.3% |")
+	assert.Contains(t, md, "| web → checkout | 3021 | 3303 | 1.09 | 282 | 9 | 0 | 120 | 6 | 0 | 0 (0) | 36.3% / 36.3% / 27.3% |")
+}
+
+// TestConnectionsTable checks that the Connections table, and only it,
+// shows the connection pools' counts, and only for a variant where some
+// proxy has pools.
+func TestConnectionsTable(t *testing.T) {
+	t.Run("without pools", func(t *testing.T) {
+		files := render(t, testExperiment())
+		assert.NotContains(t, string(files[ReportMarkdown]), "### Connections")
+		assert.NotContains(t, string(files[ReportHTML]), "<h3>Connections</h3>")
+	})
+	t.Run("with pools", func(t *testing.T) {
+		e := testExperiment()
+		for i := range e.Variants[0].Replications {
+			sc := &e.Variants[0].Replications[i].Sidecars[0]
+			sc.Pooled = true
+			sc.ConnectionsOpened, sc.ConnectFailures, sc.ConnectionsClosed = 40, 2, 38
+			sc.ConnectionOverflows, sc.PendingOverflows, sc.MaxOpenConnections = 5, 1, 6+i
+		}
+		files := render(t, e)
+		md := string(files[ReportMarkdown])
+		require.Equal(t, 1, strings.Count(md, "### Connections"), "only the variant with pools has the table")
+		// Sums over three replications; the most open is the largest peak.
+		assert.Contains(t, md, "| caller → service | opened (failed) | closed | most open | max_connections overflows | pending overflows |")
+		assert.Contains(t, md, "| web → checkout | 120 (6) | 114 | 8 | 15 | 3 |")
+		assert.Contains(t, string(files[ReportHTML]), "<h3>Connections</h3>")
+		csv := string(files[SidecarsCSV])
+		assert.Contains(t, csv, ",120,6,114,15,3,8\n", "the pooled proxy's counts")
+	})
 }
 
 func TestTimelineFigures(t *testing.T) {

@@ -168,7 +168,24 @@ type Sidecar struct {
 	DeadlineExceeded  int64
 	ConnectionsOpened int64
 	ConnectFailures   int64
-	HostAttempts      []int64 // attempts per upstream instance, in instance order
+	// Pooled reports whether the proxy keeps connection pools; the
+	// connection counts below are then those of the window, for every
+	// request, and all zero without pools. ConnectionsClosed counts
+	// connections closed for any reason (idle timeout, a reset request
+	// on HTTP/1, the host's crash); ConnectionOverflows the times a pool
+	// wanted a connection at max_connections (Envoy's
+	// upstream_cx_overflow), whether it then waited or opened one over
+	// the limit; PendingOverflows the requests refused because
+	// max_pending_requests were already waiting (Overflows counts the
+	// measured ones among them too); MaxOpenConnections the most
+	// connections open at once, starting from those open when the window
+	// began.
+	Pooled              bool
+	ConnectionsClosed   int64
+	ConnectionOverflows int64
+	PendingOverflows    int64
+	MaxOpenConnections  int
+	HostAttempts        []int64 // attempts per upstream instance, in instance order
 	// Outlier reports whether the proxy runs outlier detection; Ejected
 	// is then its ejection history over the whole run, warm-up included,
 	// in the order the ejections happened (at most the detector's first

@@ -23,9 +23,20 @@ type SidecarSummary struct {
 	DeadlineExceeded int64 `json:"deadline_exceeded"`
 	// ConnectionsOpened and ConnectFailures count connection handshakes
 	// that succeeded and failed (0 without a connection pool).
-	ConnectionsOpened int64     `json:"connections_opened"`
-	ConnectFailures   int64     `json:"connect_failures"`
-	HostShare         []float64 `json:"host_share,omitempty"` // each instance's share of the attempts
+	ConnectionsOpened int64 `json:"connections_opened"`
+	ConnectFailures   int64 `json:"connect_failures"`
+	// ConnectionsClosed, ConnectionOverflows (max_connections reached,
+	// Envoy's upstream_cx_overflow) and PendingOverflows (requests
+	// refused at max_pending_requests) are 0 without a connection pool.
+	ConnectionsClosed   int64 `json:"connections_closed"`
+	ConnectionOverflows int64 `json:"connection_overflows"`
+	PendingOverflows    int64 `json:"pending_overflows"`
+	// MaxOpenConnections is the most connections one of the caller's
+	// proxies held open at once, the largest over the caller's instances
+	// and the replications (peaks do not add up); omitted without
+	// connection pools, and so marks the proxies that have them.
+	MaxOpenConnections *int      `json:"max_open_connections,omitempty"`
+	HostShare          []float64 `json:"host_share,omitempty"` // each instance's share of the attempts
 	// UnhealthyMarks counts the times active health checking marked a
 	// host unhealthy, over the whole run; omitted without health_check.
 	UnhealthyMarks *int64 `json:"unhealthy_marks,omitempty"`
@@ -61,6 +72,15 @@ func summarizeSidecars(v *Variant) []SidecarSummary {
 			s.DeadlineExceeded += sc.DeadlineExceeded
 			s.ConnectionsOpened += sc.ConnectionsOpened
 			s.ConnectFailures += sc.ConnectFailures
+			s.ConnectionsClosed += sc.ConnectionsClosed
+			s.ConnectionOverflows += sc.ConnectionOverflows
+			s.PendingOverflows += sc.PendingOverflows
+			if sc.Pooled {
+				if s.MaxOpenConnections == nil {
+					s.MaxOpenConnections = new(int)
+				}
+				*s.MaxOpenConnections = max(*s.MaxOpenConnections, sc.MaxOpenConnections)
+			}
 			if sc.HealthChecked {
 				if s.UnhealthyMarks == nil {
 					s.UnhealthyMarks = new(int64)

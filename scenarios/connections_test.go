@@ -237,9 +237,10 @@ control_plane: {discovery: {delay: {dist: constant, value: 2s}}}
 	for _, tc := range []struct {
 		proto        string
 		calm, opened int64
+		closed       int64 // by the crash: api[1]'s connections
 	}{
-		{"http2", 3, 3 + 1},
-		{"http1", 6, 6 + 2 + 2},
+		{"http2", 3, 3 + 1, 1},
+		{"http1", 6, 6 + 2 + 2, 2},
 	} {
 		text := replace(base, "PROTO", tc.proto)
 		calm := runYAML(t, replace(text, "FAILURES", "")).Variants[0].Replications[0]
@@ -250,5 +251,45 @@ control_plane: {discovery: {delay: {dist: constant, value: 2s}}}
 		assert.InDelta(t, 67, rep.Sidecars[0].ConnectFailures, 1, "%s: connections to the crashed instance are refused", tc.proto)
 		assert.Equal(t, int64(2), rep.Services[0].Lost, tc.proto)
 		assert.InDelta(t, 69, rep.Workloads[0].Outcomes.Rejected, 1, tc.proto)
+
+		// Connections closed: none while calm (idle_timeout is 1h), only
+		// the crashed instance's after the crash; the rest are open at the
+		// end, and never more than the peak.
+		sc := rep.Sidecars[0]
+		assert.True(t, calm.Sidecars[0].Pooled && sc.Pooled, tc.proto)
+		assert.Zero(t, calm.Sidecars[0].ConnectionsClosed, tc.proto)
+		assert.Equal(t, int(tc.calm), calm.Sidecars[0].MaxOpenConnections, tc.proto)
+		assert.Equal(t, tc.closed, sc.ConnectionsClosed, "%s: the crash closes api[1]'s connections", tc.proto)
+		assert.LessOrEqual(t, sc.ConnectionsOpened-sc.ConnectionsClosed, int64(sc.MaxOpenConnections), tc.proto)
+		assert.Zero(t, sc.ConnectionOverflows+sc.PendingOverflows, "%s: far from the default limits", tc.proto)
 	}
+}
+
+func TestConnectionOverflows(t *testing.T) {
+	// Requests every 10ms to one instance serving each in 60ms, over
+	// HTTP/1 with max_connections 2 and max_pending_requests 1: two
+	// connections carry two requests, one waits, and the others are
+	// refused at max_pending_requests (a local 503). Each request that
+	// waits wants a third connection and counts a connection overflow.
+	const text = `version: 1
+name: overflow
+duration: 10s
+workloads: [{name: web, arrival: {dist: constant, value: 10ms}, target: api}]
+services:
+  - {name: api, concurrency: 8, service_time: {dist: constant, value: 60ms},
+     sidecar: {connection_pool: {protocol: http1}, circuit_breakers: {max_connections: 2, max_pending_requests: 1}}}
+`
+	rep := runYAML(t, text).Variants[0].Replications[0]
+	sc := rep.Sidecars[0]
+	require.True(t, sc.Pooled)
+	assert.Equal(t, 2, sc.MaxOpenConnections)
+	assert.Equal(t, int64(2), sc.ConnectionsOpened)
+	assert.Zero(t, sc.ConnectionsClosed)
+	// The pools count every request; Overflows only the measured ones,
+	// which leave out one request at the run's edge: the pools saw 1000,
+	// the window 999.
+	assert.Positive(t, sc.Overflows)
+	assert.InDelta(t, sc.Overflows, sc.PendingOverflows, 1, "every overflow here is a pending overflow")
+	assert.Equal(t, rep.Workloads[0].Outcomes.Rejected, sc.Overflows)
+	assert.Equal(t, sc.Attempts-2, sc.ConnectionOverflows, "every attempt after the first two found both connections busy")
 }

@@ -209,6 +209,13 @@ func TestMTLSConnectionChurnShowsTheEffect(t *testing.T) {
 	assert.Positive(t, h1.PerTryTimeouts)
 	assert.InDelta(t, float64(h1.PerTryTimeouts), float64(h1.ConnectionsOpened), 0.01*float64(h1.PerTryTimeouts),
 		"one handshake per reset HTTP/1.1 request")
+	// Each reset closes its connection: about as many close as open (the
+	// difference is those open at the window's edges).
+	require.NotNil(t, h1.MaxOpenConnections)
+	require.NotNil(t, h2.MaxOpenConnections, "HTTP/2 has connection pools too")
+	assert.InDelta(t, float64(h1.ConnectionsOpened), float64(h1.ConnectionsClosed), 0.01*float64(h1.ConnectionsOpened))
+	assert.Zero(t, h2.ConnectionsClosed, "HTTP/2 keeps its connections")
+	assert.Greater(t, *h1.MaxOpenConnections, *h2.MaxOpenConnections)
 }
 
 // TestZoneAwareRoutingShowsTheEffect checks zone-aware-routing's promise:

@@ -402,6 +402,13 @@ func (w *world) collect(replication int, where string) (*results.Replication, er
 			DeadlineExceeded:  st.DeadlineExceeded,
 			ConnectionsOpened: co.c.ConnStats().Opened, ConnectFailures: co.c.ConnStats().ConnectFailures,
 		})
+		if co.c.Pooled() {
+			cs := co.c.ConnStats()
+			last := &rep.Sidecars[len(rep.Sidecars)-1]
+			last.Pooled = true
+			last.ConnectionsClosed, last.ConnectionOverflows = cs.Closed, cs.Overflow
+			last.PendingOverflows, last.MaxOpenConnections = cs.PendingOverflow, cs.MaxOpen
+		}
 		if co.p != nil {
 			last := &rep.Sidecars[len(rep.Sidecars)-1]
 			last.HealthChecked, last.Unhealthy = true, co.p.intervals(now)

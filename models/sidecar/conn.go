@@ -514,6 +514,11 @@ func (c *Cluster) wakeOthers() {
 	}
 }
 
+// Pooled reports whether the proxy keeps connection pools (a non-nil
+// Policy.Connections); without them ConnStats stays zero. Pools are fixed
+// for the cluster's life: SetPolicy cannot change them.
+func (c *Cluster) Pooled() bool { return c.conns != nil }
+
 // ConnStats returns the connection pools' counts since the start, or
 // since the last ResetConnStats.
 func (c *Cluster) ConnStats() ConnStats { return c.connStats }
