@@ -213,3 +213,63 @@ func TestMinInsyncReplicasHoldsAcksAllWrites(t *testing.T) {
 		})
 	}
 }
+
+func TestFailoverKeepsMaxInFlightOnTheNewConnection(t *testing.T) {
+	// max_in_flight 2, one message per batch, acks=all, responses take 2 s,
+	// no idempotence (no sequence gap). At 0 the first request fails (its
+	// error response is due at 2 s) and the second is written, not yet
+	// replicated. The leader fails at 1 ms: the second goes back to the
+	// producer, and the failed request's slot belongs to the broken
+	// connection. The new leader is elected at 1.001 s: the lane resends
+	// the second and, at 1.5 s, sends a third, filling both slots of the
+	// new connection. The old connection's error response at 2 s must not
+	// free one of them, so the retried first waits for an acknowledgement
+	// (3.006 s) and at most two batches are ever unanswered on the new
+	// connection.
+	r := newClusterRig(t, 1, 3, time.Second,
+		TopicConfig{ReplicationFactor: 3, ReplicationDelay: constant(t, 5*time.Millisecond)},
+		ProducerConfig{MaxInFlight: 2, BatchBytes: 1024, MessageBytes: 1024, DisableIdempotence: true,
+			ResponseTime: constant(t, 2*time.Second)},
+		GroupConfig{ProcessingTime: constant(t, 0), Commit: CommitAfterProcessing})
+	r.at(0, func() {
+		r.prod.cfg.ErrorProb = 1 // the first request fails
+		r.prod.Publish(KeyOf(0), 1)
+		r.prod.cfg.ErrorProb = 0
+		r.prod.Publish(KeyOf(0), 2)
+	})
+	r.at(time.Millisecond, r.topic.Cluster().Broker(0).Down)
+	r.at(1500*time.Millisecond, func() {
+		for i := range 4 {
+			r.prod.Publish(KeyOf(0), uint64(3+i))
+		}
+	})
+	// unanswered counts the batches (one message each) written to the
+	// current leader and not yet acknowledged: not replicated yet, or
+	// their acknowledgement on its way. No request fails after 0.
+	p, ln := r.topic.Partition(0), r.prod.lanes[0]
+	unanswered := func() int {
+		n := len(ln.resp)
+		for off := p.hw; off < p.end; off++ {
+			if p.log.at(int(off-p.start)).producer == r.prod {
+				n++
+			}
+		}
+		return n
+	}
+	peak, failedOver := 0, false
+	for r.s.Now() < sim.Time(20*time.Second) && r.s.Step() {
+		if p.Leader() < 0 {
+			failedOver = true
+		}
+		if failedOver && p.Leader() >= 0 {
+			peak = max(peak, unanswered())
+		}
+	}
+	require.True(t, failedOver)
+	assert.Equal(t, 2, peak, "max_in_flight bounds the batches unanswered on the new connection")
+	st := r.prod.Stats()
+	assert.Equal(t, int64(1), st.Errors)
+	assert.Equal(t, int64(6), st.Acked)
+	c := r.check(t)
+	assert.Equal(t, int64(6), c.ByState[StateConsumed])
+}

@@ -143,3 +143,60 @@ func TestMeasureFromLeavesOutTheWarmup(t *testing.T) {
 	assert.Equal(t, int64(100), lr.check(t).ByState[StateConsumed])
 	assert.Equal(t, int64(100), qr.check(t).ByState[StateConsumed])
 }
+
+func TestQueueNackedMessageExpiresAtItsDeadline(t *testing.T) {
+	// A message nacked with requeue goes back to the head and keeps its
+	// original expiry (RabbitMQ); at the head it expires at its deadline,
+	// not when a later head's timer fires. L is the TTL or the retention.
+	// One consumer, prefetch 2, busy for an hour with each message: Z
+	// (published at 0) and A (0.5 L) are delivered; the expiry timer fires
+	// at L with nothing ready; H (1.2 L) waits, the timer set for its
+	// deadline, 2.2 L. At 1.3 L A is nacked and requeued while the
+	// consumer stays full: A, at the head, must expire at 1.5 L. (The
+	// shipped consumers free their slot before they nack, so a nacked
+	// message is delivered again at once and expires, if it must, at that
+	// delivery; Queue.nack is called here directly, the consumer's slots
+	// still taken, so that no consumer can take A back.)
+	for _, tt := range []struct {
+		name   string
+		cfg    QueueConfig
+		reason DropReason
+	}{
+		{"ttl", QueueConfig{MessageTTL: time.Second}, DropTTL},
+		{"retention", QueueConfig{Retention: time.Minute, VisibilityTimeout: time.Hour}, DropRetention},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lim := tt.cfg.MessageTTL + tt.cfg.Retention
+			of := func(f float64) time.Duration { return time.Duration(f * float64(lim)) }
+			r := newQueueRig(t, 1, tt.cfg, ProducerConfig{},
+				QueueConsumerConfig{Prefetch: 2, Concurrency: 2, ProcessingTime: constant(t, time.Hour)})
+			var a *Message
+			r.at(0, func() { r.prod.Publish(NullKey, 1) })
+			r.at(of(0.5), func() { a = r.prod.Publish(NullKey, 2) })
+			r.at(of(1.2), func() { r.prod.Publish(NullKey, 3) })
+			r.at(of(1.3), func() {
+				require.Equal(t, 1, r.q.Stats().Ready, "H waits")
+				r.q.nack(a, a.receipt, true)
+				require.Equal(t, 2, r.q.Stats().Ready, "A is back at the head, the consumer full")
+			})
+			dropped := func() int64 {
+				return r.q.Ledger().Counts().DroppedBy[tt.reason]
+			}
+			require.NoError(t, r.s.RunUntil(sim.Time(of(1.5)-1)))
+			assert.Zero(t, dropped(), "not before its deadline")
+			require.NoError(t, r.s.RunUntil(sim.Time(of(1.5))))
+			assert.Equal(t, int64(1), dropped(), "A expires at its deadline, 1.5 L")
+			require.NoError(t, r.s.RunUntil(sim.Time(of(2.2))))
+			assert.Equal(t, int64(2), dropped(), "then H at 2.2 L")
+			st := r.q.Stats()
+			assert.Equal(t, int64(1), st.Nacks)
+			if tt.reason == DropTTL {
+				assert.Equal(t, int64(2), st.Expired)
+			} else {
+				assert.Equal(t, int64(2), st.Retained)
+			}
+			c := r.check(t)
+			assert.Equal(t, int64(1), c.ByState[StatePending], "Z, still in flight")
+		})
+	}
+}

@@ -35,7 +35,7 @@ const (
 	evLinger   int32 = iota + 1 // the head batch's linger elapsed
 	evExpire                    // the head message reached max_block or delivery_timeout
 	evResponse                  // Ptr's acknowledgement arrived
-	evError                     // the error response of the oldest failed request arrived
+	evError                     // the error response of the oldest failed request arrived; Arg = the connection it was sent on
 )
 
 // ProducerStats is what a producer's messages experienced.
@@ -137,9 +137,13 @@ type lane struct {
 	p        *Producer
 	part     int32
 	acc      ring[*Message] // not yet written, in order
-	inflight int            // batches sent and not yet answered
-	resp     []*Message     // written, their acknowledgements on the way (any order)
-	known    bool           // registered with the partition, which tells it of a failover
+	inflight int            // batches sent on connection conn and not yet answered
+	// conn numbers the lane's connection to its partition's leader: a
+	// failover breaks it (and every request in flight on it) and the lane
+	// reconnects to the new leader with conn+1 and no request in flight.
+	conn  uint32
+	resp  []*Message // written, their acknowledgements on the way (any order)
+	known bool       // registered with the partition, which tells it of a failover
 	// wait is offerFull while waiting for room, offerUnavailable while
 	// waiting for a leader, offerAccepted otherwise.
 	wait        offerResult
@@ -487,22 +491,28 @@ func (ln *lane) fails(n int) bool {
 	}
 	at = max(at, ln.errLast) // a connection's responses come in request order
 	ln.errLast = at
-	p.s.Schedule(at, ln, sim.Event{Kind: evError})
+	p.s.Schedule(at, ln, sim.Event{Kind: evError, Arg: int64(ln.conn)})
 	return true
 }
 
-// failed handles the error response of the oldest failed request: its
-// slot is free, and its messages go back into the queue in sequence
-// order (Sender.reenqueueBatch, insertInSequenceOrder for an idempotent
-// producer; a non-idempotent one puts the batch first, which is the same
-// place here, since everything queued is newer), to be resent after the
-// backoff, or are dropped if that would pass their delivery timeout.
-func (ln *lane) failed() {
+// failed handles the error response of the oldest failed request, sent
+// on connection conn: its slot is free, and its messages go back into the
+// queue in sequence order (Sender.reenqueueBatch, insertInSequenceOrder for
+// an idempotent producer; a non-idempotent one puts the batch first, which
+// is the same place here, since everything queued is newer), to be resent
+// after the backoff, or are dropped if that would pass their delivery
+// timeout.
+func (ln *lane) failed(conn uint32) {
 	p := ln.p
 	n := int(ln.errSizes.pop())
-	// A failover returned every in-flight batch and zeroed the count
-	// meanwhile; this request's slot is then already free.
-	ln.inflight = max(0, ln.inflight-1)
+	if conn == ln.conn {
+		if ln.inflight <= 0 {
+			panic(fmt.Sprintf("bus: producer %s lane %d: an error response with no request in flight (seq %d)", p.cfg.Name, ln.part, p.s.Fired()))
+		}
+		ln.inflight--
+	}
+	// Else a failover broke the request's connection: its slot went with
+	// it, and the slots counted now are the new connection's.
 	if n == 0 {
 		return
 	}
@@ -608,7 +618,7 @@ func (ln *lane) Handle(ev sim.Event) {
 			}
 		}
 	case evError:
-		ln.failed()
+		ln.failed(uint32(ev.Arg))
 	case evResponse:
 		m := ev.Ptr.(*Message)
 		ln.dropResp(m)
@@ -744,13 +754,23 @@ func (p *Producer) responseLost(m *Message) *Message {
 	return c
 }
 
+// reconnect is called when partition part's leader failed, before its
+// messages come back (requeue): the connection broke, and every request in
+// flight on it failed with it (Kafka's NetworkClient fails the in-flight
+// requests of a dropped connection), so the lane's next connection starts
+// with every max_in_flight slot free. The error responses still on their
+// way name the old connection and free nothing (failed).
+func (p *Producer) reconnect(part int32) {
+	ln := p.lanes[part]
+	ln.conn++
+	ln.inflight = 0
+}
+
 // requeue takes back m, not acknowledged, whose leader failed: it goes to
 // the head of its lane (a failover calls it in reverse offset order), and
-// the lane waits for a new leader. Every batch in flight to that leader
-// failed with it.
+// the lane waits for a new leader.
 func (p *Producer) requeue(m *Message) {
 	ln := p.lanes[m.Partition]
-	ln.inflight = 0
 	m.batchLast, m.retried = false, true
 	ln.acc.pushFront(m)
 	p.st.Retries++

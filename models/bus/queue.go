@@ -43,8 +43,9 @@ type QueueStats struct {
 // a visibility timeout at the tail (SQS keeps no order). With a retry
 // backoff (Pub/Sub RetryPolicy) both wait it out, then go to the tail.
 // Messages past their TTL or retention leave at the head (see
-// QueueConfig). Every operation is O(1) amortised, except dispatching,
-// which is O(consumers) per delivery.
+// QueueConfig), a requeued head at its own deadline. Every operation is
+// O(1) amortised, except dispatching, which is O(consumers) per delivery,
+// and a nack with requeue, O(log events) to move the expiry timer.
 type Queue struct {
 	cfg     QueueConfig
 	s       *sim.Scheduler
@@ -54,6 +55,7 @@ type Queue struct {
 	ledgers []*Ledger // ledger alone
 
 	expTimer   sim.Timer
+	expAt      sim.Time // when expTimer fires, while it is scheduled
 	backingOff int
 
 	ready     ring[*Message] // may hold acked messages (gone), skipped when popped
@@ -206,10 +208,23 @@ func (q *Queue) makeReady(m *Message, front bool) {
 		q.ready.push(m)
 	}
 	q.readyLive++
-	if !q.s.Scheduled(q.expTimer) {
-		q.expTimer = q.s.Schedule(max(q.s.Now(), q.expiresAt(q.ready.at(0))), q, sim.Event{Kind: evQueueExpire})
+	// The timer waits for the head's deadline. A message put back at the
+	// head (nack with requeue) becomes the head, and its deadline may come
+	// first: RabbitMQ keeps a requeued message's original expiry and
+	// expires messages at the head (rabbitmq.com/docs/ttl), so it expires
+	// there at its deadline, not when the previous head's timer fires.
+	// This follows RabbitMQ for the retention too (SQS deletes a message
+	// past MessageRetentionPeriod wherever it is; QueueConfig.Retention).
+	if at := max(q.s.Now(), q.expiresAt(q.ready.at(0))); !q.s.Scheduled(q.expTimer) || (front && at < q.expAt) {
+		q.s.Cancel(q.expTimer)
+		q.scheduleExpiry(at)
 	}
 	q.dispatch()
+}
+
+// scheduleExpiry makes the expiry timer fire at at. O(log events).
+func (q *Queue) scheduleExpiry(at sim.Time) {
+	q.expTimer, q.expAt = q.s.Schedule(at, q, sim.Event{Kind: evQueueExpire}), at
 }
 
 // expiresAt returns when m passes its TTL or its retention.
@@ -259,7 +274,7 @@ func (q *Queue) expireHeads() {
 		}
 		ttl, ok := q.expired(m)
 		if !ok {
-			q.expTimer = q.s.Schedule(q.expiresAt(m), q, sim.Event{Kind: evQueueExpire})
+			q.scheduleExpiry(q.expiresAt(m))
 			return
 		}
 		q.popReady()

@@ -586,6 +586,7 @@ func (p *Partition) loseLeader() {
 	// Written and replicated, the acknowledgement on its way (the message
 	// may have been consumed and deleted meanwhile): resent.
 	for _, pr := range p.producers {
+		pr.reconnect(p.index)
 		k := len(back)
 		for _, m := range pr.lanes[p.index].resp {
 			if m.Offset < p.hw {
