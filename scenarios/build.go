@@ -39,6 +39,7 @@ type world struct {
 	// without a bus (a trace would end with its request).
 	tracer   *mesh.Tracer
 	failures *failure.Timeline
+	cuts     []*netFault   // the partitions on, in start order
 	cp       *controlPlane // nil when instances never come and go
 	pushes   []*configPush
 	fleets   []*fleet  // services whose pods come and go, in service order
@@ -232,7 +233,7 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 		if err != nil {
 			return nil, err
 		}
-		w.clusters = append(w.clusters, clusterOf{caller: reader, service: to, c: c, name: consumer + "->" + to,
+		w.clusters = append(w.clusters, clusterOf{caller: reader, service: to, c: c, bus: true, name: consumer + "->" + to,
 			hostZones: instanceZones(svcZones[byIndex[to]], len(svc.Instances()))})
 		if w.cp != nil {
 			if err := w.cp.subscribe(consumer, streams, map[string]*sidecar.Cluster{to: c}, nil, []string{to}); err != nil {
@@ -249,7 +250,35 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 	for i, f := range sc.Failures {
 		spec := failure.Spec{At: sim.Time(f.At), For: time.Duration(f.For), Label: f.Target,
 			Factor: f.Factor, Prob: f.Probability, Outcome: statusOutcome(f.Status)}
-		switch f.Kind {
+		from, to, isLink := parseLink(f.Target)
+		kind := f.Kind
+		if kind == "partition" || ((kind == "latency" || kind == "loss") && (isLink || len(f.Zones) > 0)) {
+			kind = "link" // on a link between services or zones
+		}
+		switch kind {
+		case "link":
+			nf := &netFault{w: w, kind: f.Kind, caller: from, service: to, side: f.Zones, other: f.OtherZones, loss: f.Probability, streams: streams}
+			if isLink {
+				spec.Label = from + " -> " + to
+			} else {
+				spec.Label = zoneLinkLabel(f.Zones, f.OtherZones)
+			}
+			switch f.Kind {
+			case "partition":
+				spec.Kind = failure.Partition
+			case "loss":
+				spec.Kind = failure.Loss
+			case "latency":
+				spec.Kind = failure.Latency
+				if spec.Delay, err = f.Delay.Build(); err != nil {
+					return nil, fmt.Errorf("scenario: failures[%d].delay: %w", i, err)
+				}
+				nf.delay = spec.Delay
+			}
+			// The failure's own stream, named by what it is rather than by
+			// its place in the list: adding a failure shifts no other.
+			nf.stream = fmt.Sprintf("%s %s at %v", f.Kind, spec.Label, time.Duration(f.At))
+			spec.Outages = []failure.Outage{nf}
 		case "slow", "errors", "latency", "loss":
 			targets, err := instancesOf(byName, f.Target)
 			if err != nil {
@@ -275,14 +304,6 @@ func build(sc *Scenario, seed uint64, replication int) (*world, error) {
 				return nil, fmt.Errorf("scenario: failures[%d]: %w", i, err)
 			}
 			spec.Outages, spec.Kind = outages, failure.Crash
-		case "partition":
-			spec.Outages, spec.Kind = []failure.Outage{&partition{w: w, side: f.Zones, other: f.OtherZones}}, failure.Partition
-			if spec.Label == "" {
-				spec.Label = "zones " + strings.Join(f.Zones, ", ")
-				if len(f.OtherZones) > 0 {
-					spec.Label += " | " + strings.Join(f.OtherZones, ", ")
-				}
-			}
 		case "overload":
 			sg := &surge{factor: f.Factor}
 			surges = append(surges, namedSurge{f.Target, sg})
@@ -439,6 +460,26 @@ func instancesOf(byName map[string]*mesh.Service, target string) ([]*mesh.Instan
 	return svc.Instances(), nil
 }
 
+// parseLink splits a link target "from -> to" (spaces optional) into its
+// two ends; ok is false when target is not a link.
+func parseLink(target string) (from, to string, ok bool) {
+	from, to, ok = strings.Cut(target, "->")
+	if !ok {
+		return "", "", false
+	}
+	return strings.TrimSpace(from), strings.TrimSpace(to), true
+}
+
+// zoneLinkLabel names a zone link on the report's timelines: "zones a, b
+// -> c" between two sets, "zones a" between a set and every other zone.
+func zoneLinkLabel(side, other []string) string {
+	label := "zones " + strings.Join(side, ", ")
+	if len(other) > 0 {
+		label += " -> " + strings.Join(other, ", ")
+	}
+	return label
+}
+
 // namedSurge is an overload failure waiting for its workload.
 type namedSurge struct {
 	workload string
@@ -465,6 +506,7 @@ type clusterOf struct {
 	c               *sidecar.Cluster
 	p               *prober // its active health checker, or nil
 	fromWorkload    bool
+	bus             bool // caller is a bus consumer's (links name services and workloads)
 	// name is the proxy's own name (caller instance -> service); zone is
 	// the caller's zone and hostZones its hosts' ("" for none), for
 	// partitions.

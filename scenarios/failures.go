@@ -58,42 +58,6 @@ func (c *checker) failures(s *Scenario) {
 				c.errorf(p+"probability", false, "", "loss needs a probability in (0, 1], got %g", f.Probability)
 			}
 		case "partition":
-			zones := map[string]bool{}
-			var known []string
-			for _, svc := range s.Services {
-				for _, z := range svc.Zones {
-					if !zones[z] {
-						zones[z] = true
-						known = append(known, z)
-					}
-				}
-			}
-			for _, wl := range s.Workloads {
-				if wl.Zone != "" && !zones[wl.Zone] {
-					zones[wl.Zone] = true
-					known = append(known, wl.Zone)
-				}
-			}
-			if len(f.Zones) == 0 {
-				c.missing(p+"zones", "the zones on one side of the cut, e.g. zones: [a]")
-			}
-			for k, z := range f.Zones {
-				if !zones[z] {
-					c.errorf(fmt.Sprintf("%szones[%d]", p, k), false, didYouMean(z, known), "no service or workload is in zone %q", z)
-				}
-			}
-			for k, z := range f.OtherZones {
-				switch {
-				case !zones[z]:
-					c.errorf(fmt.Sprintf("%sother_zones[%d]", p, k), false, didYouMean(z, known), "no service or workload is in zone %q", z)
-				case slices.Contains(f.Zones, z):
-					c.errorf(fmt.Sprintf("%sother_zones[%d]", p, k), false, "a zone is on one side of a partition", "zone %q is in zones too", z)
-				}
-			}
-			if f.Target != "" {
-				c.errorf(p+"target", true, "a partition cuts zones: give zones:, not target:", "partition takes no target")
-			}
-			continue
 		case "overload":
 			if !(f.Factor > 0) {
 				c.errorf(p+"factor", false, "e.g. factor: 3 for three times the arrival rate", "overload needs a factor > 0, got %g", f.Factor)
@@ -120,6 +84,31 @@ func (c *checker) failures(s *Scenario) {
 				c.errorf(p+"every", false, "a failure must end before it repeats", "every %v must be longer than for %v", time.Duration(f.Every), time.Duration(f.For))
 			case s.Duration > f.At && int64(s.Duration-f.At)/int64(f.Every) >= maxRepeats:
 				c.errorf(p+"every", false, "", "repeats %d times in the run; the limit is %d", int64(s.Duration-f.At)/int64(f.Every)+1, maxRepeats)
+			}
+		}
+		switch f.Kind {
+		case "latency", "loss", "partition":
+			if c.netFailure(s, p, f) {
+				continue
+			}
+		default:
+			if !slices.Contains(failureKinds, f.Kind) {
+				break // reported above
+			}
+			if len(f.Zones) > 0 || len(f.OtherZones) > 0 {
+				field := "zones"
+				if len(f.Zones) == 0 {
+					field = "other_zones"
+				}
+				c.errorf(p+field, true, "zones are for latency, loss and partition", "%s takes no %s", f.Kind, field)
+			}
+			if _, _, ok := parseLink(f.Target); ok {
+				hint := ""
+				if f.Kind == "slow" || f.Kind == "errors" || f.Kind == "crash" {
+					hint = `target a service ("checkout") or one instance ("checkout[2]")`
+				}
+				c.errorf(p+"target", false, hint, "%s does not act on a link (latency, loss and partition do)", f.Kind)
+				continue
 			}
 		}
 		if f.Target == "" {
@@ -172,6 +161,130 @@ func (c *checker) failures(s *Scenario) {
 		case ok && idx >= n:
 			c.errorf(p+"target", false, fmt.Sprintf("%s has instances 0 to %d", svc, n-1), "no instance %s[%d]", svc, idx)
 		}
+	}
+}
+
+// netFailure checks where a latency, loss or partition failure acts: on
+// the link between two services (target "frontend -> checkout"), on the
+// links between zones (zones, other_zones), or, for latency and loss
+// only, on every answer of a service or instance (target "checkout"). It
+// reports whether it checked the target, leaving a service target to the
+// caller.
+func (c *checker) netFailure(s *Scenario, p string, f Failure) bool {
+	from, to, isLink := parseLink(f.Target)
+	zoned := len(f.Zones) > 0 || len(f.OtherZones) > 0
+	switch {
+	case isLink && zoned:
+		field := "zones"
+		if len(f.Zones) == 0 {
+			field = "other_zones"
+		}
+		c.errorf(p+field, true, "drop "+field+":, or target: for the links between zones", "%s on the link %q takes no %s", f.Kind, f.Target, field)
+		return true
+	case isLink:
+		c.link(s, p+"target", from, to)
+		return true
+	case zoned && f.Target != "":
+		c.errorf(p+"target", false, fmt.Sprintf("drop target:, or zones: to act on every caller of %s", f.Target), "%s between zones takes no target, got %q", f.Kind, f.Target)
+	case f.Kind == "partition" && f.Target != "":
+		c.errorf(p+"target", false, `a partition cuts zones (zones: [a]) or a link (target: "frontend -> checkout")`, "partition takes no service target, got %q", f.Target)
+		return true
+	case f.Kind == "partition" && !zoned:
+		c.missing(p+"zones", `the zones on one side of the cut, e.g. zones: [a]; or a link, target: "frontend -> checkout"`)
+		return true
+	case !zoned:
+		return false
+	}
+	zones := map[string]bool{}
+	var known []string
+	for _, svc := range s.Services {
+		for _, z := range svc.Zones {
+			if !zones[z] {
+				zones[z] = true
+				known = append(known, z)
+			}
+		}
+	}
+	for _, wl := range s.Workloads {
+		if wl.Zone != "" && !zones[wl.Zone] {
+			zones[wl.Zone] = true
+			known = append(known, wl.Zone)
+		}
+	}
+	if len(f.Zones) == 0 {
+		c.missing(p+"zones", "the zones on one side, e.g. zones: [a]")
+	}
+	for k, z := range f.Zones {
+		if !zones[z] {
+			c.errorf(fmt.Sprintf("%szones[%d]", p, k), false, didYouMean(z, known), "no service or workload is in zone %q", z)
+		}
+	}
+	for k, z := range f.OtherZones {
+		switch {
+		case !zones[z]:
+			c.errorf(fmt.Sprintf("%sother_zones[%d]", p, k), false, didYouMean(z, known), "no service or workload is in zone %q", z)
+		case slices.Contains(f.Zones, z):
+			c.errorf(fmt.Sprintf("%sother_zones[%d]", p, k), false, "a zone is on one side of a link", "zone %q is in zones too", z)
+		}
+	}
+	return true
+}
+
+// link checks a link target "from -> to": from is a service or a
+// workload that calls the service to.
+func (c *checker) link(s *Scenario, path, from, to string) {
+	var callers, services []string
+	calls := map[string][]string{} // each caller's targets, in order
+	for _, svc := range s.Services {
+		services = append(services, svc.Name)
+		callers = append(callers, svc.Name)
+		var out []string
+		if a := svc.Auth; a != nil && a.Service != "" {
+			out = append(out, a.Service)
+		}
+		for _, rt := range svc.Routes {
+			out = append(out, rt.To)
+			for _, d := range rt.Split {
+				out = append(out, d.To)
+			}
+		}
+		for _, st := range svc.Calls {
+			out = append(out, st.To)
+			for _, call := range st.Parallel {
+				out = append(out, call.To)
+			}
+		}
+		calls[svc.Name] = out
+	}
+	for _, wl := range s.Workloads {
+		callers = append(callers, wl.Name)
+		if wl.Publish == "" {
+			calls[wl.Name] = append(calls[wl.Name], wl.Target)
+		}
+	}
+	const write = `write "frontend -> checkout"`
+	switch {
+	case from == "" || to == "" || strings.Contains(to, "->"):
+		c.errorf(path, false, write, "malformed link %q", strings.Join([]string{from, to}, " -> "))
+	case strings.ContainsAny(from+to, "[]"):
+		c.errorf(path, false, write, "a link joins services, not instances: %q", from+" -> "+to)
+	case from == to:
+		c.errorf(path, false, fmt.Sprintf("for every caller of %s, write target: %s", to, to), "a link joins two services, got %s to itself", to)
+	case !slices.Contains(callers, from):
+		if !c.bad.covers("services") && !c.bad.covers("workloads") {
+			c.errorf(path, false, didYouMean(from, callers), "no service or workload named %q", from)
+		}
+	case !slices.Contains(services, to):
+		if !c.bad.covers("services") {
+			c.errorf(path, false, didYouMean(to, services), "no service named %q", to)
+		}
+	case !slices.Contains(calls[from], to):
+		out := slices.DeleteFunc(slices.Clone(calls[from]), func(t string) bool { return t == "" })
+		hint := from + " calls no service"
+		if len(out) > 0 {
+			hint = from + " calls " + sortedList(out)
+		}
+		c.errorf(path, false, hint, "%s does not call %s", from, to)
 	}
 }
 

@@ -264,51 +264,143 @@ type surge struct {
 func (s *surge) Down() { s.open.SetRateFactor(s.factor) }
 func (s *surge) Up()   { s.open.SetRateFactor(1) }
 
-// partition cuts the network between the zones of side and the zones of
-// other (all the others when other is empty): every proxy whose zone is on
-// one side loses the hosts on the other (requests lost, connections
-// timing out). Callers or hosts without a zone, or in neither set, are
-// not affected.
-type partition struct {
-	w           *world
-	side, other []string
+// netFault is a failure of the network between callers' proxies and
+// their hosts, on a link: between two services (caller, service: every
+// proxy of the caller's instances, or of the workload, towards the
+// service), or between the zones of side and the zones of other (all the
+// others when other is empty), in either direction. Callers or hosts
+// without a zone, or in neither set, are not affected by a zone link.
+//
+// A partition (kind "partition") cuts the link: requests lost, new
+// connections timing out. Partitions compose: a proxy's cut is the union
+// of those on, so that one ending does not heal another. Latency and loss
+// add a fault to each proxy on the link, drawing from the stream
+// (proxy name, stream): one per proxy and failure, so that adding a
+// failure shifts no other draw, and every variant sees the same.
+type netFault struct {
+	w               *world
+	kind            string // partition, latency or loss
+	caller, service string // a link between services; "" for zones
+	side, other     []string
+	stream          string
+	loss            float64
+	delay           dist.Dist
+	streams         sim.Streams
+	on              bool
+	// faults and rnds are per proxy (w.clusters' order), built on the
+	// first start and kept across repeats, so that a repeated failure
+	// draws on from its streams.
+	faults []*sidecar.Fault
+	rnds   []*sim.Rand
 }
 
 // of returns which set zone z is in: 1 (side), 2 (other) or 0 (neither).
-func (p *partition) of(z string) int {
+func (f *netFault) of(z string) int {
 	switch {
 	case z == "":
 		return 0
-	case slices.Contains(p.side, z):
+	case slices.Contains(f.side, z):
 		return 1
-	case len(p.other) == 0 || slices.Contains(p.other, z):
+	case len(f.other) == 0 || slices.Contains(f.other, z):
 		return 2
 	}
 	return 0
 }
 
-func (p *partition) Down() {
-	for _, co := range p.w.clusters {
-		from := p.of(co.zone)
-		if from == 0 {
+// hosts returns the hosts of proxy co that the link reaches: nil for
+// none, all true for every one.
+func (f *netFault) hosts(co *clusterOf) []bool {
+	if f.service != "" {
+		if co.caller != f.caller || co.service != f.service || co.bus {
+			return nil
+		}
+		all := make([]bool, len(co.hostZones))
+		for h := range all {
+			all[h] = true
+		}
+		return all
+	}
+	from := f.of(co.zone)
+	if from == 0 {
+		return nil
+	}
+	var on []bool
+	for h, z := range co.hostZones {
+		if to := f.of(z); to != 0 && to != from {
+			if on == nil {
+				on = make([]bool, len(co.hostZones))
+			}
+			on[h] = true
+		}
+	}
+	return on
+}
+
+func (f *netFault) Down() {
+	if f.on {
+		return
+	}
+	f.on = true
+	if f.kind == "partition" {
+		f.w.cuts = append(f.w.cuts, f)
+		f.w.recut()
+		return
+	}
+	if f.faults == nil {
+		f.faults = make([]*sidecar.Fault, len(f.w.clusters))
+		f.rnds = make([]*sim.Rand, len(f.w.clusters))
+	}
+	for k := range f.w.clusters {
+		co := &f.w.clusters[k]
+		hosts := f.hosts(co)
+		if hosts == nil {
 			continue
 		}
-		var cut []bool
-		for h, z := range co.hostZones {
-			if to := p.of(z); to != 0 && to != from {
-				if cut == nil {
-					cut = make([]bool, len(co.hostZones))
-				}
-				cut[h] = true
-			}
+		if f.rnds[k] == nil {
+			f.rnds[k] = f.streams.Get(co.name, f.stream)
 		}
-		co.c.SetCut(cut)
+		if slices.Index(hosts, false) < 0 {
+			hosts = nil // every host
+		}
+		f.faults[k] = &sidecar.Fault{Hosts: hosts, Loss: f.loss, Delay: f.delay, Rnd: f.rnds[k]}
+		co.c.AddFault(f.faults[k])
 	}
 }
 
-func (p *partition) Up() {
-	for _, co := range p.w.clusters {
-		co.c.SetCut(nil)
+func (f *netFault) Up() {
+	if !f.on {
+		return
+	}
+	f.on = false
+	if f.kind == "partition" {
+		f.w.cuts = slices.DeleteFunc(f.w.cuts, func(g *netFault) bool { return g == f })
+		f.w.recut()
+		return
+	}
+	for k, ft := range f.faults {
+		if ft != nil {
+			f.w.clusters[k].c.RemoveFault(ft)
+			f.faults[k] = nil
+		}
+	}
+}
+
+// recut sets every proxy's cut to the union of the partitions on.
+func (w *world) recut() {
+	for k := range w.clusters {
+		co := &w.clusters[k]
+		var cut []bool
+		for _, p := range w.cuts {
+			for h, on := range p.hosts(co) {
+				if on {
+					if cut == nil {
+						cut = make([]bool, len(co.hostZones))
+					}
+					cut[h] = true
+				}
+			}
+		}
+		co.c.SetCut(cut)
 	}
 }
 

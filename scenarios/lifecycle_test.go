@@ -191,7 +191,7 @@ timeline: {window: 1s}
 	s := exp.Variants[0].Replications[0].Workloads[0].Series
 	assert.InDelta(t, 33, s.NotOK[15], 1, "only b is cut off from a")
 	assert.Zero(t, s.NotOK[25])
-	assert.Equal(t, "zones a | b", exp.Variants[0].Replications[0].Failures[0].Target)
+	assert.Equal(t, "zones a -> b", exp.Variants[0].Replications[0].Failures[0].Target)
 
 	// Brokers fail at random with a Weibull time to failure; the failures
 	// are recorded, and the same in both variants.

@@ -345,29 +345,39 @@ type ErrorRate struct {
 // broker_down targets a broker of the bus ("broker[1]"), which comes back
 // after for; consumer_crash targets a consumer group or queue consumers
 // ("fulfilment": all members) or one member ("fulfilment[2]"), which
-// restarts after for. Every, if set, repeats the failure every so long
+// restarts after for. Latency and loss target a service or an instance
+// (every caller's traffic), a link between two services ("frontend ->
+// checkout", spaces optional: only the calls the first, a service or a
+// workload, makes through its proxies to the second), or the links between
+// zones (zones, other_zones, no target); partition targets a link between
+// two services or zones. Every, if set, repeats the failure every so long
 // from at until the end of the run (a crash loop).
 //
 //	{at: 2m, for: 3m, kind: slow, target: "checkout[2]", factor: 10}
 //	{at: 1m, kind: errors, target: payments, probability: 0.5, status: 503}
 //	{at: 6m, for: 30s, kind: broker_down, target: "broker[1]"}
 //	{at: 1m, for: 20s, every: 1m, kind: consumer_crash, target: "fulfilment[3]"}
+//	{at: 3m, for: 1m, kind: loss, target: "frontend -> checkout", probability: 0.2}
+//	{at: 4m, for: 1m, kind: latency, zones: [a], other_zones: [b], delay: {dist: constant, value: 50ms}}
 type Failure struct {
 	At          Duration `yaml:"at"`
 	For         Duration `yaml:"for"`
 	Every       Duration `yaml:"every"`
 	Kind        string   `yaml:"kind"`        // slow, errors, crash, latency, loss, partition, overload, broker_down or consumer_crash
-	Target      string   `yaml:"target"`      // "service", "service[i]", a workload (overload), "broker[i]", "group" or "group[i]"
+	Target      string   `yaml:"target"`      // "service", "service[i]", a link "caller -> service", a workload (overload), "broker[i]", "group" or "group[i]"
 	Factor      float64  `yaml:"factor"`      // slow: service time multiplier; overload: arrival rate multiplier; > 0
-	Probability float64  `yaml:"probability"` // errors: in [0, 1]
+	Probability float64  `yaml:"probability"` // errors: in [0, 1]; loss: the share of requests lost, in (0, 1]
 	Status      Status   `yaml:"status"`      // errors: 500 (default), 503 or reset
 	// Delay is the delay a latency failure adds to every answer of its
-	// targets.
+	// targets, or to every answer that crosses its link.
 	Delay *DistSpec `yaml:"delay"`
-	// Zones are one side of a partition: the network between them and
-	// every other zone, or the zones of OtherZones when given, is cut
-	// (requests lost, new connections time out).
-	Zones      []string `yaml:"zones"`
+	// Zones are one side of a link between zones, for partition, latency
+	// and loss: the network between them and every other zone, or the
+	// zones of OtherZones when given, is cut (partition: requests lost,
+	// new connections time out), slowed or lossy, in either direction.
+	// Callers and instances without a zone are never affected.
+	Zones []string `yaml:"zones"`
+	// OtherZones is the other side of the link; default every other zone.
 	OtherZones []string `yaml:"other_zones"`
 }
 

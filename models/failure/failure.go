@@ -8,7 +8,9 @@
 // components: a broker down, a consumer crashed (each an Outage, taken down
 // at the start and brought back at the end). The other kinds of the
 // failure model (instance crash, latency, partition, loss) come with the
-// control plane.
+// control plane. Latency and loss act on instances (Targets: every caller
+// sees them) or, as Outages, on network links that the caller sets up
+// (between two services, or between zones).
 package failure
 
 import (
@@ -36,8 +38,8 @@ const (
 	Crash                         // Outages (instances) crash, and restart at the end
 	Overload                      // Outages (workloads) send Factor times their rate until the end
 	Partition                     // Outages (the network between two sets of zones) cut, healed at the end
-	Latency                       // answers of Targets delayed by Delay
-	Loss                          // requests to Targets lost with Probability
+	Latency                       // answers of Targets delayed by Delay, or Outages (network links) delayed
+	Loss                          // requests to Targets lost with Probability, or Outages (network links) lossy
 )
 
 // Outage is a component that a failure takes down and brings back: a
@@ -95,8 +97,11 @@ type Interval struct {
 }
 
 // outage reports whether the failure acts on Outages rather than on
-// instances.
-func (sp *Spec) outage() bool { return sp.Kind >= BrokerDown && sp.Kind <= Partition }
+// instances: the outage kinds always, Latency and Loss when they act on
+// network links (Outages) rather than on instances' answers (Targets).
+func (sp *Spec) outage() bool {
+	return sp.Kind >= BrokerDown && sp.Kind <= Partition || (sp.Kind == Latency || sp.Kind == Loss) && len(sp.Targets) == 0
+}
 
 // Timeline applies failures at their times. It implements sim.Handler.
 type Timeline struct {

@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/meshsim/meshsim/models/lb"
@@ -124,6 +125,11 @@ type Cluster struct {
 	cut        []bool
 	limbo      int64
 	blackholed int64
+	// faults are the network faults on the links to some hosts, in the
+	// order they started (AddFault); lagged is set when one of them delays
+	// answers, so that answers take the way back over the wire.
+	faults []*Fault
+	lagged bool
 	// routePol is the route settings new calls take (a copy of policy);
 	// calls in flight keep the one they started with.
 	routePol *Policy
@@ -772,7 +778,7 @@ func (c *Cluster) forward(r *mesh.Request) {
 	hop := &r.Hop
 	hop.Origin = r.Origin
 	hop.Host, hop.Local, hop.Worker, hop.Picker, hop.Epoch, hop.Sent = int32(h), int32(local), int32(worker), int32(c.picked), c.epoch, now
-	if c.delayed {
+	if c.delayed || c.lagged {
 		r.Origin = (*netOrigin)(c) // the answer travels back first
 		c.deliver(worker, h, r)
 		return
@@ -782,18 +788,25 @@ func (c *Cluster) forward(r *mesh.Request) {
 		c.connect(worker, h, r)
 		return
 	}
-	if c.cut != nil {
+	if c.cut != nil || c.faults != nil {
 		c.arrive(h, r)
 		return
 	}
 	hst.up.Arrive(r)
 }
 
-// arrive hands r to host h, unless a partition cuts the proxy off from it:
-// then r is lost on the way, never answered (its caller's timeouts decide
-// what happens), and counted in Limbo.
+// arrive hands r to host h, unless a partition cuts the proxy off from it
+// or a lossy link to it drops r: then r is lost on the way, never answered
+// (its caller's timeouts decide what happens), and counted in Limbo. Each
+// lossy fault on the link draws once, in the order the faults started.
 func (c *Cluster) arrive(h int, r *mesh.Request) {
-	if c.cut != nil && c.cut[h] {
+	lost := c.cut != nil && c.cut[h]
+	for _, f := range c.faults {
+		if f.Loss > 0 && f.covers(h) && f.Rnd.Bernoulli(f.Loss) {
+			lost = true
+		}
+	}
+	if lost {
 		if r.Measured {
 			c.limbo++
 		}
@@ -801,6 +814,55 @@ func (c *Cluster) arrive(h int, r *mesh.Request) {
 		return
 	}
 	c.hosts[h].up.Arrive(r)
+}
+
+// Fault is a network fault on the links from a proxy to some of its
+// hosts: a request is lost on the way with probability Loss, and an answer
+// takes Delay more on the way back. Its draws come from Rnd, the fault's
+// own stream, so that a fault never shifts another component's draws.
+type Fault struct {
+	Hosts []bool // the hosts whose links the fault is on; nil: all
+	Loss  float64
+	Delay dist.Dist // nil: none
+	Rnd   *sim.Rand
+}
+
+func (f *Fault) covers(h int) bool { return f.Hosts == nil || f.Hosts[h] }
+
+// AddFault starts a network fault on the proxy's links. Requests sent from
+// now on may be lost; answers to requests sent from now on are delayed
+// (calls with timeouts or retries: answers from now on). It panics on a
+// host mask of the wrong length, or a fault without a stream.
+func (c *Cluster) AddFault(f *Fault) {
+	if (f.Hosts != nil && len(f.Hosts) != len(c.hosts)) || f.Rnd == nil {
+		panic(fmt.Sprintf("sidecar: cluster %s: fault of %d hosts for %d, or without a stream", c.name, len(f.Hosts), len(c.hosts)))
+	}
+	c.faults = append(c.faults, f)
+	c.lagged = c.lagged || f.Delay != nil
+}
+
+// RemoveFault ends a fault that AddFault started; other faults stay on.
+func (c *Cluster) RemoveFault(f *Fault) {
+	c.faults = slices.DeleteFunc(c.faults, func(g *Fault) bool { return g == f })
+	c.lagged = false
+	for _, g := range c.faults {
+		c.lagged = c.lagged || g.Delay != nil
+	}
+	if len(c.faults) == 0 {
+		c.faults = nil
+	}
+}
+
+// faultDelay draws the delay the faults on the link to host h add to an
+// answer, one draw per delaying fault, in the order they started.
+func (c *Cluster) faultDelay(h int) time.Duration {
+	var d time.Duration
+	for _, f := range c.faults {
+		if f.Delay != nil && f.covers(h) {
+			d += f.Delay.Sample(f.Rnd)
+		}
+	}
+	return d
 }
 
 // SetCut marks the hosts the proxy cannot reach (a network partition):
@@ -871,7 +933,11 @@ func (c *Cluster) answerLater(h int, r *mesh.Request, o mesh.Outcome) {
 	if r.Measured {
 		c.transitMeasure++
 	}
-	c.s.After(c.wire(h), c, sim.Event{Kind: evReturn, Arg: int64(o), Ptr: r})
+	d := c.wire(h)
+	if c.lagged {
+		d += c.faultDelay(h)
+	}
+	c.s.After(d, c, sim.Event{Kind: evReturn, Arg: int64(o), Ptr: r})
 }
 
 // netOrigin is the origin of a request that a cluster with a network
@@ -1316,7 +1382,7 @@ func (c *Cluster) putAttempt(a *attempt) {
 // Finish receives the upstream's answer: attempt implements mesh.Origin.
 func (a *attempt) Finish(r *mesh.Request, o mesh.Outcome) {
 	c := a.call.c
-	if c.delayed {
+	if c.delayed || c.lagged {
 		c.answerLater(a.host, r, o)
 		return
 	}
